@@ -1,0 +1,97 @@
+"""Batches drawn from in-memory tensors on the model's device, with exact, resumable state.
+
+A `BatchStream` owns a shuffle order, a position and a CPU random generator; `state_dict()` captures all
+three, so a resumed run draws the same batches and augmentations as an uninterrupted one. The DARTS
+validation stream is consumed with `next()` across epochs: it is never restarted each step (the original
+rebuilt its iterator every step, always seeing the first batches of a fresh shuffle).
+"""
+from __future__ import annotations
+
+from typing import Iterator
+
+import torch
+
+from darts.data.augment import cutout, normalize, random_crop, random_flip
+from darts.data.images import Augmentation
+
+
+class BatchStream:
+    def __init__(self, x: torch.Tensor, y: torch.Tensor, batch_size: int, mean, std,
+                 device: torch.device | str = "cpu", augmentation: Augmentation | None = None,
+                 cutout_length: int = 0, shuffle: bool = True, seed: int = 0, dtype=torch.float32):
+        if len(x) == 0:
+            raise ValueError("cannot draw batches from an empty split")
+        self.device = torch.device(device)
+        self.x = x.to(self.device)
+        self.y = y.to(self.device)
+        self.batch_size = int(batch_size)
+        self.mean = torch.tensor(mean, dtype=dtype, device=self.device).view(1, -1, 1, 1)
+        self.std = torch.tensor(std, dtype=dtype, device=self.device).view(1, -1, 1, 1)
+        self.augmentation = augmentation
+        self.cutout_length = cutout_length
+        self.shuffle = shuffle
+        self.dtype = dtype
+        self.generator = torch.Generator().manual_seed(seed)
+        self._order = None
+        self._pos = 0
+
+    def __len__(self) -> int:
+        """Batches in one pass (a final batch of a single example is dropped: BatchNorm cannot train on it)."""
+        n = len(self.x)
+        full, rest = divmod(n, self.batch_size)
+        return full + (1 if rest > 1 else 0)
+
+    def _new_pass(self) -> None:
+        n = len(self.x)
+        self._order = torch.randperm(n, generator=self.generator) if self.shuffle else torch.arange(n)
+        self._pos = 0
+
+    def _take(self) -> tuple[torch.Tensor, torch.Tensor]:
+        idx = self._order[self._pos:self._pos + self.batch_size].to(self.device)
+        self._pos += self.batch_size
+        x = self.x[idx]
+        aug = self.augmentation
+        if aug is not None:
+            x = random_crop(x, aug.crop_padding, self.generator)
+            if aug.flip:
+                x = random_flip(x, self.generator)
+        x = normalize(x, self.mean, self.std, self.dtype)
+        if self.cutout_length:
+            x = cutout(x, self.cutout_length, self.generator)
+        return x, self.y[idx]
+
+    def _pass_done(self) -> bool:
+        return self._order is None or len(self._order) - self._pos <= 1
+
+    def epoch(self, max_batches: int | None = None) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """One pass in a fresh order (at most `max_batches` batches)."""
+        self._new_pass()
+        count = 0
+        while not self._pass_done() and (max_batches is None or count < max_batches):
+            count += 1
+            yield self._take()
+
+    def next(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """The next batch of an endless stream: passes follow each other, reshuffled each time."""
+        if self._pass_done():
+            self._new_pass()
+        return self._take()
+
+    def evaluation_batches(self, max_batches: int | None = None) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """One pass in stored order without augmentation; the stream's own state is not touched."""
+        for i, start in enumerate(range(0, len(self.x), self.batch_size)):
+            if max_batches is not None and i >= max_batches:
+                break
+            sl = slice(start, start + self.batch_size)
+            yield normalize(self.x[sl], self.mean, self.std, self.dtype), self.y[sl]
+
+    def batches_per_epoch(self, max_batches: int | None = None) -> int:
+        return len(self) if max_batches is None else min(len(self), max_batches)
+
+    def state_dict(self) -> dict:
+        return {"generator": self.generator.get_state(), "order": self._order, "pos": self._pos}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.generator.set_state(state["generator"])
+        self._order = state["order"]
+        self._pos = state["pos"]

@@ -1,0 +1,94 @@
+"""Pieces of the training loop shared by search and final training, for images and text alike.
+
+A *task* says how a batch becomes a loss: `loss(forward, batch)` (what the architect differentiates),
+`loss_and_stats(forward, batch)` (the training loss plus summable statistics such as correct counts),
+and `summarize(totals)` (statistics -> reported metrics). The loop code below never looks inside a batch.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Callable, Iterable
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from darts.distributed import all_reduce_mean
+from darts.errors import UserError
+
+
+class TrainingDiverged(UserError):
+    """The loss became NaN or infinite."""
+
+
+class ImageClassification:
+    """Cross-entropy classification; reports loss and top-1 accuracy in percent."""
+
+    metric_names = ("loss", "acc")
+
+    def __init__(self, label_smoothing: float = 0.0):
+        self.label_smoothing = label_smoothing
+
+    def loss(self, forward: Callable, batch) -> torch.Tensor:
+        x, y = batch
+        return F.cross_entropy(_logits(forward(x)), y, label_smoothing=self.label_smoothing)
+
+    def loss_and_stats(self, forward: Callable, batch) -> tuple[torch.Tensor, dict]:
+        x, y = batch
+        logits = _logits(forward(x))
+        loss = F.cross_entropy(logits, y, label_smoothing=self.label_smoothing)
+        n = y.numel()
+        return loss, {"loss_sum": loss.detach() * n, "correct": (logits.argmax(1) == y).sum(), "n": n}
+
+    @staticmethod
+    def summarize(totals: dict) -> dict:
+        n = max(float(totals.get("n", 0)), 1.0)
+        return {"loss": float(totals["loss_sum"]) / n, "acc": 100.0 * float(totals["correct"]) / n}
+
+
+def _logits(out):
+    """Networks with an auxiliary head return (logits, aux); the task needs the main logits."""
+    return out[0] if isinstance(out, tuple) else out
+
+
+class Totals(dict):
+    """Sums of per-batch statistics (kept as tensors to avoid a device sync per batch)."""
+
+    def add(self, stats: dict) -> None:
+        for k, v in stats.items():
+            self[k] = self.get(k, 0) + (v.detach() if torch.is_tensor(v) else v)
+
+
+def check_finite(loss: torch.Tensor, what: str, epoch: int, step: int, hint: str = "") -> None:
+    if not math.isfinite(float(loss.detach())):
+        raise TrainingDiverged(f"{what} became {float(loss.detach())} at epoch {epoch} step {step}; "
+                               f"the last good checkpoint is intact{hint}")
+
+
+def weight_step(params: list[nn.Parameter], loss: torch.Tensor, optimizer: torch.optim.Optimizer,
+                grad_clip: float | None) -> None:
+    """Gradients of `loss` for `params` only (alphas untouched), averaged across ranks, clipped, stepped."""
+    grads = torch.autograd.grad(loss, params, allow_unused=True)
+    grads = [torch.zeros_like(p) if g is None else g for p, g in zip(params, grads)]
+    all_reduce_mean(grads)
+    for p, g in zip(params, grads):
+        p.grad = g
+    if grad_clip:
+        nn.utils.clip_grad_norm_(params, grad_clip)
+    optimizer.step()
+    optimizer.zero_grad(set_to_none=True)
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, task, batches: Iterable[Any]) -> dict:
+    """Metrics of `model` in eval mode over `batches`."""
+    was_training = model.training
+    model.eval()
+    totals = Totals()
+    try:
+        for batch in batches:
+            _, stats = task.loss_and_stats(model, batch)
+            totals.add(stats)
+    finally:
+        model.train(was_training)
+    return task.summarize(totals) if totals else {}
