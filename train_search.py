@@ -1,7 +1,8 @@
-"""Search a cell with DARTS (the paper's defaults reproduce its CIFAR-10 search).
+"""Search a cell with DARTS (the paper's defaults reproduce its CIFAR-10 and Penn Treebank searches).
 
     python train_search.py --dataset digits --epochs 1 --layers 3 --init_channels 4 --save out
     python train_search.py --unrolled                       # second order, CIFAR-10 in --data
+    python train_search.py --dataset ptb --data data/ptb    # a recurrent cell (the original rnn/ flags work)
     python train_search.py --resume out                     # continue a killed run exactly
 """
 from __future__ import annotations
@@ -17,11 +18,13 @@ import torch
 
 from darts.checkpoint import seed_everything
 from darts.data import INPUT_SHAPES, BatchStream, load_image_dataset
+from darts.data.text import DEFAULT_FOLDERS, KNOWN_VOCAB_SIZES, TextStream, read_corpus
 from darts.errors import UserError
 from darts.ops import PRIMITIVES
 from darts.runs import RunDir, merge_resumed_args, pick_device, run_cli, setup_console_logging
 from darts.search import CHECKPOINT, DartsSearch, DartsSearchConfig
 from darts.spaces.darts_cnn import SearchNetwork
+from darts.spaces.darts_rnn import LanguageModel, RNNSearchModel
 from darts.strategies.architect import HESSIAN_METHODS
 from darts.summary import count_multiply_adds, count_parameters
 from darts.training import ImageClassification
@@ -29,21 +32,50 @@ from darts.training import ImageClassification
 log = logging.getLogger("darts")
 
 # Flags that a resumed run may change (they do not alter the computation).
-RESUME_MAY_CHANGE = {"resume", "device", "report_freq", "save", "no_progress"}
+RESUME_MAY_CHANGE = {"resume", "device", "report_freq", "save", "no_progress", "continue_train"}
+
+TEXT_DATASETS = tuple(KNOWN_VOCAB_SIZES)  # any folder in Penn Treebank layout
+EVAL_BATCH_SIZE = 10  # the original evaluates text in 10 columns
+# Flags whose default depends on the modality: the original cnn/ and rnn/ train_search.py defaults.
+DEFAULTS = {
+    "image": {"batch_size": 64, "learning_rate": 0.025, "momentum": 0.9, "weight_decay": 3e-4, "grad_clip": 5.0,
+              "arch_learning_rate": 3e-4},
+    "text": {"batch_size": 256, "learning_rate": 20.0, "momentum": 0.0, "weight_decay": 5e-7, "grad_clip": 0.25,
+             "arch_learning_rate": 3e-3},
+}
+
+
+def modality(dataset: str) -> str:
+    return "text" if dataset in TEXT_DATASETS else "image"
+
+
+def fill_defaults(args) -> None:
+    for name, value in DEFAULTS[modality(args.dataset)].items():
+        if getattr(args, name) is None:
+            setattr(args, name, value)
+
+
+class DefaultsHelp(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows defaults, except None (flags whose default depends on the dataset say so in their help)."""
+
+    def _get_help_string(self, action):
+        return action.help if action.default is None else super()._get_help_string(action)
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser("train_search.py", description=__doc__.split("\n")[0],
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                                formatter_class=DefaultsHelp)
     a = p.add_argument
     # the original train_search.py's flags, with its defaults
-    a("--data", default=None, help="dataset folder (default: ./data; Debian's folder for fashion-mnist)")
-    a("--batch_size", type=int, default=64)
-    a("--learning_rate", type=float, default=0.025, help="initial weight learning rate")
-    a("--learning_rate_min", type=float, default=0.001, help="final weight learning rate (cosine)")
-    a("--momentum", type=float, default=0.9)
-    a("--weight_decay", type=float, default=3e-4)
-    a("--report_freq", type=int, default=50, help="log every N batches")
+    a("--data", default=None, help="dataset folder (default: ./data; Debian's folder for fashion-mnist; "
+                                   "data/ptb, data/wikitext-2 for text)")
+    a("--batch_size", type=int, default=None, help="(default: 64 images, 256 text)")
+    a("--learning_rate", "--lr", type=float, default=None, help="initial weight learning rate (default: 0.025 "
+                                                                "images, 20 text)")
+    a("--learning_rate_min", type=float, default=0.001, help="final weight learning rate (cosine; images)")
+    a("--momentum", type=float, default=None, help="(default: 0.9 images, 0 text)")
+    a("--weight_decay", "--wdecay", type=float, default=None, help="(default: 3e-4 images, 5e-7 text)")
+    a("--report_freq", "--log-interval", type=int, default=50, help="log every N batches")
     a("--gpu", type=int, default=None, help="(original flag) CUDA device index; same as --device cuda:N")
     a("--epochs", type=int, default=50)
     a("--init_channels", type=int, default=16)
@@ -54,13 +86,33 @@ def build_parser() -> argparse.ArgumentParser:
     a("--drop_path_prob", type=float, default=0.3, help="(original flag, unused in search)")
     a("--save", default=None, help="output folder (default: search-EXP-<time>)")
     a("--seed", type=int, default=2)
-    a("--grad_clip", type=float, default=5)
+    a("--grad_clip", "--clip", type=float, default=None, help="gradient norm clipping (default: 5 images, "
+                                                               "0.25 text)")
     a("--train_portion", type=float, default=0.5, help="share of the training set that trains weights")
     a("--unrolled", action="store_true", help="second-order architect (one unrolled weight step)")
-    a("--arch_learning_rate", type=float, default=3e-4)
-    a("--arch_weight_decay", type=float, default=1e-3)
+    a("--arch_learning_rate", "--arch_lr", type=float, default=None, help="(default: 3e-4 images, 3e-3 text)")
+    a("--arch_weight_decay", "--arch_wdecay", type=float, default=1e-3)
+    # the original rnn/train_search.py's flags (text), with its defaults
+    t = p.add_argument_group("text (--dataset ptb / wikitext2)").add_argument
+    t("--emsize", type=int, default=300, help="size of word embeddings")
+    t("--nhid", type=int, default=300, help="recurrent cell size")
+    t("--nhidlast", type=int, default=300, help="size of the last recurrent layer (must equal --nhid)")
+    t("--bptt", type=int, default=35, help="window length of truncated backpropagation through time")
+    t("--dropout", type=float, default=0.75, help="locked dropout on the cell's outputs")
+    t("--dropouth", type=float, default=0.25, help="dropout on the cell's hidden connections")
+    t("--dropoutx", type=float, default=0.75, help="dropout on the cell's input connections")
+    t("--dropouti", type=float, default=0.2, help="locked dropout on the embeddings")
+    t("--dropoute", type=float, default=0.0, help="dropout of whole words from the embedding")
+    t("--alpha", type=float, default=0.0, help="activation regularisation (AR) weight")
+    t("--beta", type=float, default=1e-3, help="temporal activation regularisation (TAR) weight")
+    t("--max_seq_len_delta", type=int, default=20, help="(original flag; the search does not jitter lengths)")
+    t("--nonmono", type=int, default=5, help="(original flag, unused in search)")
+    t("--small_batch_size", type=int, default=-1, help="(original flag) only -1 or --batch_size are supported")
+    t("--continue_train", action="store_true", help="(original flag) same as --resume on the --save folder")
+    t("--cuda", action="store_true", help="(original flag, unused: see --device)")
+    t("--single_gpu", action="store_true", help="(original flag, unused)")
     # added
-    a("--dataset", default="cifar10", choices=sorted(INPUT_SHAPES), help="dataset to search on")
+    a("--dataset", default="cifar10", choices=sorted(INPUT_SHAPES) + list(TEXT_DATASETS), help="dataset to search on")
     a("--device", default="auto", help="auto, cpu, cuda, cuda:N")
     a("--resume", default=None, metavar="DIR", help="continue the run saved in DIR from its last checkpoint")
     a("--hessian", default="finite-difference", choices=HESSIAN_METHODS,
@@ -89,6 +141,8 @@ def _suppressed(action):
 
 
 def check_args(args) -> None:
+    if modality(args.dataset) == "text":
+        check_text_args(args)
     if not 0 < args.train_portion < 1:
         raise UserError(f"--train_portion {args.train_portion} must be between 0 and 1 (exclusive)")
     for name in ("batch_size", "epochs", "init_channels", "layers"):
@@ -104,12 +158,34 @@ def check_args(args) -> None:
         raise UserError("--init_channels must be even (reduction cells split channels in two halves)")
 
 
+def check_text_args(args) -> None:
+    if not args.emsize == args.nhid == args.nhidlast:
+        raise UserError(f"--emsize {args.emsize}, --nhid {args.nhid} and --nhidlast {args.nhidlast} must be equal "
+                        f"(the decoder is tied to the embedding)")
+    for name in ("emsize", "bptt"):
+        if getattr(args, name) < 2:
+            raise UserError(f"--{name} must be at least 2, got {getattr(args, name)}")
+    for name in ("dropout", "dropouth", "dropoutx", "dropouti", "dropoute"):
+        if not 0 <= getattr(args, name) < 1:
+            raise UserError(f"--{name} {getattr(args, name)} must be in [0, 1)")
+    if args.small_batch_size not in (-1, args.batch_size):
+        raise UserError("--small_batch_size (gradient accumulation) is not supported; leave it out or set it "
+                        "to --batch_size")
+
+
+def build_text_supernet(args, ntokens: int) -> RNNSearchModel:
+    return RNNSearchModel(ntokens, args.emsize, args.nhid, args.nhidlast, args.dropout, args.dropouth,
+                          args.dropoutx, args.dropouti, args.dropoute)
+
+
 def build_supernet(args, in_channels: int, num_classes: int) -> SearchNetwork:
     return SearchNetwork(args.init_channels, num_classes, args.layers, in_channels=in_channels,
                          primitives=PRIMITIVES)
 
 
 def summary(args) -> None:
+    if modality(args.dataset) == "text":
+        return text_summary(args)
     c, h, w, classes = INPUT_SHAPES[args.dataset]
     model = build_supernet(args, c, classes)
     n = count_parameters(model)
@@ -121,13 +197,32 @@ def summary(args) -> None:
     print(f"multiply-adds = {macs / 1e6:.1f}M per image")
 
 
+def text_summary(args) -> None:
+    """Vocabulary from --data when it is a corpus folder, else the standard corpus's size."""
+    if args.data and Path(args.data).is_dir():
+        ntokens, source = read_corpus(args.data).ntokens, args.data
+    else:
+        ntokens, source = KNOWN_VOCAB_SIZES[args.dataset], f"the standard {args.dataset}"
+    model = build_text_supernet(args, ntokens)
+    n = count_parameters(model)
+    alphas = sum(a.numel() for a in model.alphas())
+    print(f"DARTS recurrent search supernet: emsize {args.emsize}, nhid {args.nhid}, {model.steps} nodes, "
+          f"vocabulary {ntokens:,} ({source})")
+    print(f"param size = {n / 1e6:f}MB ({n:,} weights; {alphas} alphas not counted)")
+
+
 def main(argv=None) -> None:
     parser = build_parser()
     argv = sys.argv[1:] if argv is None else argv
     args = parser.parse_args(argv)
     if args.gpu is not None and args.device == "auto":
         args.device = f"cuda:{args.gpu}"
+    if args.continue_train and not args.resume:
+        if not args.save:
+            raise UserError("--continue_train needs --save naming the run folder to continue")
+        args.resume = args.save
     if args.summary:
+        fill_defaults(args)
         check_args(args)
         summary(args)
         return
@@ -139,6 +234,7 @@ def main(argv=None) -> None:
                                     RESUME_MAY_CHANGE)
         merged["save"] = args.resume
         args = argparse.Namespace(**{**vars(args), **merged})
+    fill_defaults(args)
     check_args(args)
     if args.save is None:
         args.save = f"search-EXP-{time.strftime('%Y%m%d-%H%M%S')}"
@@ -153,6 +249,8 @@ def main(argv=None) -> None:
 def search(args, run: RunDir):
     device = pick_device(args.device)
     seed_everything(args.seed)
+    if modality(args.dataset) == "text":
+        return search_text(args, run, device)
     data = load_image_dataset(args.dataset, args.data)
     if not args.resume:
         run.write_json("args.json", {k: v for k, v in vars(args).items() if k != "resume"})
@@ -175,6 +273,37 @@ def search(args, run: RunDir):
         unrolled=args.unrolled, hessian=args.hessian, max_batches=args.max_batches, report_freq=args.report_freq,
         progress=not args.no_progress)
     searcher = DartsSearch(model, ImageClassification(), streams[0], streams[1], config, run)
+    return run_search(searcher, args, run)
+
+
+def search_text(args, run: RunDir, device):
+    """As the original rnn/train_search.py: weights train on train.txt, alphas on valid.txt (both in
+    --batch_size columns, the training windows of variable length), and each epoch ends with the
+    validation perplexity over valid.txt in 10 columns. SGD without momentum at a constant rate."""
+    corpus = read_corpus(args.data or DEFAULT_FOLDERS[args.dataset])
+    if not args.resume:
+        run.write_json("args.json", {k: v for k, v in vars(args).items() if k not in ("resume", "continue_train")})
+    log.info("args = %s", vars(args))
+    train = TextStream(corpus.train, args.batch_size, args.bptt, device, variable_length=True,
+                       seed=args.seed * 1000, name="train")
+    search = TextStream(corpus.valid, args.batch_size, args.bptt, device, seed=args.seed * 1000 + 1, name="valid")
+    valid = TextStream(corpus.valid, EVAL_BATCH_SIZE, args.bptt, device, name="valid")
+    model = build_text_supernet(args, corpus.ntokens).to(device)
+    log.info("corpus %s: vocabulary %d, %d / %d / %d tokens (train / valid / test)", corpus.path, corpus.ntokens,
+             len(corpus.train), len(corpus.valid), len(corpus.test))
+    log.info("param size = %fMB", count_parameters(model) / 1e6)
+    config = DartsSearchConfig(
+        epochs=args.epochs, learning_rate=args.learning_rate, momentum=args.momentum, weight_decay=args.weight_decay,
+        grad_clip=args.grad_clip, arch_learning_rate=args.arch_learning_rate,
+        arch_weight_decay=args.arch_weight_decay, arch_betas=(0.9, 0.999), lr_schedule="constant",
+        clip_virtual_step=True, unrolled=args.unrolled, hessian=args.hessian, max_batches=args.max_batches,
+        report_freq=args.report_freq, progress=not args.no_progress)
+    searcher = DartsSearch(model, LanguageModel(args.alpha, args.beta), train, search, config, run,
+                           valid_batches=lambda: valid.evaluation_batches(args.max_batches))
+    return run_search(searcher, args, run)
+
+
+def run_search(searcher: DartsSearch, args, run: RunDir):
     if args.resume:
         searcher.resume(run.file(CHECKPOINT))
     genotype = searcher.run()

@@ -241,6 +241,8 @@ def available_cells() -> list[str]:
 def load_genotype(arch: str | Path, primitives: Sequence[str] | None = None) -> AnyGenotype:
     """Load a genotype by cells/ name (case-insensitive, aliases allowed), JSON path, or paper text."""
     arch_s = str(arch)
+    if arch_s.lstrip().startswith("Genotype("):
+        return parse_genotype(arch_s, primitives)
     path = Path(arch_s)
     if path.suffix == ".json" or path.is_file():
         if not path.is_file():
@@ -249,8 +251,6 @@ def load_genotype(arch: str | Path, primitives: Sequence[str] | None = None) -> 
             return genotype_from_json(path.read_text(), primitives)
         except GenotypeError as e:
             raise GenotypeError(f"{arch_s}: {e}") from None
-    if arch_s.lstrip().startswith("Genotype("):
-        return parse_genotype(arch_s, primitives)
     wanted = arch_s.lower()
     for p in CELLS_DIR.glob("*.json"):
         data = json.loads(p.read_text())

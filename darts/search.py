@@ -4,6 +4,12 @@ Each step (Algorithm 1 of the paper): an architect step on the alphas with a val
 SGD step on the weights with a training batch. Each epoch ends with an evaluation on the validation
 split, the current genotype, one line of alphas.jsonl, and a checkpoint from which `resume` continues
 exactly (weights, alphas, both optimizers, scheduler, RNG and batch-stream states, epoch).
+
+Distributed (torchrun): the supernet is not wrapped in DistributedDataParallel, because the architect
+differentiates with respect to substituted weights and alphas, which DDP's hooks never see; instead every
+gradient (weights and each architect pass) is averaged with an explicit all-reduce, replicas start from
+rank 0's values, and at each epoch end the BatchNorm running statistics are averaged, so every rank holds
+the same model. Each rank trains on its shard of the batch (per-rank batch statistics).
 """
 from __future__ import annotations
 
@@ -16,10 +22,11 @@ import torch
 import torch.nn as nn
 
 from darts.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from darts.distributed import average_batchnorm_statistics, broadcast_from_main
 from darts.progress import Progress
 from darts.runs import RunDir
 from darts.strategies.architect import Architect
-from darts.training import Totals, check_finite, evaluate, weight_step
+from darts.training import Totals, autocast, check_finite, evaluate, scaled_learning_rate, weight_step
 
 log = logging.getLogger("darts")
 
@@ -37,11 +44,15 @@ class DartsSearchConfig:
     grad_clip: float = 5.0
     arch_learning_rate: float = 3e-4
     arch_weight_decay: float = 1e-3
+    arch_betas: tuple = (0.5, 0.999)
+    lr_schedule: str = "cosine"       # "cosine" (images) or "constant" (the recurrent search)
+    clip_virtual_step: bool = False   # the architect's virtual step clips like the weight step (text)
     unrolled: bool = False
     hessian: str = "finite-difference"
     max_batches: int | None = None
     report_freq: int = 50
     progress: bool = True
+    bf16: bool = False  # bfloat16 autocast of the forward passes (CUDA only; see the architect on why not all)
 
 
 def genotype_record(genotype) -> Any:
@@ -59,12 +70,25 @@ class DartsSearch:
         self.run_dir = run or RunDir(None)
         self.valid_batches = valid_batches
         self.weights = list(model.weights())
+        broadcast_from_main(list(model.parameters()) + list(model.buffers()))  # identical replicas
+        device = next(model.parameters()).device
+        self.autocast = lambda: autocast(device, config.bf16)
         self.optimizer = weight_optimizer or torch.optim.SGD(
             self.weights, config.learning_rate, momentum=config.momentum, weight_decay=config.weight_decay)
-        self.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(
-            self.optimizer, float(config.epochs), eta_min=config.learning_rate_min)
+        if config.lr_schedule == "cosine":
+            self.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(
+                self.optimizer, float(config.epochs), eta_min=config.learning_rate_min)
+        elif config.lr_schedule == "constant":
+            self.scheduler = torch.optim.lr_scheduler.ConstantLR(self.optimizer, factor=1.0, total_iters=0)
+        else:
+            raise ValueError(f"lr_schedule must be 'cosine' or 'constant', got {config.lr_schedule!r}")
         self.architect = Architect(model, task.loss, self.optimizer, config.arch_learning_rate,
-                                   config.arch_weight_decay, unrolled=config.unrolled, hessian=config.hessian)
+                                   config.arch_weight_decay, unrolled=config.unrolled, hessian=config.hessian,
+                                   arch_betas=tuple(config.arch_betas),
+                                   grad_clip=config.grad_clip if config.clip_virtual_step else None,
+                                   autocast=self.autocast)
+        # Tasks may scale the learning rate per batch (text: lr * seq_len / bptt); images do not.
+        self.lr_scale = getattr(task, "lr_scale", lambda batch: 1.0)
         self.epoch = 0
         self.history: list[dict] = []
         self.epoch_end_hooks: list[Callable[[int, Any, dict], None]] = []
@@ -122,17 +146,21 @@ class DartsSearch:
         t0 = time.perf_counter()
         for step, train_batch in enumerate(self.train_stream.epoch(cfg.max_batches)):
             val_batch = self.val_stream.next()
-            val_loss = self.architect.step(train_batch, val_batch)
-            check_finite(val_loss, "validation loss (architect step)", epoch, step)
-            loss, stats = self.task.loss_and_stats(self.model, train_batch)
-            check_finite(loss, "training loss", epoch, step)
-            weight_step(self.weights, loss, self.optimizer, cfg.grad_clip)
+            with scaled_learning_rate(self.optimizer, self.lr_scale(train_batch)):  # xi of the virtual step too
+                val_loss = self.architect.step(train_batch, val_batch)
+                check_finite(val_loss, "validation loss (architect step)", epoch, step)
+                with self.autocast():
+                    loss, stats = self.task.loss_and_stats(self.model, train_batch)
+                check_finite(loss, "training loss", epoch, step)
+                weight_step(self.weights, loss, self.optimizer, cfg.grad_clip)
             totals.add(stats)
             bar.update(**self.task.summarize(totals))
         bar.close()
         train_metrics = self.task.summarize(totals)
+        average_batchnorm_statistics(self.model)
         batches = self.valid_batches() if self.valid_batches else self.val_stream_pass()
-        valid_metrics = evaluate(self.model, self.task, batches)
+        with self.autocast():
+            valid_metrics = evaluate(self.model, self.task, batches)
         self.scheduler.step()
         genotype = self.model.genotype()
         metrics = {f"train_{k}": v for k, v in train_metrics.items()}

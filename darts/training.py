@@ -6,6 +6,7 @@ and `summarize(totals)` (statistics -> reported metrics). The loop code below ne
 """
 from __future__ import annotations
 
+import contextlib
 import math
 from typing import Any, Callable, Iterable
 
@@ -13,7 +14,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from darts.distributed import all_reduce_mean
+from darts.distributed import all_reduce_mean, all_reduce_sum
 from darts.errors import UserError
 
 
@@ -65,23 +66,55 @@ def check_finite(loss: torch.Tensor, what: str, epoch: int, step: int, hint: str
                                f"the last good checkpoint is intact{hint}")
 
 
+@contextlib.contextmanager
+def scaled_learning_rate(optimizer: torch.optim.Optimizer, scale: float):
+    """Multiply every group's learning rate by `scale` for one step (text: lr * seq_len / bptt)."""
+    if scale == 1.0:
+        yield
+        return
+    saved = [g["lr"] for g in optimizer.param_groups]
+    for g in optimizer.param_groups:
+        g["lr"] = g["lr"] * scale
+    try:
+        yield
+    finally:
+        for g, lr in zip(optimizer.param_groups, saved):
+            g["lr"] = lr
+
+
 def weight_step(params: list[nn.Parameter], loss: torch.Tensor, optimizer: torch.optim.Optimizer,
-                grad_clip: float | None) -> None:
-    """Gradients of `loss` for `params` only (alphas untouched), averaged across ranks, clipped, stepped."""
-    grads = torch.autograd.grad(loss, params, allow_unused=True)
-    grads = [torch.zeros_like(p) if g is None else g for p, g in zip(params, grads)]
-    all_reduce_mean(grads)
-    for p, g in zip(params, grads):
-        p.grad = g
+                grad_clip: float | None, ddp: bool = False) -> None:
+    """Gradients of `loss` for `params` only (alphas untouched), averaged across ranks, clipped, stepped.
+
+    `ddp`: the model is wrapped in DistributedDataParallel, whose hooks average the gradients while
+    `loss.backward()` runs (overlapping communication with the backward pass), so no all-reduce here.
+    """
+    if ddp:
+        loss.backward()
+    else:
+        grads = torch.autograd.grad(loss, params, allow_unused=True)
+        grads = [torch.zeros_like(p) if g is None else g for p, g in zip(params, grads)]
+        all_reduce_mean(grads)
+        for p, g in zip(params, grads):
+            p.grad = g
     if grad_clip:
         nn.utils.clip_grad_norm_(params, grad_clip)
     optimizer.step()
     optimizer.zero_grad(set_to_none=True)
 
 
+def autocast(device: torch.device, bf16: bool):
+    """bfloat16 autocast on CUDA when asked; plain float32 otherwise (CPU always). bf16 keeps float32's
+    exponent range, so no loss scaling is needed."""
+    if bf16 and torch.device(device).type == "cuda":
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
 @torch.no_grad()
 def evaluate(model: nn.Module, task, batches: Iterable[Any]) -> dict:
-    """Metrics of `model` in eval mode over `batches`."""
+    """Metrics of `model` in eval mode over `batches`; distributed, the totals are summed over ranks
+    (each rank passing its shard of the evaluation batches), so every rank returns the global metrics."""
     was_training = model.training
     model.eval()
     totals = Totals()
@@ -91,4 +124,5 @@ def evaluate(model: nn.Module, task, batches: Iterable[Any]) -> dict:
             totals.add(stats)
     finally:
         model.train(was_training)
+    totals = all_reduce_sum(totals)
     return task.summarize(totals) if totals else {}

@@ -9,7 +9,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 SHARED_DATA = Path(os.environ.get("DARTS_SHARED_DATA", ROOT.parent / "shared" / "data"))
 
-torch.set_num_threads(min(2, torch.get_num_threads()))
+# Unit tests run tiny tensors, where extra threads only add synchronisation (and oversubscribe shared cores).
+torch.set_num_threads(1)
 
 
 @pytest.fixture

@@ -31,8 +31,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="folder for the pictures (default: the current folder for ARCH, SEARCH_DIR/figures)")
     p.add_argument("--format", choices=FORMATS, default="png", help="image format (default: png)")
     p.add_argument("--stem", default=None,
-                   help="file name prefix for ARCH diagrams (default: the name or file stem, lower case)")
-    p.add_argument("--epoch-cells", action="store_true",
+                   help="file name prefix for ARCH diagrams (default: the cells/ name in lower case, "
+                        "or the JSON file's stem)")
+    p.add_argument("--epoch_cells", "--epoch-cells", action="store_true",
                    help="for a search folder, also draw the genotype of every epoch")
     return p
 

@@ -21,32 +21,33 @@ from darts.genotype import Genotype, RecurrentGenotype
 
 FORMATS = ("png", "pdf", "svg")
 
-# One colour per operation, the only place colours are chosen (Paul Tol's colour-blind safe palettes).
-# Families share a hue (separable convs blue, dilated convs green, pools warm) so a figure reads at a glance.
+# One colour per operation, the only place colours are chosen (mostly Paul Tol's colour-blind safe
+# palettes). The eight DARTS candidates get clearly different hues, since their alpha curves share a
+# panel; ops of other spaces reuse hues, as they never appear beside the DARTS ones.
 OP_COLORS: dict[str, str] = {
     # DARTS candidates
-    "none": "#BBBBBB",
+    "none": "#999999",
     "max_pool_3x3": "#EE7733",
-    "avg_pool_3x3": "#AA7700",
+    "avg_pool_3x3": "#CC3311",
     "skip_connect": "#555555",
-    "sep_conv_3x3": "#4477AA",
-    "sep_conv_5x5": "#332288",
+    "sep_conv_3x3": "#0077BB",
+    "sep_conv_5x5": "#882255",
     "dil_conv_3x3": "#228833",
-    "dil_conv_5x5": "#117766",
+    "dil_conv_5x5": "#AA4499",
     # NASNet / AmoebaNet extras
-    "sep_conv_7x7": "#0077BB",
-    "conv_7x1_1x7": "#AA3377",
+    "sep_conv_7x7": "#5566AA",
+    "conv_7x1_1x7": "#009988",
     # recurrent activations
     "tanh": "#CC3311",
     "relu": "#0077BB",
-    "sigmoid": "#009988",
+    "sigmoid": "#228833",
     "identity": "#555555",
     # NAS-Bench-201
-    "nor_conv_1x1": "#EE3377",
-    "nor_conv_3x3": "#4477AA",
+    "nor_conv_1x1": "#AA4499",
+    "nor_conv_3x3": "#0077BB",
 }
 # Ops registered later by users get a stable colour picked from these by a hash of their name.
-FALLBACK_COLORS = ("#882255", "#999933", "#6699CC", "#661100", "#AA4499", "#DDAA33")
+FALLBACK_COLORS = ("#999933", "#6699CC", "#661100", "#997700", "#44AA99", "#332288")
 
 NODE_COLORS = {"input": "#D5EBD5", "intermediate": "#D6E6F5", "output": "#F3E9B5"}
 FONT = "Helvetica"

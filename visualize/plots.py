@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 from pathlib import Path
+from functools import wraps
 from typing import Sequence
 
 import matplotlib
@@ -30,7 +31,16 @@ CONV_CELLS = ("normal", "reduce")
 STRATEGY_COLORS = ("#4477AA", "#EE6677", "#228833", "#CCBB44", "#66CCEE", "#AA3377", "#BBBBBB", "#000000")
 PLOT_DPI = 150
 
-plt.rcParams.update({"font.size": 9, "axes.titlesize": 9, "axes.spines.top": False, "axes.spines.right": False})
+STYLE = {"font.size": 9, "axes.titlesize": 9, "axes.spines.top": False, "axes.spines.right": False}
+
+
+def _styled(plot):
+    """Apply STYLE while one plot is drawn, leaving the caller's matplotlib settings alone."""
+    @wraps(plot)
+    def run(*args, **kwargs):
+        with plt.rc_context(STYLE):
+            return plot(*args, **kwargs)
+    return run
 
 
 # -------------------------------------------------------------------------------------------------
@@ -86,26 +96,37 @@ def edge_endpoints(cell: str, n_edges: int) -> list[tuple[str, str]]:
     return endpoints
 
 
-def chosen_edges(cell: str, genotype: dict | None) -> dict[tuple[str, str], str]:
-    """(source, target) -> op for the edges the genotype kept, in the same names as `edge_endpoints`."""
+def chosen_edges(cell: str, genotype: dict | None) -> dict[tuple[str, str], list[str]]:
+    """(source, target) -> ops the genotype kept there (named as in `edge_endpoints`).
+
+    A list, because some published cells (ENAS) take two ops from the same input.
+    """
     if not genotype or cell not in genotype:
         return {}
     edges = genotype[cell]
     if cell in CONV_CELLS:
         names = ["$c_{k-2}$", "$c_{k-1}$"] + [str(k) for k in range(len(edges) // 2)]
-        return {(names[i], str(k // 2)): op for k, (op, i) in enumerate(edges)}
-    return {(str(i), str(k + 1)): op for k, (op, i) in enumerate(edges)}
+        pairs = [((names[i], str(k // 2)), op) for k, (op, i) in enumerate(edges)]
+    else:
+        pairs = [((str(i), str(k + 1)), op) for k, (op, i) in enumerate(edges)]
+    kept: dict[tuple[str, str], list[str]] = {}
+    for edge, op in pairs:
+        kept.setdefault(edge, []).append(op)
+    return kept
 
 
 def _save(fig, path: str | Path, fmt: str) -> Path:
     if fmt not in FORMATS:
+        plt.close(fig)
         raise UserError(f"unknown image format {fmt!r}; choose one of: {', '.join(FORMATS)}")
     path = Path(path)
     path = path.parent / f"{path.name}.{fmt}" if path.suffix.lstrip(".") != fmt else path
     path.parent.mkdir(parents=True, exist_ok=True)
     buf = io.BytesIO()
-    fig.savefig(buf, format=fmt, dpi=PLOT_DPI, bbox_inches="tight")
-    plt.close(fig)
+    try:
+        fig.savefig(buf, format=fmt, dpi=PLOT_DPI, bbox_inches="tight")
+    finally:
+        plt.close(fig)
     atomic_write_bytes(path, buf.getvalue())
     return path
 
@@ -116,6 +137,7 @@ def _epochs(records: Sequence[dict]) -> np.ndarray:
 
 # -------------------------------------------------------------------------------------------------
 # alphas
+@_styled
 def plot_alpha_evolution(records: Sequence[dict], cell: str, path: str | Path, fmt: str = "png",
                          genotype: dict | None = None) -> Path:
     """One small panel per edge (row = target node, column = source node), one line per op over epochs.
@@ -133,7 +155,10 @@ def plot_alpha_evolution(records: Sequence[dict], cell: str, path: str | Path, f
     n_rows, n_cols = len(targets), len(sources)
     fig, axes = plt.subplots(n_rows, n_cols, figsize=(1.55 * n_cols + 0.6, 1.15 * n_rows + 0.9),
                              sharex=True, sharey=True, squeeze=False)
-    top = float(weights.max()) * 1.08
+    # Shared y range fitted to the data: short searches move alphas only a little around 1/len(ops).
+    low, high = float(weights.min()), float(weights.max())
+    pad = 0.08 * max(high - low, 1e-3)
+    y_range = (max(0.0, low - pad), min(1.0, high + pad))
     marker = "o" if len(epochs) <= 12 else None
     used = set()
     for e, (src, dst) in enumerate(endpoints):
@@ -142,13 +167,14 @@ def plot_alpha_evolution(records: Sequence[dict], cell: str, path: str | Path, f
         for o, op in enumerate(primitives):
             ax.plot(epochs, weights[:, e, o], color=op_color(op), lw=1.4, marker=marker, ms=2.5,
                     ls="--" if op == "none" else "-", label=op)
-        kept = chosen.get((src, dst))
-        ax.set_title(f"{src} → {dst}" + (f"\n{kept}" if kept else ""), fontsize=8,
-                     fontweight="bold" if kept else "normal", color=op_color(kept) if kept else "black")
+        kept = chosen.get((src, dst), [])
+        title_color = op_color(kept[0]) if len(kept) == 1 else "black"
+        ax.set_title(f"{src} → {dst}" + ("\n" + " + ".join(kept) if kept else ""), fontsize=8,
+                     fontweight="bold" if kept else "normal", color=title_color)
         for spine in ("left", "bottom", "top", "right"):
             ax.spines[spine].set_visible(bool(kept) or spine in ("left", "bottom"))
             ax.spines[spine].set_linewidth(1.6 if kept else 0.8)
-        ax.set_ylim(0, top)
+        ax.set_ylim(*y_range)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=4))
         ax.tick_params(labelsize=7)
     for ax in axes.flat:
@@ -167,6 +193,7 @@ def plot_alpha_evolution(records: Sequence[dict], cell: str, path: str | Path, f
     return _save(fig, path, fmt)
 
 
+@_styled
 def plot_alpha_heatmap(record: dict, path: str | Path, fmt: str = "png", genotype: dict | None = None) -> Path:
     """The final softmaxed alphas of every cell as edges x ops heatmaps; kept (edge, op) pairs are boxed."""
     primitives = record["primitives"]
@@ -186,13 +213,13 @@ def plot_alpha_heatmap(record: dict, path: str | Path, fmt: str = "png", genotyp
         for tick, op in zip(ax.get_xticklabels(), primitives):
             tick.set_color(op_color(op))
         threshold = vmin + 0.6 * (vmax - vmin)
+        digits = 2 if vmax - vmin >= 0.1 else 3  # small spreads (short searches) need the third digit
         for (e, o), w in np.ndenumerate(m):
-            ax.text(o, e, f"{w:.2f}", ha="center", va="center", fontsize=6.5,
+            ax.text(o, e, f"{w:.{digits}f}", ha="center", va="center", fontsize=6.5,
                     color="black" if w > threshold else "white")
         kept = chosen_edges(cell, genotype if genotype is not None else record.get("genotype"))
         for e, edge in enumerate(endpoints):
-            if edge in kept and kept[edge] in primitives:
-                o = primitives.index(kept[edge])
+            for o in [primitives.index(op) for op in kept.get(edge, []) if op in primitives]:
                 ax.add_patch(Rectangle((o - 0.5, e - 0.5), 1, 1, fill=False, ec="#EE3377", lw=2))
         ax.set_title(f"{cell} cell, epoch {record.get('epoch', '?')}", fontsize=10)
         for spine in ax.spines.values():
@@ -203,12 +230,17 @@ def plot_alpha_heatmap(record: dict, path: str | Path, fmt: str = "png", genotyp
 
 # -------------------------------------------------------------------------------------------------
 # training curves
-METRIC_LABELS = {"loss": "loss", "acc": "accuracy (%)", "ppl": "perplexity"}
+METRIC_LABELS = {"loss": "loss", "acc": "accuracy (%)", "ppl": "perplexity", "lr": "learning rate",
+                 "seconds": "seconds per epoch"}
 
 
-def plot_metrics(records: Sequence[dict], path: str | Path, fmt: str = "png") -> Path | None:
-    """Train/validation curves of every metric present ({split}_{name}), one panel per name."""
-    groups: dict[str, dict[str, list[tuple[float, float]]]] = {}
+def metric_series(records: Sequence[dict]) -> dict[str, dict[str, list[tuple[int, float]]]]:
+    """Metric name -> split -> [(epoch, value)], from each record's "metrics" ({split}_{name} keys).
+
+    Whatever is present is kept (acc for images, ppl for text, anything a strategy adds); epochs that
+    lack a metric simply have no point for it.
+    """
+    series: dict[str, dict[str, list[tuple[int, float]]]] = {}
     for i, r in enumerate(records):
         for key, value in (r.get("metrics") or {}).items():
             if not isinstance(value, (int, float)) or isinstance(value, bool):
@@ -216,36 +248,57 @@ def plot_metrics(records: Sequence[dict], path: str | Path, fmt: str = "png") ->
             split, _, name = key.partition("_")
             if not name:
                 split, name = "", key
-            groups.setdefault(name, {}).setdefault(split, []).append((r.get("epoch", i), float(value)))
+            series.setdefault(name, {}).setdefault(split, []).append((r.get("epoch", i), float(value)))
+    return series
+
+
+@_styled
+def plot_metrics(records: Sequence[dict], path: str | Path, fmt: str = "png") -> Path | None:
+    """Train/validation curves of every metric present, one panel per metric; None when there are none."""
+    groups = metric_series(records)
     if not groups:
         return None
     order = [n for n in METRIC_LABELS if n in groups] + sorted(n for n in groups if n not in METRIC_LABELS)
-    fig, axes = plt.subplots(1, len(order), figsize=(3.6 * len(order), 2.9), squeeze=False)
+    n_cols = 2 if len(order) == 4 else min(len(order), 3)
+    n_rows = -(-len(order) // n_cols)
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(3.6 * n_cols, 2.7 * n_rows + 0.2), squeeze=False)
+    for ax in axes.flat[len(order):]:
+        ax.set_visible(False)
     split_style = {"train": ("#4477AA", "-"), "valid": ("#EE6677", "--"), "test": ("#228833", ":")}
-    for ax, name in zip(axes[0], order):
+    for ax, name in zip(axes.flat, order):
         for split, points in groups[name].items():
             x, y = zip(*points)
-            color, ls = split_style.get(split, ("#555555", "-."))
+            color, ls = split_style.get(split, ("#555555", "-"))
             ax.plot(x, y, color=color, ls=ls, lw=1.6, marker="o" if len(x) <= 12 else None, ms=3,
                     label=split or name)
         ax.set_xlabel("epoch")
         ax.set_ylabel(METRIC_LABELS.get(name, name))
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
-        ax.legend(frameon=False)
+        if set(groups[name]) != {""}:  # a lone unsplit series (lr, seconds) needs no legend
+            ax.legend(frameon=False)
     fig.tight_layout()
     return _save(fig, path, fmt)
 
 
 # -------------------------------------------------------------------------------------------------
 # strategies
+def seed_mean_std(seeds: Sequence[Sequence[float]]) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and std over seeds per step, after cutting every seed to the shortest one."""
+    length = min(len(s) for s in seeds)
+    table = np.array([list(s)[:length] for s in seeds], dtype=float)
+    return table.mean(axis=0), table.std(axis=0)
+
+
+@_styled
 def plot_best_so_far(curves: dict[str, list[list[float]]], path: str | Path, fmt: str | None = None, *,
                      xlabel: str = "architectures evaluated", ylabel: str = "best reward so far",
                      title: str | None = None) -> Path:
     """Strategy name -> per-seed best-so-far lists: the mean over seeds with a +-1 std band.
 
-    Seeds may differ in length; each step averages the seeds that reached it. The format defaults to
-    the suffix of `path` (png when it has none).
+    Seeds of one strategy are cut to the shortest among them, so every point averages the same seeds
+    (averaging whichever seeds reached a step would make the mean jump when one stops). The format
+    defaults to the suffix of `path` (png when it has none).
     """
     if not curves or not any(curves.values()):
         raise UserError("no best-so-far curves to plot")
@@ -256,16 +309,11 @@ def plot_best_so_far(curves: dict[str, list[list[float]]], path: str | Path, fmt
         seeds = [list(s) for s in seeds if len(s)]
         if not seeds:
             continue
-        length = max(len(s) for s in seeds)
-        table = np.full((len(seeds), length), np.nan)
-        for i, s in enumerate(seeds):
-            table[i, :len(s)] = s
-        steps = np.arange(1, length + 1)
-        mean = np.nanmean(table, axis=0)
+        mean, std = seed_mean_std(seeds)
+        steps = np.arange(1, len(mean) + 1)
         color = STRATEGY_COLORS[k % len(STRATEGY_COLORS)]
         ax.plot(steps, mean, color=color, lw=1.8, label=f"{name} ({len(seeds)} seed{'s' * (len(seeds) > 1)})")
         if len(seeds) > 1:
-            std = np.nanstd(table, axis=0)
             ax.fill_between(steps, mean - std, mean + std, color=color, alpha=0.2, lw=0)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
@@ -277,6 +325,7 @@ def plot_best_so_far(curves: dict[str, list[list[float]]], path: str | Path, fmt
     return _save(fig, path.with_suffix("") if path.suffix.lstrip(".") in FORMATS else path, fmt)
 
 
+@_styled
 def plot_history(records: Sequence[dict], path: str | Path, fmt: str = "png", label: str = "search") -> Path:
     """One run's history.jsonl: every reward as a dot and the best so far as a line, against queries."""
     rewards = [float(r["reward"]) for r in records if isinstance(r.get("reward"), (int, float))]
@@ -290,6 +339,6 @@ def plot_history(records: Sequence[dict], path: str | Path, fmt: str = "png", la
     ax.set_xlabel("architectures evaluated")
     ax.set_ylabel("reward")
     ax.grid(alpha=0.3)
-    ax.legend(frameon=False)
+    ax.legend(frameon=False, loc="lower left", bbox_to_anchor=(0, 1.0), ncol=2, fontsize=8)
     fig.tight_layout()
     return _save(fig, path, fmt)

@@ -4,6 +4,12 @@ A `BatchStream` owns a shuffle order, a position and a CPU random generator; `st
 three, so a resumed run draws the same batches and augmentations as an uninterrupted one. The DARTS
 validation stream is consumed with `next()` across epochs: it is never restarted each step (the original
 rebuilt its iterator every step, always seeing the first batches of a fresh shuffle).
+
+Distributed data parallelism: with `shard=(rank, world)` every rank draws the same permutation and the
+same augmentation for a global batch of `batch_size * world` examples and keeps its own slice of
+`batch_size`, so N ranks together see exactly the batches of one process with an N-times larger batch
+(a final partial batch is split evenly, dropping at most world - 1 examples). Each rank augments the
+whole global batch to keep the random draws aligned: cheap next to a network step.
 """
 from __future__ import annotations
 
@@ -18,9 +24,13 @@ from darts.data.images import Augmentation
 class BatchStream:
     def __init__(self, x: torch.Tensor, y: torch.Tensor, batch_size: int, mean, std,
                  device: torch.device | str = "cpu", augmentation: Augmentation | None = None,
-                 cutout_length: int = 0, shuffle: bool = True, seed: int = 0, dtype=torch.float32):
+                 cutout_length: int = 0, shuffle: bool = True, seed: int = 0, dtype=torch.float32,
+                 shard: tuple[int, int] = (0, 1), channels_last: bool = False):
         if len(x) == 0:
             raise ValueError("cannot draw batches from an empty split")
+        self.rank, self.world = int(shard[0]), int(shard[1])
+        if not 0 <= self.rank < self.world:
+            raise ValueError(f"shard {shard} is not (rank, world size) with 0 <= rank < world size")
         self.device = torch.device(device)
         self.x = x.to(self.device)
         self.y = y.to(self.device)
@@ -31,15 +41,20 @@ class BatchStream:
         self.cutout_length = cutout_length
         self.shuffle = shuffle
         self.dtype = dtype
+        self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
         self.generator = torch.Generator().manual_seed(seed)
         self._order = None
         self._pos = 0
 
+    @property
+    def global_batch_size(self) -> int:
+        return self.batch_size * self.world
+
     def __len__(self) -> int:
-        """Batches in one pass (a final batch of a single example is dropped: BatchNorm cannot train on it)."""
-        n = len(self.x)
-        full, rest = divmod(n, self.batch_size)
-        return full + (1 if rest > 1 else 0)
+        """Batches in one pass (a final batch of a single example per rank is dropped: BatchNorm cannot
+        train on it)."""
+        full, rest = divmod(len(self.x), self.global_batch_size)
+        return full + (1 if rest // self.world > 1 else 0)
 
     def _new_pass(self) -> None:
         n = len(self.x)
@@ -47,8 +62,8 @@ class BatchStream:
         self._pos = 0
 
     def _take(self) -> tuple[torch.Tensor, torch.Tensor]:
-        idx = self._order[self._pos:self._pos + self.batch_size].to(self.device)
-        self._pos += self.batch_size
+        idx = self._order[self._pos:self._pos + self.global_batch_size].to(self.device)
+        self._pos += self.global_batch_size
         x = self.x[idx]
         aug = self.augmentation
         if aug is not None:
@@ -58,10 +73,15 @@ class BatchStream:
         x = normalize(x, self.mean, self.std, self.dtype)
         if self.cutout_length:
             x = cutout(x, self.cutout_length, self.generator)
-        return x, self.y[idx]
+        y = self.y[idx]
+        if self.world > 1:  # this rank's equal share of the global batch
+            per_rank = len(idx) // self.world
+            mine = slice(self.rank * per_rank, (self.rank + 1) * per_rank)
+            x, y = x[mine], y[mine]
+        return x.contiguous(memory_format=self.memory_format), y
 
     def _pass_done(self) -> bool:
-        return self._order is None or len(self._order) - self._pos <= 1
+        return self._order is None or (len(self._order) - self._pos) // self.world <= 1
 
     def epoch(self, max_batches: int | None = None) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         """One pass in a fresh order (at most `max_batches` batches)."""
@@ -78,12 +98,17 @@ class BatchStream:
         return self._take()
 
     def evaluation_batches(self, max_batches: int | None = None) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        """One pass in stored order without augmentation; the stream's own state is not touched."""
-        for i, start in enumerate(range(0, len(self.x), self.batch_size)):
+        """One pass in stored order without augmentation; the stream's own state is not touched.
+        Sharded, each rank gets its slice of every global batch (every example is seen once in all)."""
+        n = len(self.x)
+        for i, start in enumerate(range(0, n, self.global_batch_size)):
             if max_batches is not None and i >= max_batches:
                 break
-            sl = slice(start, start + self.batch_size)
-            yield normalize(self.x[sl], self.mean, self.std, self.dtype), self.y[sl]
+            lo = start + self.rank * self.batch_size
+            sl = slice(lo, min(lo + self.batch_size, n))
+            if sl.start < sl.stop:
+                x = normalize(self.x[sl], self.mean, self.std, self.dtype)
+                yield x.contiguous(memory_format=self.memory_format), self.y[sl]
 
     def batches_per_epoch(self, max_batches: int | None = None) -> int:
         return len(self) if max_batches is None else min(len(self), max_batches)

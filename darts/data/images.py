@@ -6,6 +6,7 @@ searches on (CIFAR-10 is 180 MB as uint8), so batching and augmentation can run 
 from __future__ import annotations
 
 import gzip
+import importlib
 import pickle
 import struct
 import tarfile
@@ -38,6 +39,7 @@ class ImageDataset:
     mean: tuple  # per channel, in [0, 1] units
     std: tuple
     augmentation: Augmentation
+    class_names: list[str] | None = None  # the user's own data: label i is class_names[i]
 
     @property
     def in_channels(self) -> int:
@@ -177,22 +179,56 @@ def _check_labels(name, train_y, test_y, classes):
             raise UserError(f"{name} {split} labels fall outside 0..{classes - 1}; the files are corrupt")
 
 
+def _own_data_reader(module: str, function: str) -> Callable[..., ImageDataset]:
+    """Readers of the user's own data live in their own modules, which import this one: load them on use."""
+    def load(root, download: bool = True, **options) -> ImageDataset:
+        return getattr(importlib.import_module(module), function)(root, **options)
+    return load
+
+
 LOADERS: dict[str, Callable[..., ImageDataset]] = {
     "cifar10": lambda root, download=True: load_cifar("cifar10", root, download),
     "cifar100": lambda root, download=True: load_cifar("cifar100", root, download),
     "fashion-mnist": load_fashion_mnist,
     "digits": load_digits,
+    "folder": _own_data_reader("darts.data.folder", "load_image_folder"),
+    "npz": _own_data_reader("darts.data.npz", "load_npz"),
 }
+# The user's own data: --data is required, reader options are passed through, the shape is read from it.
+OWN_DATA = {"folder": "a folder of class subfolders of images", "npz": "a .npz file with arrays x and y"}
 
 # Input shape of each dataset, known without reading it (for --summary).
 INPUT_SHAPES = {"cifar10": (3, 32, 32, 10), "cifar100": (3, 32, 32, 100), "fashion-mnist": (1, 28, 28, 10),
                 "digits": (1, 8, 8, 10)}
 
 
-def load_image_dataset(name: str, root: str | Path | None = None, download: bool = True) -> ImageDataset:
-    """Load a dataset by name. `root` is the --data folder (defaults: ./data; Debian's path for fashion-mnist)."""
+def load_image_dataset(name: str, root: str | Path | None = None, download: bool = True,
+                       **options) -> ImageDataset:
+    """Load a dataset by name. `root` is the --data folder (defaults: ./data; Debian's path for fashion-mnist).
+
+    `options` go to the readers of the user's own data (folder: image_size, cache, strict, test_fraction;
+    npz: test_fraction)."""
     if name not in LOADERS:
         raise UserError(f"unknown image dataset {name!r}; choose one of: {', '.join(LOADERS)}")
+    if name in OWN_DATA:
+        if root is None:
+            raise UserError(f"--dataset {name} needs --data: {OWN_DATA[name]}")
+        return LOADERS[name](Path(root), **options)
+    if options:
+        raise TypeError(f"{name} takes no reader options, got {sorted(options)}")
     if root is None and name in ("cifar10", "cifar100"):
         root = Path("data")
     return LOADERS[name](Path(root) if root is not None else None, download=download)
+
+
+def image_input_shape(name: str, root: str | Path | None = None, **options) -> tuple[int, int, int, int]:
+    """(channels, height, width, classes): known for the standard datasets; read from the user's own data
+    (folder: class folders and image headers, or its cache; npz: array headers), which --data must name."""
+    if name in INPUT_SHAPES:
+        return INPUT_SHAPES[name]
+    if name not in OWN_DATA:
+        raise UserError(f"unknown image dataset {name!r}; choose one of: {', '.join(LOADERS)}")
+    if root is None:
+        raise UserError(f"--dataset {name} needs --data: {OWN_DATA[name]}")
+    module = importlib.import_module(f"darts.data.{name}")
+    return module.input_shape(Path(root), **options)

@@ -15,12 +15,21 @@ The Hessian-vector product is a central finite difference (the paper's eq. 8),
 
 or exact by double backward (`hessian="exact"`).
 
+When the weight step clips the gradient norm (`grad_clip`, the recurrent search), the virtual step
+clips it the same way, w' = w - xi * (s * g + ...), s = min(1, clip / ||g||), and the implicit term is
+scaled by s (the clip factor is held constant in the chain rule).
+
 The architect works on any supernet exposing `named_weights()` and `alphas()`; a `loss_fn(forward,
 batch)` says how a batch becomes a scalar loss, with `forward(*inputs)` calling the supernet. The
 virtual weights are passed with `torch.func.functional_call`, so the network is never copied, and
 passes that need only the alpha gradient never compute weight gradients. Every gradient is averaged
 across ranks when running distributed. BatchNorm running statistics are left untouched by the
 architect's passes: only the real weight step updates them.
+
+Mixed precision: `autocast` (a context-manager factory, e.g. bf16 autocast on CUDA) wraps the forward
+passes, except the two finite-difference passes, which run in float32: they differ by weights moved
+eps = 0.01 / ||v|| along v, a change below bfloat16's resolution (8 mantissa bits), so in bf16 the
+difference of their gradients would be rounding noise rather than a Hessian-vector product.
 """
 from __future__ import annotations
 
@@ -58,7 +67,8 @@ def frozen_batchnorm_stats(model: nn.Module):
 class Architect:
     def __init__(self, model: nn.Module, loss_fn: LossFn, weight_optimizer: torch.optim.Optimizer,
                  arch_learning_rate: float = 3e-4, arch_weight_decay: float = 1e-3, unrolled: bool = False,
-                 hessian: str = "finite-difference", fd_radius: float = 0.01, arch_betas=(0.5, 0.999)):
+                 hessian: str = "finite-difference", fd_radius: float = 0.01, arch_betas=(0.5, 0.999),
+                 grad_clip: float | None = None, autocast: Callable[[], Any] | None = None):
         if hessian not in HESSIAN_METHODS:
             raise ValueError(f"hessian must be one of {HESSIAN_METHODS}, got {hessian!r}")
         self.model = model
@@ -67,6 +77,8 @@ class Architect:
         self.unrolled = unrolled
         self.hessian = hessian
         self.fd_radius = fd_radius
+        self.grad_clip = grad_clip
+        self.autocast = autocast or contextlib.nullcontext
         self.alphas = list(model.alphas())
         self.weight_names, self.weights = zip(*model.named_weights())
         self.optimizer = torch.optim.Adam(self.alphas, lr=arch_learning_rate, betas=arch_betas,
@@ -79,8 +91,9 @@ class Architect:
         params = dict(zip(self.weight_names, weights))
         return lambda *args, **kwargs: functional_call(self.model, params, args, kwargs)
 
-    def _loss(self, batch, weights=None) -> torch.Tensor:
-        return self.loss_fn(self._forward(weights), batch)
+    def _loss(self, batch, weights=None, full_precision: bool = False) -> torch.Tensor:
+        with contextlib.nullcontext() if full_precision else self.autocast():
+            return self.loss_fn(self._forward(weights), batch)
 
     # -- public API ------------------------------------------------------------------------------------
     def step(self, train_batch, val_batch) -> torch.Tensor:
@@ -123,6 +136,9 @@ class Architect:
         g_train = torch.autograd.grad(train_loss, self.weights, create_graph=exact)
         g_flat = [g.detach() for g in g_train]
         all_reduce_mean(g_flat)
+        clip = self.clip_factor(g_flat)
+        if self.grad_clip:
+            g_flat = [g * clip for g in g_flat]
         # 2. w' and the validation loss there: gradients w.r.t. w' (v) and alpha.
         w_prime = [w.requires_grad_() for w in self.virtual_step(g_flat)]
         val_loss = self._loss(val_batch, w_prime)
@@ -138,14 +154,21 @@ class Architect:
         else:
             hvp = self._finite_difference_hvp(train_batch, v)
         all_reduce_mean(hvp)
-        return [da - xi * h for da, h in zip(d_alpha, hvp)], val_loss.detach()
+        return [da - xi * clip * h for da, h in zip(d_alpha, hvp)], val_loss.detach()
+
+    def clip_factor(self, grads) -> torch.Tensor | float:
+        """min(1, grad_clip / ||grads||) as torch.nn.utils.clip_grad_norm_ computes it; 1 without clipping."""
+        if not self.grad_clip:
+            return 1.0
+        norm = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads]))
+        return (self.grad_clip / (norm + 1e-6)).clamp(max=1.0)
 
     def _finite_difference_hvp(self, train_batch, v) -> list[torch.Tensor]:
         norm = torch.sqrt(sum((vi.float() ** 2).sum() for vi in v))
         eps = self.fd_radius / norm.clamp_min(1e-30)
         w = [p.detach() for p in self.weights]
         plus = [wi + eps * vi for wi, vi in zip(w, v)]
-        g_plus = torch.autograd.grad(self._loss(train_batch, plus), self.alphas)
+        g_plus = torch.autograd.grad(self._loss(train_batch, plus, full_precision=True), self.alphas)
         minus = [wi - eps * vi for wi, vi in zip(w, v)]
-        g_minus = torch.autograd.grad(self._loss(train_batch, minus), self.alphas)
+        g_minus = torch.autograd.grad(self._loss(train_batch, minus, full_precision=True), self.alphas)
         return [(gp - gm) / (2 * eps) for gp, gm in zip(g_plus, g_minus)]

@@ -14,9 +14,10 @@ from darts.genotype import Genotype
 
 
 def derive_cell(weights: torch.Tensor, primitives: Sequence[str], steps: int, k: int = 2,
-                edge_scale: torch.Tensor | None = None) -> list:
+                edge_scale: torch.Tensor | None = None, inputs: int = 2) -> list:
     """weights: (n_edges, n_ops) softmaxed alphas of one cell; edge_scale optionally multiplies each
-    edge's strength (PC-DARTS edge normalisation)."""
+    edge's strength (PC-DARTS edge normalisation); `inputs` nodes precede the intermediate ones
+    (2 in a convolutional cell, 1 in the recurrent cell, which keeps k=1 edge per node)."""
     w = weights.detach().float().cpu()
     ops = list(primitives)
     real = [j for j, name in enumerate(ops) if name != "none"]
@@ -27,7 +28,7 @@ def derive_cell(weights: torch.Tensor, primitives: Sequence[str], steps: int, k:
         strength = strength * edge_scale.detach().float().cpu()
     gene, start = [], 0
     for i in range(steps):
-        n = i + 2
+        n = i + inputs
         rows = range(start, start + n)
         # Stable sort: ties keep the lower input index first, as the original does.
         for r in sorted(rows, key=lambda r: -float(strength[r]))[: min(k, n)]:

@@ -71,21 +71,37 @@ class Cell(nn.Module):
         return torch.cat([states[i] for i in self.concat], dim=1)
 
 
+class _AuxPool(nn.Module):
+    """Average pooling to 2x2 for the auxiliary heads.
+
+    The original pools with a fixed window that only yields 2x2 on the map size it was written for
+    (8x8 on CIFAR: 5x5 window, stride 3; 7x7 on ImageNet: 5x5, stride 2). On that size this pools
+    exactly the same way; on any other size (7x7 Fashion-MNIST maps, 2x2 digits maps) it averages
+    adaptively to 2x2 instead. Pooling has no weights, so the parameter count is the same either way.
+    """
+
+    def __init__(self, native_size: int, stride: int):
+        super().__init__()
+        self.native_size = native_size
+        self.fixed = nn.AvgPool2d(5, stride=stride, padding=0, count_include_pad=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.shape[-2:] == (self.native_size, self.native_size):
+            return self.fixed(x)
+        return F.adaptive_avg_pool2d(x, 2)
+
+
 class _AuxiliaryHead(nn.Module):
     """ReLU, average pool to 2x2, 1x1 conv to 128, 2x2 conv to 768, linear classifier.
 
-    The original pools with a fixed window that only yields 2x2 on the map size it was written
-    for (8x8 on CIFAR: 5x5 window, stride 3; 7x7 on ImageNet: 5x5, stride 2). On that size this
-    head pools exactly the same way; on any other size (7x7 Fashion-MNIST maps, 2x2 digits maps)
-    it uses adaptive average pooling to 2x2 instead. Pooling has no weights, so the parameter
-    count is the same either way.
+    Module indices follow the original's, so its saved weights load by name (see
+    `from_original_state_dict`).
     """
 
     def __init__(self, C: int, num_classes: int, native_size: int, stride: int, bn_after_2x2: bool):
         super().__init__()
-        self.native_size = native_size
-        self.pool = nn.AvgPool2d(5, stride=stride, padding=0, count_include_pad=False)
-        layers = [nn.Conv2d(C, 128, 1, bias=False), nn.BatchNorm2d(128), nn.ReLU(inplace=False),
+        layers = [nn.ReLU(inplace=False), _AuxPool(native_size, stride),
+                  nn.Conv2d(C, 128, 1, bias=False), nn.BatchNorm2d(128), nn.ReLU(inplace=False),
                   nn.Conv2d(128, 768, 2, bias=False)]
         if bn_after_2x2:
             layers.append(nn.BatchNorm2d(768))
@@ -94,13 +110,7 @@ class _AuxiliaryHead(nn.Module):
         self.classifier = nn.Linear(768, num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = F.relu(x)
-        if x.shape[-2:] == (self.native_size, self.native_size):
-            x = self.pool(x)
-        else:
-            x = F.adaptive_avg_pool2d(x, 2)
-        x = self.features(x)
-        return self.classifier(x.flatten(1))
+        return self.classifier(self.features(x).flatten(1))
 
 
 class AuxiliaryHeadCIFAR(_AuxiliaryHead):
@@ -208,3 +218,19 @@ class NetworkImageNet(_FinalNetwork):
     def stem_forward(self, x):
         s0 = self.stem0(x)
         return s0, self.stem1(s0)
+
+
+def from_original_state_dict(state: dict) -> dict:
+    """Rename the original implementation's parameter names to this module's, so weights saved by
+    quark0/darts (e.g. its released CIFAR-10 / ImageNet models) load here.
+
+    Its ops wrap their layers in an `.op` Sequential and cells keep them in `_ops`; a model trained
+    with nn.DataParallel adds a `module.` prefix. Everything else has the same name.
+    """
+    renamed = {}
+    for key, value in state.items():
+        if key.startswith("module."):
+            key = key[len("module."):]
+        key = key.replace("._ops.", ".ops.").replace(".op.", ".")
+        renamed[key] = value
+    return renamed

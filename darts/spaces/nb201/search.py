@@ -57,11 +57,14 @@ class Nb201SearchNetwork(Nb201Skeleton):
         return derive_arch(self.alphas_edges, self.primitives)
 
     def alpha_summary(self) -> dict:
-        """Softmaxed alphas, one row per edge (EDGES order, labelled 'j<-i'), for logs and plots."""
+        """Softmaxed alphas, one row per edge in EDGES order (1<-0, 2<-0, 2<-1, 3<-0, ...), for logs and plots."""
         return {"primitives": self.primitives,
-                "edge_names": [f"{j}<-{i}" for j, i in EDGES],
                 "edges": F.softmax(self.alphas_edges.detach().float(), dim=-1).cpu().tolist()}
 
     # ---------------------------------------------------------------------------------------------
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.forward_with(x, F.softmax(self.alphas_edges, dim=-1))
+
+    def forward_path(self, x: torch.Tensor, arch: Nb201Arch) -> torch.Tensor:
+        """Logits of the discrete cell `arch` with the supernet's weights: each edge runs only its op (ENAS)."""
+        return self.forward_with(x, [self.primitives.index(op) for op in arch.ops])

@@ -1,0 +1,300 @@
+"""Train a genotype as a final network from scratch and test it (the paper's evaluation protocol).
+
+    python train_final.py --arch DARTS_V2 --auxiliary --cutout          # the paper's CIFAR-10 run
+    python train_final.py --arch DARTS_V2 --auxiliary --summary         # size only, reads no data
+    python train_final.py --arch search-EXP-.../genotype.json --dataset fashion-mnist --save out
+    python train_final.py --arch DARTS --dataset imagenet --data /data/imagenet --auxiliary
+    python train_final.py --resume out                                  # continue a killed run exactly
+    python train_final.py --eval_only --model_path out/weights.pt       # test accuracy of a saved model
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from darts.checkpoint import seed_everything
+from darts.data import INPUT_SHAPES, BatchStream, load_image_dataset
+from darts.data.imagenet import IMAGENET_INPUT_SHAPE, ImageFolderStream, imagenet_folders
+from darts.errors import UserError
+from darts.final_training import (CHECKPOINT, FinalTraining, FinalTrainingConfig, NetworkSpec, evaluate_network,
+                                  load_network_weights, read_saved_network)
+from darts.genotype import CELLS_DIR, Genotype, load_genotype
+from darts.runs import RunDir, merge_resumed_args, pick_device, run_cli, setup_console_logging
+from darts.summary import count_multiply_adds, count_parameters
+from train_search import explicit_flags
+
+log = logging.getLogger("darts")
+
+DATASETS = sorted(INPUT_SHAPES) + ["imagenet"]
+# Defaults that differ between the CIFAR protocol (train.py) and the ImageNet one (train_imagenet.py).
+PROTOCOL_DEFAULTS = {
+    "cifar": dict(batch_size=96, learning_rate=0.025, weight_decay=3e-4, epochs=600, init_channels=36, layers=20,
+                  drop_path_prob=0.2, label_smooth=0.0, lr_schedule="cosine", report_freq=50),
+    "imagenet": dict(batch_size=128, learning_rate=0.1, weight_decay=3e-5, epochs=250, init_channels=48, layers=14,
+                     drop_path_prob=0.0, label_smooth=0.1, lr_schedule="step", report_freq=100),
+}
+# Flags that a resumed run may change (they do not alter the computation).
+RESUME_MAY_CHANGE = {"resume", "device", "gpu", "report_freq", "save", "no_progress", "workers"}
+
+
+def convolutional_cells() -> list[str]:
+    """Names of the cells/ genotypes this script can train (the convolutional space's)."""
+    return sorted(p.stem for p in CELLS_DIR.glob("*.json") if json.loads(p.read_text()).get("space") == "darts_cnn")
+
+
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    def _get_help_string(self, action):
+        return action.help if action.default is None else super()._get_help_string(action)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser("train_final.py", description=__doc__.split("\n")[0], formatter_class=_HelpFormatter)
+    a = p.add_argument
+    c, i = PROTOCOL_DEFAULTS["cifar"], PROTOCOL_DEFAULTS["imagenet"]
+
+    def both(name):
+        return f"(default: {c[name]}; {i[name]} for imagenet)"
+    # the original train.py's flags, with its defaults
+    a("--data", default=None, help="dataset folder (default: ./data; Debian's folder for fashion-mnist; "
+                                   "for imagenet a folder with train/ and val/)")
+    a("--batch_size", type=int, default=None, help="batch size " + both("batch_size"))
+    a("--learning_rate", type=float, default=None, help="initial learning rate " + both("learning_rate"))
+    a("--momentum", type=float, default=0.9, help="SGD momentum")
+    a("--weight_decay", type=float, default=None, help=both("weight_decay"))
+    a("--report_freq", type=int, default=None, help="log every N batches " + both("report_freq"))
+    a("--gpu", type=int, default=None, help="(original flag) CUDA device index; same as --device cuda:N")
+    a("--epochs", type=int, default=None, help=both("epochs"))
+    a("--init_channels", type=int, default=None, help="C, channels of the first cells " + both("init_channels"))
+    a("--layers", type=int, default=None, help="number of cells " + both("layers"))
+    a("--model_path", default=None, help="saved network for --eval_only (a weights .pt file or a --save folder)")
+    a("--auxiliary", action="store_true", help="auxiliary head after the 2/3 reduction cell")
+    a("--auxiliary_weight", type=float, default=0.4, help="weight of the auxiliary loss")
+    a("--cutout", action="store_true", help="use cutout")
+    a("--cutout_length", type=int, default=16, help="side of the cutout square")
+    a("--drop_path_prob", type=float, default=None, help="final drop path probability, ramped linearly from 0 "
+                                                         + both("drop_path_prob"))
+    a("--save", default=None, help="output folder (default: eval-EXP-<time>)")
+    a("--seed", type=int, default=0, help="random seed")
+    a("--arch", default="DARTS", help=f"a cells/ name ({', '.join(convolutional_cells())}; case-insensitive) "
+                                      "or the genotype.json written by train_search.py")
+    a("--grad_clip", type=float, default=5, help="gradient norm clipping")
+    # train_imagenet.py's flags
+    a("--label_smooth", type=float, default=None, help="label smoothing of the training loss " + both("label_smooth"))
+    a("--gamma", type=float, default=0.97, help="learning-rate decay per period (--lr_schedule step)")
+    a("--decay_period", type=int, default=1, help="epochs between decays (--lr_schedule step)")
+    # added
+    a("--dataset", default="cifar10", choices=DATASETS, help="dataset to train and test on")
+    a("--lr_schedule", default=None, choices=["cosine", "step"],
+      help="cosine annealing to --learning_rate_min, or step decay by --gamma " + both("lr_schedule"))
+    a("--learning_rate_min", type=float, default=0.0, help="final learning rate of the cosine schedule")
+    a("--device", default="auto", help="auto, cpu, cuda, cuda:N")
+    a("--fp32", action="store_true", help="on CUDA, train in plain float32 NCHW instead of bf16 autocast "
+                                          "with channels_last (CPU always uses float32)")
+    a("--resume", default=None, metavar="DIR", help="continue the run saved in DIR from its last checkpoint")
+    a("--max_batches", type=int, default=None, help="cap on batches per epoch and per evaluation (smoke runs)")
+    a("--summary", action="store_true", help="print the network's size and multiply-adds and exit (reads no data)")
+    a("--eval_only", action="store_true", help="test the network saved at --model_path and exit")
+    a("--workers", type=int, default=4, help="data-loading processes (imagenet only)")
+    a("--no_progress", action="store_true", help="no progress bar, only the log lines")
+    return p
+
+
+def protocol(dataset: str) -> str:
+    return "imagenet" if dataset == "imagenet" else "cifar"
+
+
+def fill_defaults(args) -> None:
+    for name, value in PROTOCOL_DEFAULTS[protocol(args.dataset)].items():
+        if getattr(args, name) is None:
+            setattr(args, name, value)
+
+
+def check_args(args) -> None:
+    for name in ("epochs", "init_channels", "layers"):
+        if getattr(args, name) < 1:
+            raise UserError(f"--{name} must be at least 1, got {getattr(args, name)}")
+    if args.batch_size < 2:
+        raise UserError(f"--batch_size must be at least 2 (BatchNorm trains on batch statistics), got {args.batch_size}")
+    if args.init_channels % 2:
+        raise UserError(f"--init_channels must be even (reductions split channels in two halves), "
+                        f"got {args.init_channels}")
+    if args.max_batches is not None and args.max_batches < 1:
+        raise UserError("--max_batches must be at least 1")
+    if not 0 <= args.drop_path_prob < 1:
+        raise UserError(f"--drop_path_prob must be in [0, 1), got {args.drop_path_prob}")
+    if not 0 <= args.label_smooth < 1:
+        raise UserError(f"--label_smooth must be in [0, 1), got {args.label_smooth}")
+    if args.decay_period < 1:
+        raise UserError("--decay_period must be at least 1")
+
+
+def load_arch(arch: str) -> tuple[str, Genotype]:
+    """(name, genotype) of --arch; only convolutional genotypes train here."""
+    genotype = load_genotype(arch)
+    if not isinstance(genotype, Genotype):
+        raise UserError(f"--arch {arch} is a recurrent (darts_rnn) genotype; train_final.py trains convolutional "
+                        f"cells: give one of {', '.join(convolutional_cells())} or a genotype.json from a "
+                        f"convolutional search")
+    return arch, genotype
+
+
+def network_spec(args, in_channels: int, num_classes: int) -> NetworkSpec:
+    name, genotype = load_arch(args.arch)
+    return NetworkSpec(genotype=genotype.to_dict(), arch=name, kind=protocol(args.dataset),
+                       init_channels=args.init_channels, layers=args.layers, num_classes=num_classes,
+                       in_channels=in_channels, auxiliary=args.auxiliary, dataset=args.dataset)
+
+
+def input_shape(dataset: str) -> tuple[int, int, int, int]:
+    return IMAGENET_INPUT_SHAPE if dataset == "imagenet" else INPUT_SHAPES[dataset]
+
+
+def summary(args) -> dict:
+    c, h, w, classes = input_shape(args.dataset)
+    spec = network_spec(args, c, classes)
+    model = spec.build()
+    n = count_parameters(model)
+    aux = sum(p.numel() for p in model.parameters()) - n
+    macs = count_multiply_adds(model, torch.zeros(1, c, h, w))
+    kind = "ImageNet" if spec.kind == "imagenet" else "CIFAR"
+    print(f"{spec.arch} {kind} network: C={spec.init_channels}, {spec.layers} layers"
+          f"{', auxiliary head' if spec.auxiliary else ''}; {args.dataset} input {c}x{h}x{w}, {classes} classes")
+    print(f"param size = {n / 1e6:f}MB ({n:,} weights"
+          + (f"; the auxiliary head's {aux:,} are not counted, as in the original)" if aux else ")"))
+    print(f"multiply-adds = {macs / 1e6:.1f}M per image")
+    return {"params": n, "auxiliary_params": aux, "multiply_adds": macs}
+
+
+def precision(args, device) -> tuple[bool, bool]:
+    """(bf16 autocast, channels_last): both on by default on CUDA, off with --fp32 and on CPU."""
+    on = device.type == "cuda" and not args.fp32
+    return on, on
+
+
+def load_data(args, device, train: bool = True):
+    """(train stream or None, test stream, in_channels, num_classes) of --dataset."""
+    if args.dataset == "imagenet":
+        train_dir, val_dir, classes = imagenet_folders(args.data or "data/imagenet")
+        test = ImageFolderStream(val_dir, args.batch_size, device, train=False, workers=args.workers)
+        stream = (ImageFolderStream(train_dir, args.batch_size, device, train=True, seed=args.seed,
+                                    workers=args.workers) if train else None)
+        return stream, test, 3, len(classes)
+    data = load_image_dataset(args.dataset, args.data)
+    test = BatchStream(data.test_x, data.test_y, args.batch_size, data.mean, data.std, device, shuffle=False)
+    stream = (BatchStream(data.train_x, data.train_y, args.batch_size, data.mean, data.std, device,
+                          data.augmentation, args.cutout_length if args.cutout else 0, seed=args.seed)
+              if train else None)
+    log.info("dataset %s: %d training and %d test images, %dx%dx%d, %d classes", args.dataset, len(data.train_x),
+             len(data.test_x), data.in_channels, data.image_size, data.image_size, data.num_classes)
+    return stream, test, data.in_channels, data.num_classes
+
+
+def eval_only(args, parser, argv) -> dict:
+    if not args.model_path:
+        raise UserError("--eval_only needs --model_path: a weights .pt file or a train_final.py --save folder")
+    spec, state, meta = read_saved_network(args.model_path)
+    explicit = explicit_flags(parser, argv)
+    if spec is not None:
+        given = {"arch": args.arch, "init_channels": args.init_channels, "layers": args.layers,
+                 "dataset": args.dataset, "auxiliary": args.auxiliary}
+        clash = [f"--{k} {given[k]}" for k in given if k in explicit and
+                 given[k] != getattr(spec, k) and not (k == "arch" and _same_arch(given[k], spec))]
+        if clash:
+            raise UserError(f"{args.model_path} holds a {spec.arch} network (C={spec.init_channels}, {spec.layers} "
+                            f"layers, {spec.dataset}); drop {', '.join(clash)} to evaluate it")
+        args.dataset = spec.dataset
+    fill_defaults(args)
+    device = pick_device(args.device)
+    _, test, in_channels, num_classes = load_data(args, device, train=False)
+    if spec is None:  # a bare state dict (e.g. the original code's weights.pt): the flags describe it
+        spec = network_spec(args, in_channels, num_classes)
+    elif (spec.in_channels, spec.num_classes) != (in_channels, num_classes):
+        raise UserError(f"{args.model_path} was trained for {spec.in_channels}-channel images with "
+                        f"{spec.num_classes} classes; {args.dataset} has {in_channels} and {num_classes}")
+    model = spec.build()
+    load_network_weights(model, state, str(args.model_path))
+    bf16, channels_last = precision(args, device)
+    model.to(device, memory_format=torch.channels_last if channels_last else torch.contiguous_format)
+    metrics = evaluate_network(model, test.evaluation_batches(args.max_batches), bf16, channels_last)
+    print(f"{spec.arch} ({args.model_path}): test_acc {metrics['acc']:f} test_loss {metrics['loss']:.4f}"
+          + (f" (saved after epoch {meta['epoch']})" if "epoch" in meta else ""))
+    return metrics
+
+
+def _same_arch(arch: str, spec: NetworkSpec) -> bool:
+    try:
+        return load_genotype(arch).to_dict() == spec.genotype
+    except UserError:
+        return False
+
+
+def main(argv=None) -> dict:
+    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    args = parser.parse_args(argv)
+    if args.gpu is not None and args.device == "auto":
+        args.device = f"cuda:{args.gpu}"
+    if args.eval_only:
+        return eval_only(args, parser, argv)
+    if args.resume:
+        saved_path = Path(args.resume) / "args.json"
+        if not saved_path.is_file():
+            raise UserError(f"--resume {args.resume}: no args.json there; is it a train_final.py --save folder?")
+        merged = merge_resumed_args(json.loads(saved_path.read_text()), vars(args), explicit_flags(parser, argv),
+                                    RESUME_MAY_CHANGE)
+        merged["save"] = args.resume
+        args = argparse.Namespace(**{**vars(args), **merged})
+    fill_defaults(args)
+    check_args(args)
+    if args.summary:
+        return summary(args)
+    load_arch(args.arch)  # a bad --arch fails before any data is read
+    if args.save is None:
+        args.save = f"eval-EXP-{time.strftime('%Y%m%d-%H%M%S')}"
+    setup_console_logging()
+    run = RunDir(args.save)
+    try:
+        return train(args, run)
+    finally:
+        run.close()
+
+
+def train(args, run: RunDir) -> dict:
+    device = pick_device(args.device)
+    seed_everything(args.seed)
+    train_stream, test_stream, in_channels, num_classes = load_data(args, device)
+    spec = network_spec(args, in_channels, num_classes)
+    if not args.resume:
+        run.write_json("args.json", {k: v for k, v in vars(args).items() if k != "resume"})
+        run.write_json("genotype.json", spec.genotype)
+    log.info("args = %s", vars(args))
+    log.info("genotype = %s", load_genotype(args.arch))
+    model = spec.build()
+    log.info("param size = %fMB", count_parameters(model) / 1e6)
+    bf16, channels_last = precision(args, device)
+    model.to(device, memory_format=torch.channels_last if channels_last else torch.contiguous_format)
+    if device.type == "cuda":
+        log.info("precision: %s", "bf16 autocast, channels_last" if bf16 else "float32")
+    config = FinalTrainingConfig(
+        epochs=args.epochs, learning_rate=args.learning_rate, learning_rate_min=args.learning_rate_min,
+        momentum=args.momentum, weight_decay=args.weight_decay, grad_clip=args.grad_clip,
+        auxiliary_weight=args.auxiliary_weight if args.auxiliary else 0.0, drop_path_prob=args.drop_path_prob,
+        label_smoothing=args.label_smooth, lr_schedule=args.lr_schedule, gamma=args.gamma,
+        decay_period=args.decay_period, max_batches=args.max_batches, report_freq=args.report_freq,
+        progress=not args.no_progress, bf16=bf16, channels_last=channels_last)
+    trainer = FinalTraining(model, train_stream, test_stream, config, spec, run)
+    if args.resume:
+        trainer.resume(run.file(CHECKPOINT))
+    final = trainer.run()
+    log.info("final test_acc %f (best %f); wrote %s", final["test_acc"], trainer.best_acc, run.file("weights.pt"))
+    return final
+
+
+if __name__ == "__main__":
+    sys.exit(run_cli(main))
