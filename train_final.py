@@ -25,9 +25,9 @@ from darts.errors import UserError
 from darts.final_training import (CHECKPOINT, FinalTraining, FinalTrainingConfig, NetworkSpec, evaluate_network,
                                   load_network_weights, read_saved_network)
 from darts.genotype import CELLS_DIR, Genotype, load_genotype
-from darts.runs import RunDir, merge_resumed_args, pick_device, run_cli, setup_console_logging
+from darts.runs import RunDir, explicit_flags, merge_resumed_args, pick_device, run_cli, setup_console_logging
 from darts.summary import count_multiply_adds, count_parameters
-from train_search import explicit_flags
+
 
 log = logging.getLogger("darts")
 
@@ -192,6 +192,10 @@ def load_data(args, device, train: bool = True):
               if train else None)
     log.info("dataset %s: %d training and %d test images, %dx%dx%d, %d classes", args.dataset, len(data.train_x),
              len(data.test_x), data.in_channels, data.image_size, data.image_size, data.num_classes)
+    if train and args.cutout and args.cutout_length >= data.image_size:
+        log.warning("warning: --cutout_length %d is at least the %dx%d image size: cutout will erase most of "
+                    "every training image (try --cutout_length %d)", args.cutout_length, data.image_size,
+                    data.image_size, max(1, data.image_size // 2))
     return stream, test, data.in_channels, data.num_classes
 
 

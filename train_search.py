@@ -18,12 +18,15 @@ import torch
 
 from darts.checkpoint import seed_everything
 from darts.data import INPUT_SHAPES, BatchStream, load_image_dataset
+from darts.distributed import destroy_process_group, init_from_env, shard, world_size
 from darts.data.text import DEFAULT_FOLDERS, KNOWN_VOCAB_SIZES, TextStream, read_corpus
 from darts.errors import UserError
 from darts.ops import PRIMITIVES
-from darts.runs import RunDir, merge_resumed_args, pick_device, run_cli, setup_console_logging
+from darts.runs import RunDir, explicit_flags, merge_resumed_args, pick_device, run_cli, setup_console_logging
+from darts.sample_search import run_sample_search, table_evaluator, training_evaluator
 from darts.search import CHECKPOINT, DartsSearch, DartsSearchConfig
 from darts.spaces.darts_cnn import SearchNetwork
+from darts.spaces.nb201.search import Nb201SearchNetwork
 from darts.spaces.darts_rnn import LanguageModel, RNNSearchModel
 from darts.strategies.architect import HESSIAN_METHODS
 from darts.summary import count_multiply_adds, count_parameters
@@ -50,6 +53,8 @@ def modality(dataset: str) -> str:
 
 
 def fill_defaults(args) -> None:
+    if args.layers is None:
+        args.layers = 15 if args.space == "nb201" else 8
     for name, value in DEFAULTS[modality(args.dataset)].items():
         if getattr(args, name) is None:
             setattr(args, name, value)
@@ -79,7 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
     a("--gpu", type=int, default=None, help="(original flag) CUDA device index; same as --device cuda:N")
     a("--epochs", type=int, default=50)
     a("--init_channels", type=int, default=16)
-    a("--layers", type=int, default=8)
+    a("--layers", type=int, default=None, help="cells in the supernet (default: 8; 15 = three stages of 5 for "
+                                               "--space nb201)")
     a("--model_path", default="saved_models", help="(original flag, unused)")
     a("--cutout", action="store_true", help="use cutout")
     a("--cutout_length", type=int, default=16)
@@ -120,29 +126,40 @@ def build_parser() -> argparse.ArgumentParser:
     a("--max_batches", type=int, default=None, help="cap on batches per epoch (smoke runs)")
     a("--summary", action="store_true", help="print the supernet's size and exit (reads no data)")
     a("--no_progress", action="store_true", help="no progress bar, only the log lines")
+    a("--space", default="darts", choices=["darts", "nb201"],
+      help="search space for images: the paper's cells, or NAS-Bench-201's (text always uses the recurrent cell)")
+    a("--strategy", default="darts", choices=["darts", "random", "evolution", "reinforce", "enas"],
+      help="DARTS (gradient), or a sample-based strategy rewarded by --benchmark or by low-fidelity training")
+    a("--benchmark", default=None, metavar="CSV",
+      help="NAS-Bench-201 table (e.g. ../shared/data/nb201/nats_bench_tss_200ep.csv): rewards for sample-based "
+           "strategies, and the table accuracy of the cell a DARTS search of --space nb201 derives")
+    a("--budget", type=int, default=100, help="architectures a sample-based strategy evaluates")
+    a("--fidelity_epochs", type=int, default=1,
+      help="epochs each sampled network trains from scratch when no --benchmark gives the reward")
+    a("--partial_channels", type=int, default=1, metavar="K",
+      help="PC-DARTS: each edge's ops see 1/K of the channels (the paper uses 4), with edge normalisation; "
+           "1 = plain DARTS")
+    a("--no_amp", action="store_true", help="on CUDA, no bfloat16 autocast (image search; CPU is always float32)")
+    a("--no_channels_last", action="store_true", help="on CUDA, keep NCHW instead of channels_last (image search)")
     return p
-
-
-def explicit_flags(parser: argparse.ArgumentParser, argv) -> set:
-    """Names of the flags the user actually typed."""
-    probe = argparse.ArgumentParser(add_help=False)
-    for action in parser._actions:
-        if action.dest != "help":
-            probe._add_action(_suppressed(action))
-    ns, _ = probe.parse_known_args(argv)
-    return set(vars(ns))
-
-
-def _suppressed(action):
-    import copy
-    a = copy.copy(action)
-    a.default = argparse.SUPPRESS
-    return a
 
 
 def check_args(args) -> None:
     if modality(args.dataset) == "text":
         check_text_args(args)
+    sampling = args.strategy in ("random", "evolution", "reinforce")
+    if args.space == "nb201" and modality(args.dataset) == "text":
+        raise UserError("--space nb201 is an image space; text datasets search the recurrent cell")
+    if sampling and modality(args.dataset) == "text":
+        raise UserError(f"--strategy {args.strategy} searches image spaces; for text use darts or enas")
+    if args.benchmark and args.space != "nb201":
+        raise UserError("--benchmark holds NAS-Bench-201 accuracies: add --space nb201")
+    if sampling and (args.unrolled or args.partial_channels > 1):
+        raise UserError(f"--unrolled and --partial_channels belong to DARTS, not --strategy {args.strategy}")
+    if args.space == "nb201" and args.partial_channels > 1:
+        raise UserError("--partial_channels applies to the DARTS convolutional space, not --space nb201")
+    if args.budget < 1 or args.fidelity_epochs < 1:
+        raise UserError("--budget and --fidelity_epochs must be at least 1")
     if not 0 < args.train_portion < 1:
         raise UserError(f"--train_portion {args.train_portion} must be between 0 and 1 (exclusive)")
     for name in ("batch_size", "epochs", "init_channels", "layers"):
@@ -156,6 +173,11 @@ def check_args(args) -> None:
         raise UserError("--layers must be at least 3 (a reduction cell sits at 1/3 and 2/3 of the depth)")
     if args.init_channels % 2:
         raise UserError("--init_channels must be even (reduction cells split channels in two halves)")
+    if args.partial_channels < 1 or args.init_channels % args.partial_channels:
+        raise UserError(f"--partial_channels {args.partial_channels} must be at least 1 and divide --init_channels "
+                        f"{args.init_channels}")
+    if args.partial_channels > 1 and modality(args.dataset) == "text":
+        raise UserError("--partial_channels applies to the convolutional search; leave it out for text")
 
 
 def check_text_args(args) -> None:
@@ -178,9 +200,11 @@ def build_text_supernet(args, ntokens: int) -> RNNSearchModel:
                           args.dropoutx, args.dropouti, args.dropoute)
 
 
-def build_supernet(args, in_channels: int, num_classes: int) -> SearchNetwork:
+def build_supernet(args, in_channels: int, num_classes: int):
+    if args.space == "nb201":
+        return Nb201SearchNetwork(args.init_channels, max(1, args.layers // 3), num_classes, in_channels)
     return SearchNetwork(args.init_channels, num_classes, args.layers, in_channels=in_channels,
-                         primitives=PRIMITIVES)
+                         primitives=PRIMITIVES, partial_channels=args.partial_channels)
 
 
 def summary(args) -> None:
@@ -238,19 +262,30 @@ def main(argv=None) -> None:
     check_args(args)
     if args.save is None:
         args.save = f"search-EXP-{time.strftime('%Y%m%d-%H%M%S')}"
-    setup_console_logging()
-    run = RunDir(args.save)
+    device = init_from_env(args.device)  # under torchrun: joins the process group, cuda:LOCAL_RANK
     try:
-        search(args, run)
+        setup_console_logging()
+        run = RunDir(args.save)
+        try:
+            search(args, run, device)
+        finally:
+            run.close()
     finally:
-        run.close()
+        destroy_process_group()
 
 
-def search(args, run: RunDir):
-    device = pick_device(args.device)
+def search(args, run: RunDir, device=None):
+    device = device or pick_device(args.device)
     seed_everything(args.seed)
+    if world_size() > 1:
+        if modality(args.dataset) == "text":
+            raise UserError("distributed (torchrun) search shards image batches; run the text search in one process")
+        log.info("world size %d: --batch_size %d per process, %d in all", world_size(), args.batch_size,
+                 args.batch_size * world_size())
     if modality(args.dataset) == "text":
         return search_text(args, run, device)
+    if args.strategy in ("random", "evolution", "reinforce"):
+        return search_by_sampling(args, run, device)
     data = load_image_dataset(args.dataset, args.data)
     if not args.resume:
         run.write_json("args.json", {k: v for k, v in vars(args).items() if k != "resume"})
@@ -259,10 +294,16 @@ def search(args, run: RunDir):
     split = int(n * args.train_portion)  # first part trains weights, the rest the alphas (as the original)
     if split < 2 or n - split < 2:
         raise UserError(f"--train_portion {args.train_portion} leaves fewer than 2 examples in a split of {n}")
+    bf16 = device.type == "cuda" and not args.no_amp
+    channels_last = device.type == "cuda" and not args.no_channels_last
     streams = [BatchStream(data.train_x[s], data.train_y[s], args.batch_size, data.mean, data.std, device,
-                           data.augmentation, args.cutout_length if args.cutout else 0, seed=args.seed * 1000 + i)
+                           data.augmentation, args.cutout_length if args.cutout else 0, seed=args.seed * 1000 + i,
+                           shard=shard(), channels_last=channels_last)
                for i, s in enumerate((slice(0, split), slice(split, n)))]
-    model = build_supernet(args, data.in_channels, data.num_classes).to(device)
+    model = build_supernet(args, data.in_channels, data.num_classes).to(
+        device, memory_format=torch.channels_last if channels_last else torch.preserve_format)
+    if device.type == "cuda":
+        log.info("precision: %s, %s", "bf16 autocast" if bf16 else "float32", "channels_last" if channels_last else "NCHW")
     log.info("dataset %s: %d images (%d train weights, %d train alphas), %dx%dx%d, %d classes", args.dataset, n,
              split, n - split, data.in_channels, data.image_size, data.image_size, data.num_classes)
     log.info("param size = %fMB", count_parameters(model) / 1e6)
@@ -271,9 +312,38 @@ def search(args, run: RunDir):
         momentum=args.momentum, weight_decay=args.weight_decay, grad_clip=args.grad_clip,
         arch_learning_rate=args.arch_learning_rate, arch_weight_decay=args.arch_weight_decay,
         unrolled=args.unrolled, hessian=args.hessian, max_batches=args.max_batches, report_freq=args.report_freq,
-        progress=not args.no_progress)
+        progress=not args.no_progress, bf16=bf16)
     searcher = DartsSearch(model, ImageClassification(), streams[0], streams[1], config, run)
+    if args.space == "nb201" and args.benchmark:
+        table = table_evaluator(args.benchmark, args.dataset)
+
+        def report_table_accuracy(epoch, arch, metrics):
+            metrics[f"nb201_{table.dataset}_test_acc"] = acc = table.evaluate(arch)
+            log.info("NAS-Bench-201 %s test accuracy of %s: %.2f%%", table.dataset, arch, acc)
+        searcher.epoch_end_hooks.append(report_table_accuracy)
     return run_search(searcher, args, run)
+
+
+def search_by_sampling(args, run: RunDir, device):
+    """Random search, regularized evolution or REINFORCE: rewards from the table, or from training."""
+    if not args.resume:
+        run.write_json("args.json", {k: v for k, v in vars(args).items() if k != "resume"})
+    log.info("args = %s", vars(args))
+    if args.benchmark:
+        if args.space != "nb201":
+            raise UserError("--benchmark holds NAS-Bench-201 accuracies: add --space nb201, or drop --benchmark "
+                            "to reward by training")
+        evaluator = table_evaluator(args.benchmark, args.dataset)
+    else:
+        data = load_image_dataset(args.dataset, args.data)
+        evaluator = training_evaluator(args.space, data, args.train_portion, args.fidelity_epochs, args.batch_size,
+                                       args.learning_rate, args.seed, device, args.init_channels, args.layers)
+    best = run_sample_search(args.strategy, args.space, evaluator, args.budget, args.seed, run,
+                             progress=not args.no_progress)
+    if args.space == "nb201" and args.benchmark:
+        log.info("table accuracy of the best cell: %.2f%% (optimum 94.37%% on cifar10)", evaluator.evaluate(best))
+    log.info("wrote %s", run.file("genotype.json"))
+    return best
 
 
 def search_text(args, run: RunDir, device):

@@ -116,9 +116,10 @@ def _probe_op(name: str, C: int = 4, size: int = 6) -> None:
 
 
 def search_space(space: str = "darts_cnn", in_channels: int = 3, num_classes: int = 10, init_channels: int = 16,
-                 layers: int = 8, primitives: str | Sequence[str] | None = None) -> SearchNetwork:
+                 layers: int = 8, primitives: str | Sequence[str] | None = None,
+                 partial_channels: int = 1) -> SearchNetwork:
     """The supernet of `space` (the DARTS convolutional space: cells of 4 nodes, every edge a mixture
-    of `primitives`), with alphas apart from the weights."""
+    of `primitives`), with alphas apart from the weights. `partial_channels` K > 1 gives PC-DARTS."""
     if space not in SPACES:
         raise UserError(f"unknown search space {space!r}; the library API searches: {', '.join(SPACES)} "
                         f"(the recurrent space: train_search.py --dataset ptb)")
@@ -126,22 +127,27 @@ def search_space(space: str = "darts_cnn", in_channels: int = 3, num_classes: in
         raise UserError("layers must be at least 3 (a reduction cell sits at 1/3 and 2/3 of the depth)")
     if init_channels < 2 or init_channels % 2:
         raise UserError(f"init_channels must be even (reduction cells split channels in two), got {init_channels}")
+    if partial_channels < 1 or init_channels % partial_channels:
+        raise UserError(f"partial_channels {partial_channels} must be at least 1 and divide init_channels "
+                        f"{init_channels}")
     return SearchNetwork(init_channels, num_classes, layers, in_channels=in_channels,
-                         primitives=check_primitives(primitives))
+                         primitives=check_primitives(primitives), partial_channels=partial_channels)
 
 
 def search_streams(data: ImageDataset, batch_size: int, train_portion: float = 0.5, device="cpu", seed: int = 2,
-                   cutout_length: int = 0) -> tuple[BatchStream, BatchStream]:
+                   cutout_length: int = 0, shard: tuple[int, int] = (0, 1),
+                   channels_last: bool = False) -> tuple[BatchStream, BatchStream]:
     """(weight-training stream, alpha-training stream): the first `train_portion` of the training split
-    trains the weights, the rest the alphas, as in the original code."""
+    trains the weights, the rest the alphas, as in the original code. `shard` = (rank, world size)."""
     if not 0 < train_portion < 1:
-        raise UserError(f"train_portion {train_portion} must be between 0 and 1 (exclusive)")
+        raise UserError(f"--train_portion {train_portion} must be between 0 and 1 (exclusive)")
     n = len(data.train_x)
     split = int(n * train_portion)
     if split < 2 or n - split < 2:
-        raise UserError(f"train_portion {train_portion} leaves fewer than 2 examples in a split of {n}")
+        raise UserError(f"--train_portion {train_portion} leaves fewer than 2 examples in a split of {n}")
     return tuple(BatchStream(data.train_x[s], data.train_y[s], batch_size, data.mean, data.std, device,
-                             data.augmentation, cutout_length, seed=seed * 1000 + i)
+                             data.augmentation, cutout_length, seed=seed * 1000 + i, shard=shard,
+                             channels_last=channels_last)
                  for i, s in enumerate((slice(0, split), slice(split, n))))
 
 
@@ -163,14 +169,16 @@ def _config(cls, options: dict, **values):
 def search(data: Any, *, epochs: int = 50, batch_size: int = 64, init_channels: int = 16, layers: int = 8,
            primitives: str | Sequence[str] | None = None, train_portion: float = 0.5, cutout_length: int = 0,
            seed: int = 2, device: str | torch.device = "auto", save: str | Path | None = None,
-           space: str = "darts_cnn", **options) -> SearchResult:
+           space: str = "darts_cnn", partial_channels: int = 1, **options) -> SearchResult:
     """Search a cell with DARTS on `data` (see the module docstring); the paper's CIFAR-10 settings are the
-    defaults. `save` names a folder for log.txt, alphas.jsonl, genotype.json and checkpoint.pt."""
+    defaults. `save` names a folder for log.txt, alphas.jsonl, genotype.json and checkpoint.pt;
+    `partial_channels` K > 1 searches as PC-DARTS."""
     data = as_image_dataset(data)
     device = pick_device(str(device))
     seed_everything(seed)
     train_stream, alpha_stream = search_streams(data, batch_size, train_portion, device, seed, cutout_length)
-    model = search_space(space, data.in_channels, data.num_classes, init_channels, layers, primitives).to(device)
+    model = search_space(space, data.in_channels, data.num_classes, init_channels, layers, primitives,
+                         partial_channels).to(device)
     config = _config(DartsSearchConfig, options, epochs=epochs)
     run = RunDir(save)
     try:

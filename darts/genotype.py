@@ -125,7 +125,7 @@ def _check_concat(concat, n_nodes: int, name: str, first: int) -> None:
             raise GenotypeError(f"{name} entry {i!r} is not a node of this cell (nodes {first}..{n_nodes - 1})")
 
 
-AnyGenotype = Genotype | RecurrentGenotype
+AnyGenotype = Genotype | RecurrentGenotype  # and darts.spaces.nb201.arch.Nb201Arch (loaded lazily)
 
 
 def genotype_from_dict(data: dict, primitives: Sequence[str] | None = None) -> AnyGenotype:
@@ -134,6 +134,11 @@ def genotype_from_dict(data: dict, primitives: Sequence[str] | None = None) -> A
         raise GenotypeError(f"a genotype must be a JSON object, got {type(data).__name__}")
     if "genotype" in data and isinstance(data["genotype"], dict):  # cells/ files wrap it with provenance
         data = data["genotype"]
+    if data.get("space") == "nb201" or set(data) == {"arch"}:
+        from darts.spaces.nb201.arch import parse_arch
+        if not isinstance(data.get("arch"), str):
+            raise GenotypeError('a NAS-Bench-201 genotype needs "arch": "|op~0|+|op~0|op~1|+|...|"')
+        return parse_arch(data["arch"])
     cnn_keys, rnn_keys = set(Genotype._fields), set(RecurrentGenotype._fields)
     keys = set(data) - {"space", "source", "name"}
     if cnn_keys <= keys:

@@ -251,9 +251,9 @@ def evaluate_lm(model: nn.Module, batches: Iterable) -> dict:
 
 
 # -- the CLI ------------------------------------------------------------------------------------------------
-# RESUME_MAY_CHANGE: flags that do not alter the computation done so far (epochs: training has no schedule
-# tied to it, so a stopped run can be continued for longer).
-RESUME_MAY_CHANGE = {"resume", "device", "report_freq", "save", "no_progress", "epochs", "continue_train"}
+# Flags that a resumed run may change (they do not alter the computation done so far). --epochs too when
+# given: training has no schedule tied to it, so a stopped run can be continued for longer.
+RESUME_MAY_CHANGE = {"resume", "device", "report_freq", "save", "no_progress", "continue_train"}
 # The original README's WikiText-2 command; PTB uses the parser defaults (rnn/train.py's).
 DATASET_DEFAULTS = {"ptb": {}, "wikitext2": {"emsize": 700, "nhid": 700, "nhidlast": 700, "dropouth": 0.15,
                                              "wdecay": 5e-7}}
@@ -388,8 +388,9 @@ def main_lm(argv=None) -> dict | None:
         saved_path = Path(args.resume) / "args.json"
         if not saved_path.is_file():
             raise UserError(f"--resume {args.resume}: no args.json there; is it a train_final.py --save folder?")
-        merged = merge_resumed_args(json.loads(saved_path.read_text()), vars(args), explicit_flags(parser, argv),
-                                    RESUME_MAY_CHANGE)
+        explicit = explicit_flags(parser, argv)
+        merged = merge_resumed_args(json.loads(saved_path.read_text()), vars(args), explicit,
+                                    RESUME_MAY_CHANGE | ({"epochs"} & explicit))
         merged["save"] = args.resume
         args = argparse.Namespace(**{**vars(args), **merged})
     fill_defaults(args)

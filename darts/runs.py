@@ -18,7 +18,10 @@ log = logging.getLogger("darts")
 
 
 def setup_console_logging(level=logging.INFO) -> None:
-    if not any(getattr(h, "_darts_console", False) for h in log.handlers):
+    console = [h for h in log.handlers if getattr(h, "_darts_console", False)]
+    if console:
+        console[0].stream = sys.stdout  # the current stdout (the old one may be closed: no flush)
+    else:
         h = logging.StreamHandler(sys.stdout)
         h.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%m/%d %I:%M:%S %p"))
         h._darts_console = True
@@ -80,6 +83,20 @@ def pick_device(name: str = "auto"):
     if device.type == "cuda" and not torch.cuda.is_available():
         raise UserError(f"--device {name} asked for CUDA but no CUDA device is available; use --device cpu")
     return device
+
+
+def explicit_flags(parser, argv) -> set:
+    """Names of the flags the user actually typed (argparse parser, argument list)."""
+    import argparse
+    import copy
+    probe = argparse.ArgumentParser(add_help=False)
+    for action in parser._actions:
+        if action.dest != "help":
+            quiet = copy.copy(action)
+            quiet.default = argparse.SUPPRESS
+            probe._add_action(quiet)
+    ns, _ = probe.parse_known_args(argv)
+    return set(vars(ns))
 
 
 def merge_resumed_args(saved: dict, given: dict, explicit: set, may_change: set) -> dict:

@@ -22,7 +22,7 @@ import torch
 import torch.nn as nn
 
 from darts.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
-from darts.distributed import average_batchnorm_statistics, broadcast_from_main
+from darts.distributed import all_reduce_sum, average_batchnorm_statistics, broadcast_from_main, is_main_process
 from darts.progress import Progress
 from darts.runs import RunDir
 from darts.strategies.architect import Architect
@@ -142,7 +142,8 @@ class DartsSearch:
         self.model.train()
         totals = Totals()
         n_batches = self.train_stream.batches_per_epoch(cfg.max_batches)
-        bar = Progress(n_batches, f"search epoch {epoch}", cfg.report_freq, enabled=cfg.progress)
+        bar = Progress(n_batches, f"search epoch {epoch}", cfg.report_freq,
+                       enabled=cfg.progress and is_main_process())
         t0 = time.perf_counter()
         for step, train_batch in enumerate(self.train_stream.epoch(cfg.max_batches)):
             val_batch = self.val_stream.next()
@@ -156,7 +157,7 @@ class DartsSearch:
             totals.add(stats)
             bar.update(**self.task.summarize(totals))
         bar.close()
-        train_metrics = self.task.summarize(totals)
+        train_metrics = self.task.summarize(all_reduce_sum(totals))  # over every rank's shard
         average_batchnorm_statistics(self.model)
         batches = self.valid_batches() if self.valid_batches else self.val_stream_pass()
         with self.autocast():

@@ -2,11 +2,11 @@
 
 Built as the paper's evaluation code builds them (stem, cells with reductions at 1/3 and 2/3 of the
 depth, preprocessing of the two previous cell outputs, auxiliary head after the 2/3 reduction, drop
-path on non-identity edges), so the parameter counts match the published ones to the parameter
-(DARTS_V2: 3,349,342 on CIFAR-10, 4,718,752 on ImageNet; auxiliary head excluded as the original
-counts). Two generalisations leave those counts and the 32x32 / 224x224 behaviour unchanged:
+path on non-identity edges), so the parameter counts match the original's to the parameter
+(DARTS_V2: 3,349,342 on CIFAR-10 as its train.py logs them, 4,718,752 on ImageNet, the paper's 3.3M
+and 4.7M; auxiliary head excluded as the original counts). Two generalisations leave those counts and the 32x32 / 224x224 behaviour unchanged:
 `in_channels` and `num_classes` are arguments, and the auxiliary heads pool to 2x2 from any map size
-(see `_AuxiliaryHead`).
+(see `_AuxPool`).
 """
 from __future__ import annotations
 

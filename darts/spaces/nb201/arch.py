@@ -82,6 +82,12 @@ class Nb201Arch:
     def __str__(self) -> str:
         return self.to_string()
 
+    space = "nb201"
+
+    def to_dict(self) -> dict:
+        """The genotype.json form: {"space": "nb201", "arch": "|op~0|+|...|"}."""
+        return {"space": "nb201", "arch": self.to_string()}
+
     # -- integer forms -----------------------------------------------------------------------------
     @property
     def codes(self) -> tuple[int, ...]:

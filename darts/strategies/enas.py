@@ -1,0 +1,405 @@
+"""ENAS (Pham et al., 2018): a REINFORCE controller searching a supernet whose sampled paths share weights.
+
+Every epoch alternates the paper's two phases on the supernets DARTS searches:
+
+ 1. shared weights w: each training batch goes through one architecture m ~ pi_theta, and one SGD step on
+    L_train(m; w) runs only that path (`forward_path`: per edge the chosen op, no mixture, no alphas), so a
+    step costs what a step of the child network costs;
+ 2. controller theta: for `controller_steps` samples m ~ pi_theta, the reward R(m) is measured with the
+    shared weights on the next validation batch, and one REINFORCE step follows (darts.strategies.reinforce):
+        loss = -(R - b) log pi(m) - lambda H(pi),    b <- beta b + (1 - beta) R.
+    R is the batch accuracy in [0, 1] for images and c / perplexity for text (c = 80, cross-entropy capped
+    at 10, as the ENAS code).
+
+The derived cell, as in the paper: `derive_samples` architectures from the trained controller, each scored on
+one and the same validation batch with the shared weights; the best is written as the space's genotype.
+
+Rewards and evaluations use batch statistics in BatchNorm (without updating the running statistics): those
+are averages over many different paths and fit none of them. Dropout is off while scoring.
+
+Defaults: the paper's controller (Adam at 3.5e-4, logits divided by temperature 5 then 2.5 * tanh, entropy
+weight 1e-4, one-layer LSTM of 64 units initialised in [-0.1, 0.1]); baseline decay 0.99 and 300 controller
+samples per epoch (30 steps of 10) from the authors' micro-search script; the shared weights train with
+DARTS's search settings, so the two strategies compare on the same space and budget.
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import time
+from dataclasses import asdict, dataclass
+from typing import Any, Callable, Iterable, Iterator
+
+import torch
+import torch.nn as nn
+
+from darts.checkpoint import load_checkpoint, read_jsonl, rng_state, save_checkpoint, set_rng_state, write_jsonl
+from darts.errors import UserError
+from darts.progress import Progress
+from darts.runs import RunDir
+from darts.strategies.base import ArchSpace
+from darts.strategies.controller import cpu_threads
+from darts.strategies.reinforce import Reinforce
+from darts.training import Totals, check_finite, scaled_learning_rate
+
+log = logging.getLogger("darts")
+
+CHECKPOINT = "checkpoint.pt"
+EPOCHS_FILE = "controller.jsonl"   # one line per epoch: the controller's most likely cell and the metrics
+SAMPLES_FILE = "history.jsonl"     # one line per controller sample, in the sample-based strategies' format
+DERIVE_FILE = "derive.json"        # the derivation's candidates and their rewards
+
+# Flags whose default depends on the modality: controller samples per epoch (the authors' scripts: 30 steps
+# of 10 samples for CIFAR-10, 100 of 10 for Penn Treebank).
+ENAS_DEFAULTS = {"image": {"controller_train_steps": 300}, "text": {"controller_train_steps": 1000}}
+
+
+@dataclass
+class EnasConfig:
+    # shared weights (DARTS's search settings, images)
+    epochs: int = 50
+    learning_rate: float = 0.025
+    learning_rate_min: float = 0.001
+    momentum: float = 0.9
+    weight_decay: float = 3e-4
+    grad_clip: float | None = 5.0
+    lr_schedule: str = "cosine"          # "cosine" (images) or "constant" (text)
+    max_batches: int | None = None       # cap on shared-weight steps (and evaluation batches) per epoch
+    # controller (the paper's)
+    controller_lr: float = 3.5e-4
+    controller_steps: int = 300          # sampled architectures (REINFORCE steps) per epoch
+    controller_hidden: int = 64
+    entropy_weight: float = 1e-4
+    baseline_decay: float = 0.99
+    temperature: float | None = 5.0
+    tanh_constant: float | None = 2.5
+    reward_c: float = 80.0               # text reward: reward_c / perplexity
+    # derivation
+    derive_samples: int = 100
+    seed: int = 0
+    report_freq: int = 50
+    progress: bool = True
+
+    def check(self) -> None:
+        for name in ("epochs", "controller_steps", "derive_samples", "controller_hidden"):
+            if getattr(self, name) < 1:
+                raise UserError(f"--{_flag(name)} must be at least 1, got {getattr(self, name)}")
+        if not 0 <= self.baseline_decay < 1:
+            raise UserError(f"--controller_bl_dec {self.baseline_decay} must be in [0, 1)")
+        for name in ("temperature", "tanh_constant"):
+            value = getattr(self, name)
+            if value is not None and value <= 0:
+                raise UserError(f"--controller_{name} must be positive, got {value}")
+        if self.controller_lr <= 0 or self.entropy_weight < 0 or self.reward_c <= 0:
+            raise UserError("--controller_lr and --reward_c must be positive, --controller_entropy_weight at least 0")
+
+
+def _flag(field: str) -> str:
+    return {"controller_steps": "controller_train_steps", "controller_hidden": "controller_lstm_size"}.get(field, field)
+
+
+def reward_from_metrics(metrics: dict, reward_c: float = 80.0) -> float:
+    """The controller's reward from a task's metrics on one validation batch (higher is better)."""
+    if "acc" in metrics:
+        return metrics["acc"] / 100.0
+    if "ppl" in metrics:
+        return reward_c / math.exp(min(metrics["loss"], 10.0))
+    raise ValueError(f"no reward for metrics {sorted(metrics)}: expected 'acc' (images) or 'ppl' (text)")
+
+
+@contextlib.contextmanager
+def scoring_mode(model: nn.Module) -> Iterator[None]:
+    """Eval mode (no dropout), except BatchNorm normalises with the batch's statistics and leaves its
+    running statistics alone; restores every module's mode afterwards."""
+    was_training = model.training
+    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    tracked = [m.track_running_stats for m in norms]
+    model.eval()
+    for m in norms:
+        m.train()
+        m.track_running_stats = False
+    try:
+        yield
+    finally:
+        for m, t in zip(norms, tracked):
+            m.track_running_stats = t
+        model.train(was_training)
+
+
+def path_forward(model: nn.Module, arch: Any) -> Callable:
+    """The forward a task calls (`forward(*inputs)`), running only the path `arch` of the supernet."""
+    return lambda *inputs: model.forward_path(*inputs, arch)
+
+
+def path_weight_step(params: list[nn.Parameter], loss: torch.Tensor, optimizer: torch.optim.Optimizer,
+                     grad_clip: float | None) -> None:
+    """A weight step for one sampled path. Unlike darts.training.weight_step, weights off the path keep no
+    gradient, so SGD leaves them alone (no decay, no stale momentum), as the ENAS code's optimizer does."""
+    grads = torch.autograd.grad(loss, params, allow_unused=True)
+    used = []
+    for p, g in zip(params, grads):
+        p.grad = g
+        if g is not None:
+            used.append(p)
+    if grad_clip:
+        nn.utils.clip_grad_norm_(used, grad_clip)
+    optimizer.step()
+    optimizer.zero_grad(set_to_none=True)
+
+
+def arch_space_for(model: nn.Module) -> ArchSpace:
+    """The decision encoding (the sample-based strategies' adapter) of a supernet's space."""
+    from darts.spaces.darts_cnn import SearchNetwork
+    from darts.spaces.darts_cnn.sampling import DartsCnnArchSpace
+    from darts.spaces.darts_rnn import RNNSearchModel
+    from darts.spaces.darts_rnn.sampling import DartsRnnArchSpace
+    from darts.spaces.nb201 import Nb201ArchSpace, Nb201SearchNetwork
+    if isinstance(model, SearchNetwork):
+        if model.multiplier != model.steps:
+            raise UserError(f"ENAS samples cells that concatenate all {model.steps} nodes; this supernet "
+                            f"concatenates {model.multiplier}")
+        return DartsCnnArchSpace(model.primitives, model.steps)
+    if isinstance(model, Nb201SearchNetwork):
+        return Nb201ArchSpace()
+    if isinstance(model, RNNSearchModel):
+        return DartsRnnArchSpace(model.primitives, model.steps)
+    raise UserError(f"ENAS has no decision encoding for {type(model).__name__}; it searches the DARTS "
+                    f"convolutional, NAS-Bench-201 and DARTS recurrent supernets")
+
+
+class EnasSearch:
+    def __init__(self, model: nn.Module, space: ArchSpace, task, train_stream, val_stream, config: EnasConfig,
+                 run: RunDir | None = None, valid_batches: Callable[[], Iterable] | None = None,
+                 arch_metrics: Callable[[Any], dict] | None = None):
+        """`train_stream.epoch(max_batches)` yields training batches, `val_stream.next()` the controller's
+        validation batches; `valid_batches()` the end-of-epoch evaluation (default: one pass of val_stream);
+        `arch_metrics(arch)` extra figures for a cell (e.g. its NAS-Bench-201 table accuracy)."""
+        config.check()
+        self.model, self.space, self.task, self.config = model, space, task, config
+        self.train_stream, self.val_stream = train_stream, val_stream
+        self.run_dir = run or RunDir(None)
+        self.valid_batches = valid_batches
+        self.arch_metrics = arch_metrics
+        self.weights = list(model.weights())  # alphas, if the supernet has them, are never used nor updated
+        self.optimizer = torch.optim.SGD(self.weights, config.learning_rate, momentum=config.momentum,
+                                         weight_decay=config.weight_decay)
+        if config.lr_schedule == "cosine":
+            self.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(
+                self.optimizer, float(config.epochs), eta_min=config.learning_rate_min)
+        elif config.lr_schedule == "constant":
+            self.scheduler = torch.optim.lr_scheduler.ConstantLR(self.optimizer, factor=1.0, total_iters=0)
+        else:
+            raise ValueError(f"lr_schedule must be 'cosine' or 'constant', got {config.lr_schedule!r}")
+        device = next(model.parameters()).device
+        self.controller = Reinforce(space, seed=config.seed, learning_rate=config.controller_lr,
+                                    baseline_decay=config.baseline_decay, entropy_weight=config.entropy_weight,
+                                    hidden_size=config.controller_hidden, temperature=config.temperature,
+                                    tanh_constant=config.tanh_constant, device=device)
+        self.lr_scale = getattr(task, "lr_scale", lambda batch: 1.0)
+        self.epoch = 0
+        self.samples = 0                 # controller samples so far (the step of history.jsonl)
+        self.best_reward = float("-inf")
+        self.history: list[dict] = []
+
+    # -- state -------------------------------------------------------------------------------------
+    def state_dict(self) -> dict:
+        return {"model": self.model.state_dict(), "weight_optimizer": self.optimizer.state_dict(),
+                "scheduler": self.scheduler.state_dict(), "controller": self.controller.state_dict(),
+                "train_stream": self.train_stream.state_dict(), "val_stream": self.val_stream.state_dict(),
+                "rng": rng_state(), "epoch": self.epoch, "samples": self.samples, "best_reward": self.best_reward,
+                "history": self.history, "space": self.space.name, "config": asdict(self.config)}
+
+    def load_state_dict(self, state: dict) -> None:
+        if state.get("space") != self.space.name or "controller" not in state:
+            raise UserError(f"the checkpoint is not an ENAS search of the {self.space.name} space; resume with "
+                            f"the settings it was started with, or choose another output folder")
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["weight_optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.controller.load_state_dict(state["controller"])
+        self.train_stream.load_state_dict(state["train_stream"])
+        self.val_stream.load_state_dict(state["val_stream"])
+        set_rng_state(state["rng"])
+        self.epoch, self.samples, self.best_reward = state["epoch"], state["samples"], state["best_reward"]
+        self.history = state["history"]
+
+    def resume(self, path) -> None:
+        """Continue from a checkpoint; lines of unfinished epochs are dropped (they are redone)."""
+        self.load_state_dict(load_checkpoint(path, map_location=next(self.model.parameters()).device))
+        for name in (EPOCHS_FILE, SAMPLES_FILE):
+            self.run_dir.truncate_jsonl(name, lambda row: row["epoch"] < self.epoch)
+        log.info("resumed ENAS search from %s at epoch %d", path, self.epoch)
+
+    # -- scoring -----------------------------------------------------------------------------------
+    @torch.no_grad()
+    def metrics(self, arch: Any, batches: Iterable) -> dict:
+        """The task's metrics of the path `arch` over `batches`, with the shared weights."""
+        totals = Totals()
+        with scoring_mode(self.model):
+            for batch in batches:
+                totals.add(self.task.loss_and_stats(path_forward(self.model, arch), batch)[1])
+        return self.task.summarize(totals) if totals else {}
+
+    def reward(self, arch: Any, batch) -> float:
+        return reward_from_metrics(self.metrics(arch, [batch]), self.config.reward_c)
+
+    def most_likely(self) -> tuple[Any, float]:
+        """The controller's most likely architecture (each decision's argmax) and its entropy along the way."""
+        ctrl = self.controller.controller
+        threads = cpu_threads(1) if ctrl.start.device.type == "cpu" else contextlib.nullcontext()
+        with threads, torch.no_grad():
+            sample = ctrl(greedy=True)
+        return self.space.from_decisions(sample.decisions), float(sample.entropy)
+
+    # -- the loop ------------------------------------------------------------------------------------
+    def run(self) -> Any:
+        while self.epoch < self.config.epochs:
+            self.train_epoch()
+        arch, _ = self.derive()
+        self.run_dir.write_json("genotype.json", _record(self.space, arch))
+        return arch
+
+    def train_epoch(self) -> dict:
+        cfg, epoch = self.config, self.epoch
+        lr = self.optimizer.param_groups[0]["lr"]
+        log.info("epoch %d/%d lr %.6g most likely cell %s", epoch, cfg.epochs, lr, self.most_likely()[0])
+        t0 = time.perf_counter()
+        train_metrics = self.train_shared(epoch)
+        samples = self.train_controller(epoch)
+        self.scheduler.step()
+        arch, entropy = self.most_likely()
+        batches = self.valid_batches() if self.valid_batches else self.val_stream.evaluation_batches(cfg.max_batches)
+        rewards = [s["reward"] for s in samples]
+        metrics = {f"train_{k}": v for k, v in train_metrics.items()}
+        metrics.update({f"valid_{k}": v for k, v in self.metrics(arch, batches).items()})
+        metrics.update(reward_mean=sum(rewards) / len(rewards), reward_max=max(rewards),
+                       baseline=self.controller.baseline, entropy=entropy, lr=lr)
+        if self.arch_metrics:
+            metrics.update(self.arch_metrics(arch))
+        metrics["seconds"] = time.perf_counter() - t0
+        log.info("epoch %d %s", epoch, " ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
+        log.info("most likely cell = %s", arch)
+        self.history.append({"epoch": epoch, **metrics})
+        self.epoch += 1
+        # Lines first: if the run dies before the checkpoint, resume drops them and redoes the epoch.
+        if self.run_dir.enabled:
+            path = self.run_dir.file(SAMPLES_FILE)
+            write_jsonl(path, read_jsonl(path) + samples)
+        self.run_dir.append_jsonl(EPOCHS_FILE, {"epoch": epoch, "genotype": _record(self.space, arch),
+                                                "metrics": metrics})
+        if self.run_dir.enabled:
+            save_checkpoint(self.run_dir.file(CHECKPOINT), self.state_dict())
+        return metrics
+
+    def train_shared(self, epoch: int) -> dict:
+        """Phase 1: one SGD step per training batch, each through an architecture the controller samples."""
+        cfg = self.config
+        self.model.train()
+        totals = Totals()
+        n_batches = self.train_stream.batches_per_epoch(cfg.max_batches)
+        bar = Progress(n_batches, f"shared weights, epoch {epoch}", cfg.report_freq, enabled=cfg.progress)
+        for step, batch in enumerate(self.train_stream.epoch(cfg.max_batches)):
+            arch = self.controller.ask()
+            with scaled_learning_rate(self.optimizer, self.lr_scale(batch)):
+                loss, stats = self.task.loss_and_stats(path_forward(self.model, arch), batch)
+                check_finite(loss, "training loss", epoch, step)
+                path_weight_step(self.weights, loss, self.optimizer, cfg.grad_clip)
+            totals.add(stats)
+            bar.update(**self.task.summarize(totals))
+        bar.close()
+        return self.task.summarize(totals)
+
+    def train_controller(self, epoch: int) -> list[dict]:
+        """Phase 2: REINFORCE steps, each on one architecture scored on the next validation batch."""
+        cfg = self.config
+        rows = []
+        bar = Progress(cfg.controller_steps, f"controller, epoch {epoch}", cfg.report_freq, unit="arch",
+                       enabled=cfg.progress)
+        t0 = time.perf_counter()
+        for _ in range(cfg.controller_steps):
+            arch = self.controller.ask()
+            reward = self.reward(arch, self.val_stream.next())
+            if not math.isfinite(reward):
+                raise UserError(f"the controller's reward became {reward} at epoch {epoch}; the last good "
+                                f"checkpoint is intact")
+            self.controller.tell(arch, reward)
+            self.best_reward = max(self.best_reward, reward)
+            rows.append({"step": self.samples, "epoch": epoch, "arch": self.space.encode(arch), "reward": reward,
+                         "best_reward": self.best_reward, "time": round(time.perf_counter() - t0, 3)})
+            self.samples += 1
+            bar.update(1, reward=reward, baseline=self.controller.baseline)
+        bar.close()
+        return rows
+
+    def derive(self) -> tuple[Any, list[dict]]:
+        """The paper's derivation: sample architectures, score each on one validation batch, keep the best."""
+        cfg = self.config
+        batch = self.val_stream.next()
+        candidates = []
+        for _ in range(cfg.derive_samples):
+            arch = self.controller.ask()
+            candidates.append((self.reward(arch, batch), arch))
+        reward, best = max(candidates, key=lambda c: c[0])  # the first of equal rewards
+        samples = [{"arch": self.space.encode(a), "reward": r} for r, a in candidates]
+        extra = self.arch_metrics(best) if self.arch_metrics else {}
+        self.run_dir.write_json(DERIVE_FILE, {"best": self.space.encode(best), "reward": reward, **extra,
+                                              "samples": samples})
+        log.info("derived cell (best of %d samples, reward %.4f on one validation batch) = %s",
+                 cfg.derive_samples, reward, best)
+        if extra:
+            log.info("derived cell: %s", " ".join(f"{k} {v}" for k, v in extra.items()))
+        return best, samples
+
+
+def _record(space: ArchSpace, arch: Any) -> Any:
+    """What genotype.json holds: the genotype's JSON form (a NAS-Bench-201 cell is its string)."""
+    return space.encode(arch)
+
+
+# -- wiring for train_search.py ---------------------------------------------------------------------------
+def config_from_args(args, text: bool) -> EnasConfig:
+    """An EnasConfig from train_search.py's arguments (the DARTS weight flags plus the ENAS flags)."""
+    defaults = EnasConfig()
+    steps = getattr(args, "controller_train_steps", None)
+    if steps is None:
+        steps = ENAS_DEFAULTS["text" if text else "image"]["controller_train_steps"]
+    return EnasConfig(
+        epochs=args.epochs, learning_rate=args.learning_rate, learning_rate_min=args.learning_rate_min,
+        momentum=args.momentum, weight_decay=args.weight_decay, grad_clip=args.grad_clip,
+        lr_schedule="constant" if text else "cosine", max_batches=args.max_batches,
+        controller_lr=getattr(args, "controller_lr", defaults.controller_lr), controller_steps=steps,
+        controller_hidden=getattr(args, "controller_lstm_size", defaults.controller_hidden),
+        entropy_weight=getattr(args, "controller_entropy_weight", defaults.entropy_weight),
+        baseline_decay=getattr(args, "controller_bl_dec", defaults.baseline_decay),
+        temperature=getattr(args, "controller_temperature", defaults.temperature),
+        tanh_constant=getattr(args, "controller_tanh_constant", defaults.tanh_constant),
+        reward_c=getattr(args, "reward_c", defaults.reward_c),
+        derive_samples=getattr(args, "derive_samples", defaults.derive_samples),
+        seed=args.seed, report_freq=args.report_freq, progress=not getattr(args, "no_progress", False))
+
+
+def nb201_table_metrics(table) -> Callable[[Any], dict]:
+    """arch -> the NAS-Bench-201 table's 200-epoch test accuracies of that cell (for logs, never the reward)."""
+    from darts.evaluators.nb201_table import DATASETS
+
+    def metrics(arch) -> dict:
+        return {f"nb201_{d}": table.test_accuracy(arch, d) for d in DATASETS}
+    return metrics
+
+
+def run_enas_search(args, run: RunDir, model: nn.Module, task, train_stream, val_stream,
+                    valid_batches: Callable[[], Iterable] | None = None,
+                    arch_metrics: Callable[[Any], dict] | None = None) -> Any:
+    """Search `model`'s space with ENAS from train_search.py's arguments; resumes when args.resume is set.
+    Writes genotype.json (the derived cell), derive.json, controller.jsonl, history.jsonl, checkpoint.pt."""
+    text = "ppl" in getattr(task, "metric_names", ())
+    searcher = EnasSearch(model, arch_space_for(model), task, train_stream, val_stream, config_from_args(args, text),
+                          run, valid_batches=valid_batches, arch_metrics=arch_metrics)
+    if getattr(args, "resume", None):
+        searcher.resume(run.file(CHECKPOINT))
+    arch = searcher.run()
+    log.info("final genotype = %s", arch)
+    if run.enabled:
+        log.info("wrote %s", run.file("genotype.json"))
+    return arch

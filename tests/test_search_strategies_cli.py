@@ -1,0 +1,69 @@
+"""train_search.py with --space nb201 and the sample-based strategies."""
+import json
+
+import pytest
+
+import train_search
+from darts.evaluators.nb201_table import Nb201Table
+from darts.genotype import load_genotype
+from darts.spaces.nb201.arch import Nb201Arch
+from tests.test_data import write_cifar10
+
+
+def run(argv):
+    return train_search.run_cli(train_search.main, argv)
+
+
+@pytest.fixture
+def table_path(shared_data):
+    path = shared_data / "nb201" / "nats_bench_tss_200ep.csv"
+    if not path.is_file():
+        pytest.skip(f"NAS-Bench-201 table not found at {path}")
+    return path
+
+
+def test_evolution_on_the_table_writes_history_and_resumes(tmp_path, table_path):
+    out = tmp_path / "evo"
+    base = ["--space", "nb201", "--strategy", "evolution", "--benchmark", str(table_path), "--no_progress",
+            "--save", str(out)]
+    assert run(base + ["--budget", "30"]) == 0
+    rows = [json.loads(l) for l in (out / "history.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows] == list(range(30))
+    assert rows[-1]["best_reward"] == max(r["reward"] for r in rows)
+    best = load_genotype(out / "genotype.json")
+    assert isinstance(best, Nb201Arch)
+    assert Nb201Table(table_path).test_accuracy(best) == pytest.approx(rows[-1]["best_reward"])
+
+
+def test_darts_on_nb201_reports_table_accuracy(tmp_path, table_path, capsys):
+    write_cifar10(tmp_path / "data", n=24)
+    out = tmp_path / "d"
+    argv = ["--space", "nb201", "--dataset", "cifar10", "--data", str(tmp_path / "data"), "--benchmark",
+            str(table_path), "--layers", "3", "--init_channels", "4", "--batch_size", "16", "--epochs", "1",
+            "--max_batches", "2", "--no_progress", "--save", str(out)]
+    assert run(argv) == 0
+    row = json.loads((out / "alphas.jsonl").read_text().splitlines()[-1])
+    arch = load_genotype(out / "genotype.json")
+    assert row["metrics"]["nb201_cifar10_test_acc"] == Nb201Table(table_path).test_accuracy(arch)
+    assert len(row["edges"]) == 6
+    assert "NAS-Bench-201 cifar10 test accuracy" in (out / "log.txt").read_text()
+
+
+def test_random_search_trains_real_networks_on_digits(tmp_path):
+    out = tmp_path / "r"
+    argv = ["--strategy", "random", "--dataset", "digits", "--budget", "2", "--fidelity_epochs", "1",
+            "--layers", "3", "--init_channels", "4", "--batch_size", "64", "--no_progress", "--save", str(out)]
+    assert run(argv) == 0
+    rows = [json.loads(l) for l in (out / "history.jsonl").read_text().splitlines()]
+    assert len(rows) == 2 and all(0 <= r["reward"] <= 100 for r in rows)
+    load_genotype(out / "genotype.json").validate()
+
+
+@pytest.mark.parametrize("extra,message", [
+    (["--strategy", "evolution", "--benchmark", "x.csv"], "add --space nb201"),
+    (["--space", "nb201", "--partial_channels", "2"], "not --space nb201"),
+    (["--strategy", "random", "--unrolled"], "belong to DARTS"),
+])
+def test_contradictory_flags(tmp_path, extra, message, capsys):
+    assert run(["--dataset", "digits", "--save", str(tmp_path / "x")] + extra) == 2
+    assert message in capsys.readouterr().err
