@@ -126,6 +126,8 @@ def build_parser() -> argparse.ArgumentParser:
     a("--max_batches", type=int, default=None, help="cap on batches per epoch (smoke runs)")
     a("--summary", action="store_true", help="print the supernet's size and exit (reads no data)")
     a("--no_progress", action="store_true", help="no progress bar, only the log lines")
+    a("--no_plots", action="store_true", help="skip the figures drawn into SAVE/figures at the end")
+    a("--plot_epoch_cells", action="store_true", help="also draw the cells of every epoch's genotype")
     a("--space", default="darts", choices=["darts", "nb201"],
       help="search space for images: the paper's cells, or NAS-Bench-201's (text always uses the recurrent cell)")
     a("--strategy", default="darts", choices=["darts", "random", "evolution", "reinforce", "enas"],
@@ -268,10 +270,19 @@ def main(argv=None) -> None:
         run = RunDir(args.save)
         try:
             search(args, run, device)
+            if run.enabled and not args.no_plots:
+                draw_figures(run, args.plot_epoch_cells)
         finally:
             run.close()
     finally:
         destroy_process_group()
+
+
+def draw_figures(run: RunDir, epoch_cells: bool) -> None:
+    """Cells, alphas and curves of the finished search, into SAVE/figures (see python -m visualize)."""
+    from visualize import render_search_dir
+    files = render_search_dir(run.path, epoch_cells=epoch_cells)
+    log.info("drew %d figures into %s", len(files), run.file("figures"))
 
 
 def search(args, run: RunDir, device=None):

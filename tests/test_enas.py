@@ -167,7 +167,7 @@ def test_scoring_mode_uses_batch_statistics_and_leaves_running_statistics_alone(
         assert not bn[1].training
     assert bn.training and bn[0].track_running_stats
     assert all(torch.equal(before[k], v) for k, v in bn.state_dict().items())
-    assert abs(float(y.mean())) < 1e-5  # normalised by the batch's own mean (the running mean is 0)
+    assert abs(float(y.detach().mean())) < 1e-5  # normalised by the batch's own mean (the running mean is 0)
 
 
 def test_rewards():
@@ -285,16 +285,16 @@ def test_resume_refuses_another_space(tmp_path):
 # -- a short real search on digits deriving a cell ------------------------------------------------------------
 def test_enas_on_digits_derives_a_retrainable_cell(tmp_path):
     """Three epochs on half of digits' training images (the other half gives rewards). The candidate set
-    leaves out pooling: paths made mostly of weightless pools make uniformly sampled weight sharing learn
-    several times slower on 8x8 images (the note has a run with every op)."""
+    keeps the convolutions: paths made mostly of weightless pools and skips make (near-uniformly) sampled
+    weight sharing learn several times slower on 8x8 images; the note has a run with every op."""
     torch.manual_seed(0)
     data = load_image_dataset("digits")
     n = len(data.train_x) // 2
     train = BatchStream(data.train_x[:n], data.train_y[:n], 64, data.mean, data.std, seed=1)
     val = BatchStream(data.train_x[n:], data.train_y[n:], 64, data.mean, data.std, seed=2)
-    ops = ["none", "skip_connect", "sep_conv_3x3", "dil_conv_3x3"]
+    ops = ["none", "sep_conv_3x3", "dil_conv_3x3"]
     model = SearchNetwork(C=8, num_classes=10, layers=3, in_channels=1, primitives=ops)
-    config = EnasConfig(epochs=3, learning_rate=0.05, controller_steps=10, derive_samples=10, progress=False)
+    config = EnasConfig(epochs=3, learning_rate=0.1, controller_steps=10, derive_samples=10, progress=False)
     run = RunDir(tmp_path)
     genotype = EnasSearch(model, arch_space_for(model), ImageClassification(), train, val, config, run).run()
     run.close()
@@ -305,7 +305,6 @@ def test_enas_on_digits_derives_a_retrainable_cell(tmp_path):
     assert genotype_from_dict(derive["best"]) == genotype
     epochs = lines(tmp_path / "controller.jsonl")
     assert [e["epoch"] for e in epochs] == [0, 1, 2]
-    print([e["metrics"]["valid_acc"] for e in epochs], [e["metrics"]["train_acc"] for e in epochs])
     assert epochs[-1]["metrics"]["valid_acc"] > 30  # ten classes: chance is 10%; the shared weights learn
     assert all(op in ops for op, _ in genotype.normal + genotype.reduce)
     NetworkCIFAR(genotype, C=4, num_classes=10, layers=3, in_channels=1)(torch.zeros(2, 1, 8, 8))

@@ -35,6 +35,7 @@ import torch
 import torch.nn as nn
 
 from darts.checkpoint import load_checkpoint, read_jsonl, rng_state, save_checkpoint, set_rng_state, write_jsonl
+from darts.distributed import is_distributed
 from darts.errors import UserError
 from darts.progress import Progress
 from darts.runs import RunDir
@@ -176,6 +177,9 @@ class EnasSearch:
         validation batches; `valid_batches()` the end-of-epoch evaluation (default: one pass of val_stream);
         `arch_metrics(arch)` extra figures for a cell (e.g. its NAS-Bench-201 table accuracy)."""
         config.check()
+        if is_distributed():
+            raise UserError("ENAS runs in one process (each step trains one sampled path); launch it without "
+                            "torchrun")
         self.model, self.space, self.task, self.config = model, space, task, config
         self.train_stream, self.val_stream = train_stream, val_stream
         self.run_dir = run or RunDir(None)
@@ -300,15 +304,19 @@ class EnasSearch:
         n_batches = self.train_stream.batches_per_epoch(cfg.max_batches)
         bar = Progress(n_batches, f"shared weights, epoch {epoch}", cfg.report_freq, enabled=cfg.progress)
         for step, batch in enumerate(self.train_stream.epoch(cfg.max_batches)):
-            arch = self.controller.ask()
-            with scaled_learning_rate(self.optimizer, self.lr_scale(batch)):
-                loss, stats = self.task.loss_and_stats(path_forward(self.model, arch), batch)
-                check_finite(loss, "training loss", epoch, step)
-                path_weight_step(self.weights, loss, self.optimizer, cfg.grad_clip)
-            totals.add(stats)
+            totals.add(self.shared_step(batch, epoch, step))
             bar.update(**self.task.summarize(totals))
         bar.close()
         return self.task.summarize(totals)
+
+    def shared_step(self, batch, epoch: int = 0, step: int = 0) -> dict:
+        """One shared-weight step: the controller samples a path, SGD trains it on `batch`; the batch's stats."""
+        arch = self.controller.ask()
+        with scaled_learning_rate(self.optimizer, self.lr_scale(batch)):
+            loss, stats = self.task.loss_and_stats(path_forward(self.model, arch), batch)
+            check_finite(loss, "training loss", epoch, step)
+            path_weight_step(self.weights, loss, self.optimizer, self.config.grad_clip)
+        return stats
 
     def train_controller(self, epoch: int) -> list[dict]:
         """Phase 2: REINFORCE steps, each on one architecture scored on the next validation batch."""
@@ -318,12 +326,7 @@ class EnasSearch:
                        enabled=cfg.progress)
         t0 = time.perf_counter()
         for _ in range(cfg.controller_steps):
-            arch = self.controller.ask()
-            reward = self.reward(arch, self.val_stream.next())
-            if not math.isfinite(reward):
-                raise UserError(f"the controller's reward became {reward} at epoch {epoch}; the last good "
-                                f"checkpoint is intact")
-            self.controller.tell(arch, reward)
+            arch, reward = self.controller_step(self.val_stream.next(), epoch)
             self.best_reward = max(self.best_reward, reward)
             rows.append({"step": self.samples, "epoch": epoch, "arch": self.space.encode(arch), "reward": reward,
                          "best_reward": self.best_reward, "time": round(time.perf_counter() - t0, 3)})
@@ -331,6 +334,16 @@ class EnasSearch:
             bar.update(1, reward=reward, baseline=self.controller.baseline)
         bar.close()
         return rows
+
+    def controller_step(self, batch, epoch: int = 0) -> tuple[Any, float]:
+        """One REINFORCE step: sample a path, score it on the validation `batch`, update the controller."""
+        arch = self.controller.ask()
+        reward = self.reward(arch, batch)
+        if not math.isfinite(reward):
+            raise UserError(f"the controller's reward became {reward} at epoch {epoch}; the last good "
+                            f"checkpoint is intact")
+        self.controller.tell(arch, reward)
+        return arch, reward
 
     def derive(self) -> tuple[Any, list[dict]]:
         """The paper's derivation: sample architectures, score each on one validation batch, keep the best."""
