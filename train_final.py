@@ -21,6 +21,7 @@ import torch
 from darts.checkpoint import seed_everything
 from darts.data import INPUT_SHAPES, BatchStream, load_image_dataset
 from darts.data.imagenet import IMAGENET_INPUT_SHAPE, ImageFolderStream, imagenet_folders
+from darts.distributed import destroy_process_group, init_from_env, shard, world_size
 from darts.errors import UserError
 from darts.final_training import (CHECKPOINT, FinalTraining, FinalTrainingConfig, NetworkSpec, evaluate_network,
                                   load_network_weights, read_saved_network)
@@ -96,6 +97,10 @@ def build_parser() -> argparse.ArgumentParser:
     a("--device", default="auto", help="auto, cpu, cuda, cuda:N")
     a("--fp32", action="store_true", help="on CUDA, train in plain float32 NCHW instead of bf16 autocast "
                                           "with channels_last (CPU always uses float32)")
+    a("--no_amp", action="store_true", help="on CUDA, no bfloat16 autocast (keeps channels_last)")
+    a("--no_channels_last", action="store_true", help="on CUDA, NCHW instead of channels_last (keeps bf16)")
+    a("--sync_bn", action="store_true", help="under torchrun: BatchNorm statistics over the whole batch of all "
+                                             "processes (SyncBatchNorm, CUDA) instead of per process")
     a("--resume", default=None, metavar="DIR", help="continue the run saved in DIR from its last checkpoint")
     a("--max_batches", type=int, default=None, help="cap on batches per epoch and per evaluation (smoke runs)")
     a("--summary", action="store_true", help="print the network's size and multiply-adds and exit (reads no data)")
@@ -172,9 +177,10 @@ def summary(args) -> dict:
 
 
 def precision(args, device) -> tuple[bool, bool]:
-    """(bf16 autocast, channels_last): both on by default on CUDA, off with --fp32 and on CPU."""
+    """(bf16 autocast, channels_last): both on by default on CUDA, off with --fp32 (or one by one with
+    --no_amp, --no_channels_last) and on CPU."""
     on = device.type == "cuda" and not args.fp32
-    return on, on
+    return on and not args.no_amp, on and not args.no_channels_last
 
 
 def load_data(args, device, train: bool = True):
@@ -186,9 +192,10 @@ def load_data(args, device, train: bool = True):
                                     workers=args.workers) if train else None)
         return stream, test, 3, len(classes)
     data = load_image_dataset(args.dataset, args.data)
-    test = BatchStream(data.test_x, data.test_y, args.batch_size, data.mean, data.std, device, shuffle=False)
+    test = BatchStream(data.test_x, data.test_y, args.batch_size, data.mean, data.std, device, shuffle=False,
+                       shard=shard())
     stream = (BatchStream(data.train_x, data.train_y, args.batch_size, data.mean, data.std, device,
-                          data.augmentation, args.cutout_length if args.cutout else 0, seed=args.seed)
+                          data.augmentation, args.cutout_length if args.cutout else 0, seed=args.seed, shard=shard())
               if train else None)
     log.info("dataset %s: %d training and %d test images, %dx%dx%d, %d classes", args.dataset, len(data.train_x),
              len(data.test_x), data.in_channels, data.image_size, data.image_size, data.num_classes)
@@ -261,16 +268,28 @@ def main(argv=None) -> dict:
     load_arch(args.arch)  # a bad --arch fails before any data is read
     if args.save is None:
         args.save = f"eval-EXP-{time.strftime('%Y%m%d-%H%M%S')}"
-    setup_console_logging()
-    run = RunDir(args.save)
+    device = init_from_env(args.device)  # under torchrun: joins the process group, cuda:LOCAL_RANK
     try:
-        return train(args, run)
+        setup_console_logging()
+        run = RunDir(args.save)
+        try:
+            return train(args, run, device)
+        finally:
+            run.close()
     finally:
-        run.close()
+        destroy_process_group()
 
 
-def train(args, run: RunDir) -> dict:
-    device = pick_device(args.device)
+def train(args, run: RunDir, device=None) -> dict:
+    device = device or pick_device(args.device)
+    if world_size() > 1:
+        if args.dataset == "imagenet":
+            raise UserError("distributed (torchrun) training shards in-memory datasets; ImageNet folders are read "
+                            "by one process")
+        log.info("world size %d: --batch_size %d per process, %d in all", world_size(), args.batch_size,
+                 args.batch_size * world_size())
+    if args.sync_bn and device.type != "cuda":
+        raise UserError("--sync_bn needs CUDA (SyncBatchNorm); on CPU each process keeps its own statistics")
     seed_everything(args.seed)
     train_stream, test_stream, in_channels, num_classes = load_data(args, device)
     spec = network_spec(args, in_channels, num_classes)
@@ -284,14 +303,15 @@ def train(args, run: RunDir) -> dict:
     bf16, channels_last = precision(args, device)
     model.to(device, memory_format=torch.channels_last if channels_last else torch.contiguous_format)
     if device.type == "cuda":
-        log.info("precision: %s", "bf16 autocast, channels_last" if bf16 else "float32")
+        log.info("precision: %s, %s", "bf16 autocast" if bf16 else "float32",
+                 "channels_last" if channels_last else "NCHW")
     config = FinalTrainingConfig(
         epochs=args.epochs, learning_rate=args.learning_rate, learning_rate_min=args.learning_rate_min,
         momentum=args.momentum, weight_decay=args.weight_decay, grad_clip=args.grad_clip,
         auxiliary_weight=args.auxiliary_weight if args.auxiliary else 0.0, drop_path_prob=args.drop_path_prob,
         label_smoothing=args.label_smooth, lr_schedule=args.lr_schedule, gamma=args.gamma,
         decay_period=args.decay_period, max_batches=args.max_batches, report_freq=args.report_freq,
-        progress=not args.no_progress, bf16=bf16, channels_last=channels_last)
+        progress=not args.no_progress, bf16=bf16, channels_last=channels_last, sync_bn=args.sync_bn)
     trainer = FinalTraining(model, train_stream, test_stream, config, spec, run)
     if args.resume:
         trainer.resume(run.file(CHECKPOINT))

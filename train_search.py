@@ -53,6 +53,8 @@ def modality(dataset: str) -> str:
 
 
 def fill_defaults(args) -> None:
+    args.nhid = args.emsize if args.nhid is None else args.nhid
+    args.nhidlast = args.nhid if args.nhidlast is None else args.nhidlast
     if args.layers is None:
         args.layers = 15 if args.space == "nb201" else 8
     for name, value in DEFAULTS[modality(args.dataset)].items():
@@ -101,8 +103,8 @@ def build_parser() -> argparse.ArgumentParser:
     # the original rnn/train_search.py's flags (text), with its defaults
     t = p.add_argument_group("text (--dataset ptb / wikitext2)").add_argument
     t("--emsize", type=int, default=300, help="size of word embeddings")
-    t("--nhid", type=int, default=300, help="recurrent cell size")
-    t("--nhidlast", type=int, default=300, help="size of the last recurrent layer (must equal --nhid)")
+    t("--nhid", type=int, default=None, help="recurrent cell size (default: as --emsize)")
+    t("--nhidlast", type=int, default=None, help="size of the last recurrent layer (default: as --nhid)")
     t("--bptt", type=int, default=35, help="window length of truncated backpropagation through time")
     t("--dropout", type=float, default=0.75, help="locked dropout on the cell's outputs")
     t("--dropouth", type=float, default=0.25, help="dropout on the cell's hidden connections")
@@ -314,7 +316,8 @@ def search(args, run: RunDir, device=None):
     model = build_supernet(args, data.in_channels, data.num_classes).to(
         device, memory_format=torch.channels_last if channels_last else torch.preserve_format)
     if device.type == "cuda":
-        log.info("precision: %s, %s", "bf16 autocast" if bf16 else "float32", "channels_last" if channels_last else "NCHW")
+        log.info("precision: %s, %s", "bf16 autocast" if bf16 else "float32",
+                 "channels_last" if channels_last else "NCHW")
     log.info("dataset %s: %d images (%d train weights, %d train alphas), %dx%dx%d, %d classes", args.dataset, n,
              split, n - split, data.in_channels, data.image_size, data.image_size, data.num_classes)
     log.info("param size = %fMB", count_parameters(model) / 1e6)

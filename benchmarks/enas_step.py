@@ -97,7 +97,8 @@ def main(argv=None) -> dict:
               f"torch {torch.__version__}, {torch.get_num_threads()} threads")
         print(f"DARTS first-order step (architect + weights)  {darts_s:.3f} s")
         print(f"ENAS shared-weight step (one sampled path)    {shared_s:.3f} s  "
-              f"= {results['enas_shared_over_darts']:.3f} of a DARTS step ({results['darts_over_enas_shared']:.1f}x cheaper)")
+              f"= {results['enas_shared_over_darts']:.3f} of a DARTS step "
+              f"({results['darts_over_enas_shared']:.1f}x cheaper)")
         print(f"ENAS controller step (path reward + update)   {controller_s:.3f} s  "
               f"= {results['enas_controller_over_shared']:.2f} of a shared-weight step")
     return results

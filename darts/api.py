@@ -91,8 +91,9 @@ def check_primitives(primitives: str | Sequence[str] | None) -> list[str]:
         raise UserError(f"--primitives names {', '.join(repeated)} more than once")
     if not [n for n in names if n != "none"]:
         raise UserError("--primitives needs at least one operation besides 'none'")
-    for name in names:
-        _probe_op(name)
+    with torch.random.fork_rng(devices=[]):  # probing must not move the seeded RNG the supernet is built from
+        for name in names:
+            _probe_op(name)
     return names
 
 

@@ -4,10 +4,14 @@ Each epoch: drop path probability ramped linearly (prob * epoch / epochs), SGD o
 the loss of the logits plus `auxiliary_weight` times that of the auxiliary head, gradient clipping,
 one pass over the test split, then `weights.pt` (last model), `best_weights.pt` (best test accuracy),
 a row of history.jsonl and `checkpoint.pt`, from which `resume` continues exactly.
+
+Distributed (torchrun): the network is wrapped in DistributedDataParallel, which averages gradients
+during the backward pass; each rank trains on its shard of every batch and evaluates its shard of the
+test split (the totals are summed). BatchNorm uses per-rank batch statistics (DDP broadcasts rank 0's
+running statistics at each forward) unless `sync_bn` converts it to SyncBatchNorm (CUDA only).
 """
 from __future__ import annotations
 
-import contextlib
 import logging
 import time
 from dataclasses import asdict, dataclass
@@ -19,12 +23,13 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from darts.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from darts.distributed import all_reduce_sum, average_batchnorm_statistics, is_main_process, world_size
 from darts.errors import UserError
 from darts.genotype import Genotype, GenotypeError, genotype_from_dict
 from darts.progress import Progress
 from darts.runs import RunDir
 from darts.spaces.darts_cnn.network import NetworkCIFAR, NetworkImageNet, from_original_state_dict
-from darts.training import ImageClassification, Totals, check_finite, evaluate, weight_step
+from darts.training import ImageClassification, Totals, autocast, check_finite, evaluate, weight_step
 
 log = logging.getLogger("darts")
 
@@ -76,6 +81,7 @@ class FinalTrainingConfig:
     progress: bool = True
     bf16: bool = False  # autocast to bfloat16 (CUDA)
     channels_last: bool = False
+    sync_bn: bool = False  # distributed: BatchNorm statistics over the global batch (SyncBatchNorm, CUDA)
 
 
 class AuxiliaryClassification(ImageClassification):
@@ -95,13 +101,6 @@ class AuxiliaryClassification(ImageClassification):
             loss = loss + self.auxiliary_weight * F.cross_entropy(aux, y, label_smoothing=self.label_smoothing)
         n = y.numel()
         return loss, {"loss_sum": loss.detach().float() * n, "correct": (logits.argmax(1) == y).sum(), "n": n}
-
-
-def autocast(device: torch.device, bf16: bool):
-    """bfloat16 autocast on CUDA when asked; plain float32 otherwise."""
-    if bf16 and device.type == "cuda":
-        return torch.autocast("cuda", dtype=torch.bfloat16)
-    return contextlib.nullcontext()
 
 
 def _prepared(batches: Iterable, channels_last: bool):
@@ -125,7 +124,18 @@ class FinalTraining:
         self.train_stream, self.test_stream = train_stream, test_stream
         self.run_dir = run or RunDir(None)
         self.device = next(model.parameters()).device
-        self.params = [p for p in model.parameters() if p.requires_grad]
+        self.ddp = world_size() > 1
+        if self.ddp and config.sync_bn:
+            self.model = nn.SyncBatchNorm.convert_sync_batchnorm(model)  # same parameters, same state_dict keys
+        # The module the training steps call: the network itself, or its DDP wrapper (which starts every
+        # rank from rank 0's weights). Evaluation and checkpoints use the network itself.
+        self.train_forward = self.model
+        if self.ddp:
+            unused = bool(getattr(model, "auxiliary", False)) and not config.auxiliary_weight  # idle aux head
+            self.train_forward = nn.parallel.DistributedDataParallel(
+                self.model, device_ids=[self.device] if self.device.type == "cuda" else None,
+                find_unused_parameters=unused)
+        self.params = [p for p in self.model.parameters() if p.requires_grad]
         self.optimizer = torch.optim.SGD(self.params, config.learning_rate, momentum=config.momentum,
                                          weight_decay=config.weight_decay)
         if config.lr_schedule == "cosine":
@@ -191,17 +201,19 @@ class FinalTraining:
         self.model.train()
         totals = Totals()
         n_batches = self.train_stream.batches_per_epoch(cfg.max_batches)
-        bar = Progress(n_batches, f"train epoch {epoch}", cfg.report_freq, enabled=cfg.progress)
+        bar = Progress(n_batches, f"train epoch {epoch}", cfg.report_freq,
+                       enabled=cfg.progress and is_main_process())
         t0 = time.perf_counter()
         for step, batch in enumerate(_prepared(self.train_stream.epoch(cfg.max_batches), cfg.channels_last)):
             with autocast(self.device, cfg.bf16):
-                loss, stats = self.task.loss_and_stats(self.model, batch)
+                loss, stats = self.task.loss_and_stats(self.train_forward, batch)
             check_finite(loss, "training loss", epoch, step, "; try a lower --learning_rate")
-            weight_step(self.params, loss, self.optimizer, cfg.grad_clip)
+            weight_step(self.params, loss, self.optimizer, cfg.grad_clip, ddp=self.ddp)
             totals.add(stats)
             bar.update(**self.task.summarize(totals))
         bar.close()
-        train_metrics = self.task.summarize(totals)
+        train_metrics = self.task.summarize(all_reduce_sum(totals))  # over every rank's shard
+        average_batchnorm_statistics(self.model)  # one model on every rank for the test and the checkpoint
         test_metrics = self.evaluate()
         self.scheduler.step()
         metrics = {f"train_{k}": v for k, v in train_metrics.items()}

@@ -32,7 +32,7 @@ from darts.data.text import DEFAULT_FOLDERS, KNOWN_VOCAB_SIZES, TextStream, read
 from darts.errors import UserError
 from darts.genotype import GenotypeError, RecurrentGenotype, available_cells, genotype_from_dict, load_genotype
 from darts.progress import Progress
-from darts.runs import RunDir, merge_resumed_args, pick_device, setup_console_logging
+from darts.runs import RunDir, explicit_flags, merge_resumed_args, pick_device, setup_console_logging
 from darts.spaces.darts_rnn import LanguageModel, RNNModel, language_model
 from darts.summary import count_parameters
 from darts.training import TrainingDiverged, Totals, check_finite, evaluate, scaled_learning_rate, weight_step
@@ -308,6 +308,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def fill_defaults(args) -> None:
+    """Dataset defaults; --nhid and --nhidlast follow --emsize when only it is given."""
+    if args.emsize is not None:
+        args.nhid = args.emsize if args.nhid is None else args.nhid
+        args.nhidlast = args.nhid if args.nhidlast is None else args.nhidlast
     for name, value in {**PTB_DEFAULTS, **DATASET_DEFAULTS[args.dataset]}.items():
         if getattr(args, name) is None:
             setattr(args, name, value)
@@ -349,23 +353,6 @@ def summary(args) -> int:
     print(f"Model total parameters: {n}")
     print(f"param size = {n / 1e6:f}MB")
     return n
-
-
-def explicit_flags(parser: argparse.ArgumentParser, argv) -> set:
-    """Names of the flags the user actually typed."""
-    probe = argparse.ArgumentParser(add_help=False)
-    for action in parser._actions:
-        if action.dest != "help":
-            probe._add_action(_suppressed(action))
-    ns, _ = probe.parse_known_args(argv)
-    return set(vars(ns))
-
-
-def _suppressed(action):
-    import copy
-    a = copy.copy(action)
-    a.default = argparse.SUPPRESS
-    return a
 
 
 def main_lm(argv=None) -> dict | None:

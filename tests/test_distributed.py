@@ -13,6 +13,8 @@ import torch.nn.functional as F
 import darts.strategies.architect as architect_module
 from darts.data import Augmentation, BatchStream
 from darts.distributed import all_reduce_sum
+from darts.final_training import FinalTraining, FinalTrainingConfig, NetworkSpec
+from darts.genotype import load_genotype
 from darts.runs import RunDir
 from darts.search import DartsSearch, DartsSearchConfig
 from darts.spaces.darts_cnn import SearchNetwork
@@ -100,6 +102,22 @@ def search_state(rank, tmp, name, unrolled, epochs, stop_after=None, resume=Fals
     return flat_state(model), metrics
 
 
+def final_state(rank, tmp):
+    """(all parameters and buffers, metrics) after a short final training of a DARTS_V2 network."""
+    spec = NetworkSpec(genotype=load_genotype("DARTS_V2").to_dict(), init_channels=4, layers=3, num_classes=3,
+                       in_channels=1, auxiliary=True, dataset="digits")
+    torch.manual_seed(rank)  # different initial weights: DDP must start every rank from rank 0's
+    model = spec.build()
+    x, y = images(40, seed=6)
+    train = BatchStream(x, y, 4, (0.5,), (0.25,), augmentation=Augmentation(crop_padding=1, flip=True), seed=7,
+                        shard=(rank, WORLD))
+    test = BatchStream(x[:10], y[:10], 4, (0.5,), (0.25,), shuffle=False, shard=(rank, WORLD))
+    config = FinalTrainingConfig(epochs=2, max_batches=3, drop_path_prob=0.2, progress=False)
+    trainer = FinalTraining(model, train, test, config, spec, RunDir(f"{tmp}/final"))
+    trainer.run()
+    return flat_state(model), trainer.history[-1]
+
+
 # -- what each rank does --------------------------------------------------------------------------------
 def worker(rank, tmp):
     torch.set_num_threads(1)
@@ -128,6 +146,8 @@ def worker(rank, tmp):
         search_state(rank, tmp, "cut", unrolled=True, epochs=2, stop_after=1)
         dist.barrier()  # rank 0 has written the checkpoint
         result["resumed"], _ = search_state(rank, tmp, "cut", unrolled=True, epochs=2, resume=True)
+        # 4. final training: the network wrapped in DistributedDataParallel
+        result["final"], result["final_metrics"] = final_state(rank, tmp)
         torch.save(result, f"{tmp}/rank{rank}.pt")
     finally:
         dist.destroy_process_group()
@@ -178,6 +198,13 @@ def test_weights_alphas_and_statistics_identical_on_every_rank_after_search_step
     assert len((tmp / "full" / "alphas.jsonl").read_text().splitlines()) == 2
 
 
+def test_final_training_replicas_stay_identical(ranks):
+    results, tmp = ranks
+    assert torch.equal(results[0]["final"], results[1]["final"])
+    assert results[0]["final_metrics"]["test_acc"] == results[1]["final_metrics"]["test_acc"]
+    assert len((tmp / "final" / "history.jsonl").read_text().splitlines()) == 2
+
+
 def test_resumed_distributed_search_equals_uninterrupted(ranks):
     results, tmp = ranks
     for r in results:
@@ -208,15 +235,18 @@ def test_shards_together_are_the_batch_of_one_process_with_the_global_batch_size
 
 
 # -- the command line under torchrun ------------------------------------------------------------------------
-def test_torchrun_search_runs_and_only_rank_0_writes(tmp_path):
+@pytest.mark.parametrize("script,extra,written", [
+    ("train_search.py", ["--init_channels", "2"], "genotype.json"),
+    ("train_final.py", ["--init_channels", "4", "--arch", "DARTS_V2"], "weights.pt"),
+])
+def test_torchrun_cli_runs_and_only_rank_0_writes(tmp_path, script, extra, written):
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
     out = tmp_path / "s"
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-           str(ROOT / "train_search.py"), "--dataset", "digits", "--layers", "3", "--init_channels", "2",
-           "--batch_size", "8", "--max_batches", "2", "--epochs", "1", "--no_progress", "--device", "cpu",
-           "--save", str(out)]
+           str(ROOT / script), "--dataset", "digits", "--layers", "3", "--batch_size", "8", "--max_batches", "2",
+           "--epochs", "1", "--no_progress", "--device", "cpu", "--save", str(out), *extra]
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
-    assert done.stdout.count("final genotype =") == 1  # rank 1 logs nothing
-    assert (out / "genotype.json").is_file() and torch.load(out / "checkpoint.pt", weights_only=False)["epoch"] == 1
+    assert done.stdout.count("world size 2") == 1  # rank 1 logs nothing
+    assert (out / written).is_file() and torch.load(out / "checkpoint.pt", weights_only=False)["epoch"] == 1
     assert "world size 2" in (out / "log.txt").read_text()

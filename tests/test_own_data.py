@@ -122,6 +122,15 @@ def test_folder_cache_is_reused_and_rebuilt_when_stale(tmp_path, monkeypatch):
     assert len(calls) == 96
 
 
+def test_folder_default_cache_is_in_the_user_cache_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    root = image_folder(tmp_path / "imgs", corrupt=False)
+    load_image_dataset("folder", root, image_size=8)
+    assert len(list((tmp_path / "xdg" / "darts").glob("folder-imgs-*-8px.pt"))) == 1
+    load_image_dataset("folder", root, image_size=6, cache=False)  # no cache: nothing written
+    assert len(list((tmp_path / "xdg" / "darts").iterdir())) == 1
+
+
 def test_folder_single_tree_holds_out_a_stratified_fixed_fraction(tmp_path):
     rng = np.random.default_rng(0)
     for c in ("a", "b"):

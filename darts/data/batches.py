@@ -10,6 +10,9 @@ same augmentation for a global batch of `batch_size * world` examples and keeps 
 `batch_size`, so N ranks together see exactly the batches of one process with an N-times larger batch
 (a final partial batch is split evenly, dropping at most world - 1 examples). Each rank augments the
 whole global batch to keep the random draws aligned: cheap next to a network step.
+
+On a GPU the split is kept there as uint8 and augmented in batches there; a split too large for a
+quarter of the free GPU memory stays in pinned host memory instead, and each batch is copied over.
 """
 from __future__ import annotations
 
@@ -19,6 +22,14 @@ import torch
 
 from darts.data.augment import cutout, normalize, random_crop, random_flip
 from darts.data.images import Augmentation
+
+
+def fits_on_device(nbytes: int, device: torch.device) -> bool:
+    """True on the CPU; on CUDA when `nbytes` is at most a quarter of the free memory (room for the model)."""
+    if device.type != "cuda":
+        return True
+    free, _ = torch.cuda.mem_get_info(device)
+    return nbytes <= free // 4
 
 
 class BatchStream:
@@ -32,8 +43,11 @@ class BatchStream:
         if not 0 <= self.rank < self.world:
             raise ValueError(f"shard {shard} is not (rank, world size) with 0 <= rank < world size")
         self.device = torch.device(device)
-        self.x = x.to(self.device)
-        self.y = y.to(self.device)
+        self.storage = self.device if fits_on_device(x.nbytes + y.nbytes, self.device) else torch.device("cpu")
+        self.x = x.to(self.storage)
+        self.y = y.to(self.storage)
+        if self.storage != self.device:
+            self.x, self.y = self.x.pin_memory(), self.y.pin_memory()
         self.batch_size = int(batch_size)
         self.mean = torch.tensor(mean, dtype=dtype, device=self.device).view(1, -1, 1, 1)
         self.std = torch.tensor(std, dtype=dtype, device=self.device).view(1, -1, 1, 1)
@@ -62,9 +76,9 @@ class BatchStream:
         self._pos = 0
 
     def _take(self) -> tuple[torch.Tensor, torch.Tensor]:
-        idx = self._order[self._pos:self._pos + self.global_batch_size].to(self.device)
+        idx = self._order[self._pos:self._pos + self.global_batch_size].to(self.storage)
         self._pos += self.global_batch_size
-        x = self.x[idx]
+        x = self.x[idx].to(self.device, non_blocking=True)
         aug = self.augmentation
         if aug is not None:
             x = random_crop(x, aug.crop_padding, self.generator)
@@ -73,7 +87,7 @@ class BatchStream:
         x = normalize(x, self.mean, self.std, self.dtype)
         if self.cutout_length:
             x = cutout(x, self.cutout_length, self.generator)
-        y = self.y[idx]
+        y = self.y[idx].to(self.device, non_blocking=True)
         if self.world > 1:  # this rank's equal share of the global batch
             per_rank = len(idx) // self.world
             mine = slice(self.rank * per_rank, (self.rank + 1) * per_rank)
@@ -107,8 +121,8 @@ class BatchStream:
             lo = start + self.rank * self.batch_size
             sl = slice(lo, min(lo + self.batch_size, n))
             if sl.start < sl.stop:
-                x = normalize(self.x[sl], self.mean, self.std, self.dtype)
-                yield x.contiguous(memory_format=self.memory_format), self.y[sl]
+                x = normalize(self.x[sl].to(self.device, non_blocking=True), self.mean, self.std, self.dtype)
+                yield x.contiguous(memory_format=self.memory_format), self.y[sl].to(self.device, non_blocking=True)
 
     def batches_per_epoch(self, max_batches: int | None = None) -> int:
         return len(self) if max_batches is None else min(len(self), max_batches)

@@ -7,9 +7,10 @@ Every epoch alternates the paper's two phases on the supernets DARTS searches:
     step costs what a step of the child network costs;
  2. controller theta: for `controller_steps` samples m ~ pi_theta, the reward R(m) is measured with the
     shared weights on the next validation batch, and one REINFORCE step follows (darts.strategies.reinforce):
-        loss = -(R - b) log pi(m) - lambda H(pi),    b <- beta b + (1 - beta) R.
+        loss = -(R - b) log pi(m) - lambda H(pi),    b <- beta b + (1 - beta) R  (b starts at the first R).
     R is the batch accuracy in [0, 1] for images and c / perplexity for text (c = 80, cross-entropy capped
-    at 10, as the ENAS code).
+    at 10, as the ENAS code). The entropy bonus is the package's REINFORCE one, a term of the loss; the
+    ENAS code adds lambda H to the reward instead (same weight, a noisier gradient of the same bonus).
 
 The derived cell, as in the paper: `derive_samples` architectures from the trained controller, each scored on
 one and the same validation batch with the shared weights; the best is written as the space's genotype.
@@ -261,7 +262,7 @@ class EnasSearch:
         while self.epoch < self.config.epochs:
             self.train_epoch()
         arch, _ = self.derive()
-        self.run_dir.write_json("genotype.json", _record(self.space, arch))
+        self.run_dir.write_json("genotype.json", self.space.encode(arch))  # NB201: the cell's string
         return arch
 
     def train_epoch(self) -> dict:
@@ -290,7 +291,7 @@ class EnasSearch:
         if self.run_dir.enabled:
             path = self.run_dir.file(SAMPLES_FILE)
             write_jsonl(path, read_jsonl(path) + samples)
-        self.run_dir.append_jsonl(EPOCHS_FILE, {"epoch": epoch, "genotype": _record(self.space, arch),
+        self.run_dir.append_jsonl(EPOCHS_FILE, {"epoch": epoch, "genotype": self.space.encode(arch),
                                                 "metrics": metrics})
         if self.run_dir.enabled:
             save_checkpoint(self.run_dir.file(CHECKPOINT), self.state_dict())
@@ -363,11 +364,6 @@ class EnasSearch:
         if extra:
             log.info("derived cell: %s", " ".join(f"{k} {v}" for k, v in extra.items()))
         return best, samples
-
-
-def _record(space: ArchSpace, arch: Any) -> Any:
-    """What genotype.json holds: the genotype's JSON form (a NAS-Bench-201 cell is its string)."""
-    return space.encode(arch)
 
 
 # -- wiring for train_search.py ---------------------------------------------------------------------------
