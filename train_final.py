@@ -6,6 +6,7 @@
     python train_final.py --arch DARTS --dataset imagenet --data /data/imagenet --auxiliary
     python train_final.py --resume out                                  # continue a killed run exactly
     python train_final.py --eval_only --model_path out/weights.pt       # test accuracy of a saved model
+    python train_final.py --arch DARTS_V2 --dataset folder --data my_images --image_size 32   # your own images
 """
 from __future__ import annotations
 
@@ -20,19 +21,22 @@ import torch
 
 from darts.checkpoint import seed_everything
 from darts.data import INPUT_SHAPES, BatchStream, load_image_dataset
+from darts.data.images import OWN_DATA, image_input_shape
 from darts.data.imagenet import IMAGENET_INPUT_SHAPE, ImageFolderStream, imagenet_folders
 from darts.distributed import destroy_process_group, init_from_env, shard, world_size
 from darts.errors import UserError
 from darts.final_training import (CHECKPOINT, FinalTraining, FinalTrainingConfig, NetworkSpec, evaluate_network,
                                   load_network_weights, read_saved_network)
 from darts.genotype import CELLS_DIR, Genotype, load_genotype
+from darts.plugins import import_plugins
 from darts.runs import RunDir, explicit_flags, merge_resumed_args, pick_device, run_cli, setup_console_logging
 from darts.summary import count_multiply_adds, count_parameters
+from train_search import add_ops_module_flag, add_own_data_flags, own_data_options
 
 
 log = logging.getLogger("darts")
 
-DATASETS = sorted(INPUT_SHAPES) + ["imagenet"]
+DATASETS = sorted(INPUT_SHAPES) + list(OWN_DATA) + ["imagenet"]
 # Defaults that differ between the CIFAR protocol (train.py) and the ImageNet one (train_imagenet.py).
 PROTOCOL_DEFAULTS = {
     "cifar": dict(batch_size=96, learning_rate=0.025, weight_decay=3e-4, epochs=600, init_channels=36, layers=20,
@@ -41,7 +45,7 @@ PROTOCOL_DEFAULTS = {
                      drop_path_prob=0.0, label_smooth=0.1, lr_schedule="step", report_freq=100),
 }
 # Flags that a resumed run may change (they do not alter the computation).
-RESUME_MAY_CHANGE = {"resume", "device", "gpu", "report_freq", "save", "no_progress", "workers"}
+RESUME_MAY_CHANGE = {"resume", "device", "gpu", "report_freq", "save", "no_progress", "workers", "cache"}
 
 
 def convolutional_cells() -> list[str]:
@@ -90,7 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
     a("--gamma", type=float, default=0.97, help="learning-rate decay per period (--lr_schedule step)")
     a("--decay_period", type=int, default=1, help="epochs between decays (--lr_schedule step)")
     # added
-    a("--dataset", default="cifar10", choices=DATASETS, help="dataset to train and test on")
+    a("--dataset", default="cifar10", choices=DATASETS, help="dataset to train and test on; folder and npz read "
+                                                              "your own images from --data (see --image_size)")
     a("--lr_schedule", default=None, choices=["cosine", "step"],
       help="cosine annealing to --learning_rate_min, or step decay by --gamma " + both("lr_schedule"))
     a("--learning_rate_min", type=float, default=0.0, help="final learning rate of the cosine schedule")
@@ -107,6 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
     a("--eval_only", action="store_true", help="test the network saved at --model_path and exit")
     a("--workers", type=int, default=4, help="data-loading processes (imagenet only)")
     a("--no_progress", action="store_true", help="no progress bar, only the log lines")
+    add_own_data_flags(p)
+    add_ops_module_flag(p)  # the genotype names the operations; a new one's code must be imported
     return p
 
 
@@ -121,6 +128,7 @@ def fill_defaults(args) -> None:
 
 
 def check_args(args) -> None:
+    own_data_options(args)  # --image_size etc. only with --dataset folder / npz
     for name in ("epochs", "init_channels", "layers"):
         if getattr(args, name) < 1:
             raise UserError(f"--{name} must be at least 1, got {getattr(args, name)}")
@@ -156,12 +164,14 @@ def network_spec(args, in_channels: int, num_classes: int) -> NetworkSpec:
                        in_channels=in_channels, auxiliary=args.auxiliary, dataset=args.dataset)
 
 
-def input_shape(dataset: str) -> tuple[int, int, int, int]:
-    return IMAGENET_INPUT_SHAPE if dataset == "imagenet" else INPUT_SHAPES[dataset]
+def input_shape(args) -> tuple[int, int, int, int]:
+    if args.dataset == "imagenet":
+        return IMAGENET_INPUT_SHAPE
+    return image_input_shape(args.dataset, args.data, **own_data_options(args))
 
 
 def summary(args) -> dict:
-    c, h, w, classes = input_shape(args.dataset)
+    c, h, w, classes = input_shape(args)
     spec = network_spec(args, c, classes)
     model = spec.build()
     n = count_parameters(model)
@@ -191,7 +201,7 @@ def load_data(args, device, train: bool = True):
         stream = (ImageFolderStream(train_dir, args.batch_size, device, train=True, seed=args.seed,
                                     workers=args.workers) if train else None)
         return stream, test, 3, len(classes)
-    data = load_image_dataset(args.dataset, args.data)
+    data = load_image_dataset(args.dataset, args.data, **own_data_options(args))
     test = BatchStream(data.test_x, data.test_y, args.batch_size, data.mean, data.std, device, shuffle=False,
                        shard=shard())
     stream = (BatchStream(data.train_x, data.train_y, args.batch_size, data.mean, data.std, device,
@@ -199,6 +209,8 @@ def load_data(args, device, train: bool = True):
               if train else None)
     log.info("dataset %s: %d training and %d test images, %dx%dx%d, %d classes", args.dataset, len(data.train_x),
              len(data.test_x), data.in_channels, data.image_size, data.image_size, data.num_classes)
+    if data.class_names:
+        log.info("classes: %s", ", ".join(data.class_names))
     if train and args.cutout and args.cutout_length >= data.image_size:
         log.warning("warning: --cutout_length %d is at least the %dx%d image size: cutout will erase most of "
                     "every training image (try --cutout_length %d)", args.cutout_length, data.image_size,
@@ -249,6 +261,7 @@ def main(argv=None) -> dict:
     parser = build_parser()
     argv = sys.argv[1:] if argv is None else argv
     args = parser.parse_args(argv)
+    import_plugins(args.ops_module)  # before the genotype is read
     if args.gpu is not None and args.device == "auto":
         args.device = f"cuda:{args.gpu}"
     if args.eval_only:
@@ -261,6 +274,7 @@ def main(argv=None) -> dict:
                                     RESUME_MAY_CHANGE)
         merged["save"] = args.resume
         args = argparse.Namespace(**{**vars(args), **merged})
+        import_plugins(args.ops_module)  # the run's own
     fill_defaults(args)
     check_args(args)
     if args.summary:

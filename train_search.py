@@ -4,6 +4,8 @@
     python train_search.py --unrolled                       # second order, CIFAR-10 in --data
     python train_search.py --dataset ptb --data data/ptb    # a recurrent cell (the original rnn/ flags work)
     python train_search.py --resume out                     # continue a killed run exactly
+    python train_search.py --dataset folder --data my_images --image_size 32    # your own images (or --dataset npz)
+    python train_search.py --ops_module my_ops.py --primitives none,skip_connect,sep_conv_3x3,my_op
 """
 from __future__ import annotations
 
@@ -17,11 +19,14 @@ from pathlib import Path
 import torch
 
 from darts.checkpoint import seed_everything
-from darts.data import INPUT_SHAPES, BatchStream, load_image_dataset
+from darts.api import check_primitives, search_space, search_streams
+from darts.data import INPUT_SHAPES, load_image_dataset
+from darts.data.images import OWN_DATA, image_input_shape
 from darts.distributed import destroy_process_group, init_from_env, shard, world_size
 from darts.data.text import DEFAULT_FOLDERS, KNOWN_VOCAB_SIZES, TextStream, read_corpus
 from darts.errors import UserError
 from darts.ops import PRIMITIVES
+from darts.plugins import import_plugins
 from darts.runs import RunDir, explicit_flags, merge_resumed_args, pick_device, run_cli, setup_console_logging
 from darts.sample_search import run_sample_search, table_evaluator, training_evaluator
 from darts.search import CHECKPOINT, DartsSearch, DartsSearchConfig
@@ -35,7 +40,7 @@ from darts.training import ImageClassification
 log = logging.getLogger("darts")
 
 # Flags that a resumed run may change (they do not alter the computation).
-RESUME_MAY_CHANGE = {"resume", "device", "report_freq", "save", "no_progress", "continue_train"}
+RESUME_MAY_CHANGE = {"resume", "device", "report_freq", "save", "no_progress", "continue_train", "cache"}
 
 TEXT_DATASETS = tuple(KNOWN_VOCAB_SIZES)  # any folder in Penn Treebank layout
 EVAL_BATCH_SIZE = 10  # the original evaluates text in 10 columns
@@ -120,7 +125,9 @@ def build_parser() -> argparse.ArgumentParser:
     t("--cuda", action="store_true", help="(original flag, unused: see --device)")
     t("--single_gpu", action="store_true", help="(original flag, unused)")
     # added
-    a("--dataset", default="cifar10", choices=sorted(INPUT_SHAPES) + list(TEXT_DATASETS), help="dataset to search on")
+    a("--dataset", default="cifar10", choices=sorted(INPUT_SHAPES) + list(OWN_DATA) + list(TEXT_DATASETS),
+      help="dataset to search on; folder and npz read your own images from --data (see --image_size); "
+           "ptb and wikitext2 take any corpus folder in their layout (train.txt, valid.txt, test.txt)")
     a("--device", default="auto", help="auto, cpu, cuda, cuda:N")
     a("--resume", default=None, metavar="DIR", help="continue the run saved in DIR from its last checkpoint")
     a("--hessian", default="finite-difference", choices=HESSIAN_METHODS,
@@ -145,7 +152,45 @@ def build_parser() -> argparse.ArgumentParser:
            "1 = plain DARTS")
     a("--no_amp", action="store_true", help="on CUDA, no bfloat16 autocast (image search; CPU is always float32)")
     a("--no_channels_last", action="store_true", help="on CUDA, keep NCHW instead of channels_last (image search)")
+    add_own_data_flags(p)
+    o = p.add_argument_group("your own operations").add_argument
+    o("--primitives", default=None, metavar="OP,OP,...",
+      help="candidate operations of every edge, registered names separated by commas (default: the paper's "
+           "eight: " + ",".join(PRIMITIVES) + ")")
+    add_ops_module_flag(p)
     return p
+
+
+def add_own_data_flags(p: argparse.ArgumentParser) -> None:
+    """--image_size, --cache, --strict, --test_fraction (shared with train_final.py)."""
+    d = p.add_argument_group("your own data (--dataset folder / npz)").add_argument
+    d("--image_size", type=int, default=None, help="(folder) images are resized to this square size (default: 32)")
+    d("--cache", default=None, metavar="DIR", help="(folder) where the decoded images are cached (default: "
+                                                   "~/.cache/darts; 'none': decode every time)")
+    d("--strict", action="store_true", help="(folder) stop at an unreadable image instead of skipping it")
+    d("--test_fraction", type=float, default=None,
+      help="held out for testing when the data has no test split: a stratified share of each class, the same "
+           "images in every run (default: 0.2)")
+
+
+def add_ops_module_flag(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--ops_module", action="append", default=None, metavar="FILE_OR_MODULE",
+                   help="a .py file or module that registers operations with darts.ops.register_op (repeatable)")
+
+
+def own_data_options(args) -> dict:
+    """Reader options of --dataset folder / npz; given with another dataset they are an error."""
+    given = {"image_size": args.image_size, "cache": args.cache, "strict": args.strict or None,
+             "test_fraction": args.test_fraction}
+    accepted = {"folder": set(given), "npz": {"test_fraction"}}.get(args.dataset, set())
+    wrong = [k for k, v in given.items() if v is not None and k not in accepted]
+    if wrong:
+        raise UserError(f"--{', --'.join(wrong)} do(es) not apply to --dataset {args.dataset} "
+                        f"({'only --test_fraction does' if args.dataset == 'npz' else 'only to folder and npz'})")
+    no_cache = args.cache is not None and args.cache.lower() == "none"
+    options = {"image_size": args.image_size or 32, "cache": False if no_cache else args.cache,
+               "strict": args.strict, "test_fraction": 0.2 if args.test_fraction is None else args.test_fraction}
+    return {k: v for k, v in options.items() if k in accepted}
 
 
 def check_args(args) -> None:
@@ -164,6 +209,10 @@ def check_args(args) -> None:
         raise UserError("--partial_channels applies to the DARTS convolutional space, not --space nb201")
     if args.budget < 1 or args.fidelity_epochs < 1:
         raise UserError("--budget and --fidelity_epochs must be at least 1")
+    if args.primitives is not None and (modality(args.dataset) == "text" or args.space != "darts"):
+        raise UserError("--primitives applies to the convolutional search (--space darts); the recurrent cell and "
+                        "NAS-Bench-201 have their own operations")
+    own_data_options(args)
     if not 0 < args.train_portion < 1:
         raise UserError(f"--train_portion {args.train_portion} must be between 0 and 1 (exclusive)")
     for name in ("batch_size", "epochs", "init_channels", "layers"):
@@ -207,14 +256,14 @@ def build_text_supernet(args, ntokens: int) -> RNNSearchModel:
 def build_supernet(args, in_channels: int, num_classes: int):
     if args.space == "nb201":
         return Nb201SearchNetwork(args.init_channels, max(1, args.layers // 3), num_classes, in_channels)
-    return SearchNetwork(args.init_channels, num_classes, args.layers, in_channels=in_channels,
-                         primitives=PRIMITIVES, partial_channels=args.partial_channels)
+    return search_space("darts_cnn", in_channels, num_classes, args.init_channels, args.layers,
+                        check_primitives(args.primitives), args.partial_channels)
 
 
 def summary(args) -> None:
     if modality(args.dataset) == "text":
         return text_summary(args)
-    c, h, w, classes = INPUT_SHAPES[args.dataset]
+    c, h, w, classes = image_input_shape(args.dataset, args.data, **own_data_options(args))
     model = build_supernet(args, c, classes)
     n = count_parameters(model)
     macs = count_multiply_adds(model, torch.zeros(1, c, h, w))
@@ -243,6 +292,7 @@ def main(argv=None) -> None:
     parser = build_parser()
     argv = sys.argv[1:] if argv is None else argv
     args = parser.parse_args(argv)
+    import_plugins(args.ops_module)  # before any --primitives is checked
     if args.gpu is not None and args.device == "auto":
         args.device = f"cuda:{args.gpu}"
     if args.continue_train and not args.resume:
@@ -262,6 +312,7 @@ def main(argv=None) -> None:
                                     RESUME_MAY_CHANGE)
         merged["save"] = args.resume
         args = argparse.Namespace(**{**vars(args), **merged})
+        import_plugins(args.ops_module)  # the run's own
     fill_defaults(args)
     check_args(args)
     if args.save is None:
@@ -299,20 +350,16 @@ def search(args, run: RunDir, device=None):
         return search_text(args, run, device)
     if args.strategy in ("random", "evolution", "reinforce"):
         return search_by_sampling(args, run, device)
-    data = load_image_dataset(args.dataset, args.data)
+    data = load_image_dataset(args.dataset, args.data, **own_data_options(args))
     if not args.resume:
         run.write_json("args.json", {k: v for k, v in vars(args).items() if k != "resume"})
     log.info("args = %s", vars(args))
-    n = len(data.train_x)
-    split = int(n * args.train_portion)  # first part trains weights, the rest the alphas (as the original)
-    if split < 2 or n - split < 2:
-        raise UserError(f"--train_portion {args.train_portion} leaves fewer than 2 examples in a split of {n}")
     bf16 = device.type == "cuda" and not args.no_amp
     channels_last = device.type == "cuda" and not args.no_channels_last
-    streams = [BatchStream(data.train_x[s], data.train_y[s], args.batch_size, data.mean, data.std, device,
-                           data.augmentation, args.cutout_length if args.cutout else 0, seed=args.seed * 1000 + i,
-                           shard=shard(), channels_last=channels_last)
-               for i, s in enumerate((slice(0, split), slice(split, n)))]
+    # the first --train_portion of the training split trains the weights, the rest the alphas (as the original)
+    streams = search_streams(data, args.batch_size, args.train_portion, device, args.seed,
+                             args.cutout_length if args.cutout else 0, shard(), channels_last)
+    n, split = len(data.train_x), len(streams[0].x)
     model = build_supernet(args, data.in_channels, data.num_classes).to(
         device, memory_format=torch.channels_last if channels_last else torch.preserve_format)
     if device.type == "cuda":
@@ -320,6 +367,8 @@ def search(args, run: RunDir, device=None):
                  "channels_last" if channels_last else "NCHW")
     log.info("dataset %s: %d images (%d train weights, %d train alphas), %dx%dx%d, %d classes", args.dataset, n,
              split, n - split, data.in_channels, data.image_size, data.image_size, data.num_classes)
+    if data.class_names:
+        log.info("classes: %s", ", ".join(data.class_names))
     log.info("param size = %fMB", count_parameters(model) / 1e6)
     config = DartsSearchConfig(
         epochs=args.epochs, learning_rate=args.learning_rate, learning_rate_min=args.learning_rate_min,
@@ -349,7 +398,7 @@ def search_by_sampling(args, run: RunDir, device):
                             "to reward by training")
         evaluator = table_evaluator(args.benchmark, args.dataset)
     else:
-        data = load_image_dataset(args.dataset, args.data)
+        data = load_image_dataset(args.dataset, args.data, **own_data_options(args))
         evaluator = training_evaluator(args.space, data, args.train_portion, args.fidelity_epochs, args.batch_size,
                                        args.learning_rate, args.seed, device, args.init_channels, args.layers)
     best = run_sample_search(args.strategy, args.space, evaluator, args.budget, args.seed, run,

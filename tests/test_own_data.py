@@ -1,4 +1,5 @@
 """Bringing your own data (image folders, npz files, tensors, torch Datasets) and your own operations."""
+import json
 import logging
 
 import numpy as np
@@ -337,3 +338,108 @@ def test_ops_module_file_is_imported_once(tmp_path):
         import_plugin(tmp_path / "missing.py")
     with pytest.raises(UserError, match="no such file or module"):
         import_plugin("no_such_module_here")
+
+
+# --- the command lines --------------------------------------------------------------------------------
+TINY_CLI = ["--epochs", "1", "--layers", "3", "--init_channels", "4", "--batch_size", "4", "--max_batches", "2",
+            "--no_progress", "--device", "cpu"]
+
+
+def search_and_retrain_cli(data_flags, tmp_path, extra=()):
+    import train_final
+    import train_search
+    train_search.main([*data_flags, *extra, *TINY_CLI, "--save", str(tmp_path / "s")])
+    genotype = tmp_path / "s" / "genotype.json"
+    final = train_final.main(["--arch", str(genotype), *data_flags, *extra, *TINY_CLI, "--auxiliary",
+                              "--save", str(tmp_path / "f")])
+    assert 0 <= final["test_acc"] <= 100 and (tmp_path / "f" / "weights.pt").is_file()
+    metrics = train_final.main(["--eval_only", "--model_path", str(tmp_path / "f"), *data_flags, *extra,
+                                "--batch_size", "4", "--device", "cpu"])
+    assert 0 <= metrics["acc"] <= 100
+
+
+def folder_flags(tmp_path):
+    root = image_folder(tmp_path / "imgs")
+    return ["--dataset", "folder", "--data", str(root), "--image_size", "8", "--cache", str(tmp_path / "cache")]
+
+
+def npz_flags(tmp_path, classes=4):
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "d.npz", x=rng.integers(0, 256, (32, 8, 8), dtype=np.uint8), y=np.arange(32) % classes)
+    return ["--dataset", "npz", "--data", str(tmp_path / "d.npz"), "--test_fraction", "0.25"]
+
+
+def test_cli_search_and_retrain_on_an_image_folder(tmp_path):
+    search_and_retrain_cli(folder_flags(tmp_path), tmp_path)
+
+
+def test_cli_search_and_retrain_on_an_npz_file(tmp_path):
+    search_and_retrain_cli(npz_flags(tmp_path), tmp_path)
+
+
+def test_cli_summaries_read_the_shape_of_own_data(tmp_path, capsys):
+    import train_final
+    import train_search
+    for flags, shape in ((folder_flags(tmp_path), "folder input 3x8x8, 3 classes"),
+                         (npz_flags(tmp_path), "npz input 1x8x8, 4 classes")):
+        train_search.main([*flags, "--summary"])
+        train_final.main([*flags, "--arch", "DARTS_V2", "--summary"])
+        out = capsys.readouterr().out
+        assert out.count(shape) == 2, out
+
+
+def test_cli_searches_and_retrains_with_a_new_operation(tmp_path):
+    import train_search
+    plugin = tmp_path / "my_ops.py"
+    plugin.write_text("import torch.nn as nn\nfrom darts.ops import register_op\n\n"
+                      "@register_op('test_cli_conv_3x3')\n"
+                      "def conv(C, stride, affine):\n"
+                      "    return nn.Sequential(nn.ReLU(), nn.Conv2d(C, C, 3, stride, 1, bias=False),\n"
+                      "                         nn.BatchNorm2d(C, affine=affine))\n")
+    flags = [*npz_flags(tmp_path, classes=2), "--ops_module", str(plugin)]
+    try:
+        train_search.main([*flags, "--primitives", "none,skip_connect,test_cli_conv_3x3", *TINY_CLI,
+                           "--save", str(tmp_path / "s0")])
+        alphas = [json.loads(line) for line in (tmp_path / "s0" / "alphas.jsonl").read_text().splitlines()]
+        assert alphas[-1]["primitives"] == ["none", "skip_connect", "test_cli_conv_3x3"]
+        assert len(alphas[-1]["normal"][0]) == 3
+        # a genotype that uses the new operation trains, resumes and evaluates from the command line
+        genotype = {"normal": [["test_cli_conv_3x3", 0], ["skip_connect", 1]] * 4, "normal_concat": [2, 3, 4, 5],
+                    "reduce": [["test_cli_conv_3x3", 0], ["test_cli_conv_3x3", 1]] * 4, "reduce_concat": [2, 3, 4, 5]}
+        (tmp_path / "s").mkdir()
+        (tmp_path / "s" / "genotype.json").write_text(json.dumps(genotype))
+        import train_final
+        train_final.main(["--arch", str(tmp_path / "s" / "genotype.json"), *flags, *TINY_CLI,
+                          "--save", str(tmp_path / "f")])
+        spec = torch.load(tmp_path / "f" / "weights.pt", weights_only=False)["network"]
+        assert spec["genotype"]["reduce"][0] == ["test_cli_conv_3x3", 0]
+        metrics = train_final.main(["--eval_only", "--model_path", str(tmp_path / "f"), *flags,
+                                    "--batch_size", "4", "--device", "cpu"])
+        assert 0 <= metrics["acc"] <= 100
+    finally:
+        OPS.pop("test_cli_conv_3x3", None)
+
+
+def test_cli_cache_flag():
+    import train_search
+    parse = train_search.build_parser().parse_args
+    assert train_search.own_data_options(parse(["--dataset", "folder", "--data", "d"]))["cache"] is None  # default
+    no_cache = parse(["--dataset", "folder", "--data", "d", "--cache", "none"])
+    assert train_search.own_data_options(no_cache)["cache"] is False
+    assert train_search.own_data_options(parse(["--dataset", "npz", "--data", "d.npz"])) == {"test_fraction": 0.2}
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--dataset", "cifar10", "--image_size", "16"], "--image_size do(es) not apply to --dataset cifar10"),
+    (["--dataset", "npz", "--data", "x.npz", "--strict"], "only --test_fraction does"),
+    (["--dataset", "folder"], "--dataset folder needs --data"),
+    (["--dataset", "digits", "--primitives", "none,nope"], "unknown operation"),
+    (["--dataset", "ptb", "--primitives", "none,skip_connect"], "--primitives applies to the convolutional"),
+    (["--dataset", "digits", "--ops_module", "missing_ops.py"], "no such file"),
+])
+def test_cli_errors(tmp_path, capsys, monkeypatch, argv, message):
+    import train_search
+    from darts.runs import run_cli
+    monkeypatch.chdir(tmp_path)
+    assert run_cli(train_search.main, [*argv, "--summary"]) == 2
+    assert message in capsys.readouterr().err

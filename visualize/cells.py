@@ -235,6 +235,8 @@ def genotype_graphs(genotype: Genotype | RecurrentGenotype) -> dict[str, graphvi
                 "reduce": conv_cell_graph(genotype.reduce, genotype.reduce_concat)}
     if isinstance(genotype, RecurrentGenotype):
         return {"recurrent": recurrent_cell_graph(genotype.recurrent, genotype.concat)}
+    if getattr(genotype, "space", None) == "nb201":
+        return {"cell": nb201_cell_graph(str(genotype))}
     raise TypeError(f"expected a Genotype or RecurrentGenotype, got {type(genotype).__name__}")
 
 
