@@ -29,6 +29,7 @@ from darts.ops import PRIMITIVES
 from darts.plugins import import_plugins
 from darts.runs import RunDir, explicit_flags, merge_resumed_args, pick_device, run_cli, setup_console_logging
 from darts.sample_search import run_sample_search, table_evaluator, training_evaluator
+from darts.strategies.enas import nb201_table_metrics, run_enas_search
 from darts.search import CHECKPOINT, DartsSearch, DartsSearchConfig
 from darts.spaces.darts_cnn import SearchNetwork
 from darts.spaces.nb201.search import Nb201SearchNetwork
@@ -147,6 +148,17 @@ def build_parser() -> argparse.ArgumentParser:
     a("--budget", type=int, default=100, help="architectures a sample-based strategy evaluates")
     a("--fidelity_epochs", type=int, default=1,
       help="epochs each sampled network trains from scratch when no --benchmark gives the reward")
+    e = p.add_argument_group("ENAS (--strategy enas; the ENAS paper's controller settings)").add_argument
+    e("--controller_lr", type=float, default=3.5e-4, help="Adam learning rate of the controller")
+    e("--controller_train_steps", type=int, default=None, help="controller steps per epoch (default: 300 images, "
+                                                                "1000 text)")
+    e("--controller_entropy_weight", type=float, default=1e-4, help="entropy bonus added to the reward")
+    e("--controller_bl_dec", type=float, default=0.99, help="decay of the moving-average reward baseline")
+    e("--controller_temperature", type=float, default=5.0, help="logit temperature")
+    e("--controller_tanh_constant", type=float, default=2.5, help="logits = c * tanh(logits / temperature)")
+    e("--controller_lstm_size", type=int, default=64, help="hidden size of the controller LSTM")
+    e("--reward_c", type=float, default=80.0, help="text reward = reward_c / perplexity")
+    e("--derive_samples", type=int, default=100, help="architectures scored to derive the final cell")
     a("--partial_channels", type=int, default=1, metavar="K",
       help="PC-DARTS: each edge's ops see 1/K of the channels (the paper uses 4), with edge normalisation; "
            "1 = plain DARTS")
@@ -203,7 +215,7 @@ def check_args(args) -> None:
         raise UserError(f"--strategy {args.strategy} searches image spaces; for text use darts or enas")
     if args.benchmark and args.space != "nb201":
         raise UserError("--benchmark holds NAS-Bench-201 accuracies: add --space nb201")
-    if sampling and (args.unrolled or args.partial_channels > 1):
+    if args.strategy != "darts" and (args.unrolled or args.partial_channels > 1):
         raise UserError(f"--unrolled and --partial_channels belong to DARTS, not --strategy {args.strategy}")
     if args.space == "nb201" and args.partial_channels > 1:
         raise UserError("--partial_channels applies to the DARTS convolutional space, not --space nb201")
@@ -362,6 +374,9 @@ def search(args, run: RunDir, device=None):
     n, split = len(data.train_x), len(streams[0].x)
     model = build_supernet(args, data.in_channels, data.num_classes).to(
         device, memory_format=torch.channels_last if channels_last else torch.preserve_format)
+    if args.strategy == "enas":
+        metrics = nb201_table_metrics(table_evaluator(args.benchmark, args.dataset).table) if args.benchmark else None
+        return run_enas_search(args, run, model, ImageClassification(), streams[0], streams[1], arch_metrics=metrics)
     if device.type == "cuda":
         log.info("precision: %s, %s", "bf16 autocast" if bf16 else "float32",
                  "channels_last" if channels_last else "NCHW")
@@ -425,6 +440,9 @@ def search_text(args, run: RunDir, device):
     log.info("corpus %s: vocabulary %d, %d / %d / %d tokens (train / valid / test)", corpus.path, corpus.ntokens,
              len(corpus.train), len(corpus.valid), len(corpus.test))
     log.info("param size = %fMB", count_parameters(model) / 1e6)
+    if args.strategy == "enas":
+        return run_enas_search(args, run, model, LanguageModel(args.alpha, args.beta), train, search,
+                               valid_batches=lambda: valid.evaluation_batches(args.max_batches))
     config = DartsSearchConfig(
         epochs=args.epochs, learning_rate=args.learning_rate, momentum=args.momentum, weight_decay=args.weight_decay,
         grad_clip=args.grad_clip, arch_learning_rate=args.arch_learning_rate,

@@ -59,10 +59,21 @@ def test_random_search_trains_real_networks_on_digits(tmp_path):
     load_genotype(out / "genotype.json").validate()
 
 
+def test_enas_from_the_command_line(tmp_path):
+    out = tmp_path / "enas"
+    argv = ["--strategy", "enas", "--dataset", "digits", "--epochs", "1", "--layers", "3", "--init_channels", "4",
+            "--batch_size", "32", "--max_batches", "3", "--controller_train_steps", "3", "--derive_samples", "4",
+            "--no_progress", "--no_plots", "--save", str(out)]
+    assert run(argv) == 0
+    load_genotype(out / "genotype.json").validate()
+    assert (out / "checkpoint.pt").is_file()
+
+
 @pytest.mark.parametrize("extra,message", [
     (["--strategy", "evolution", "--benchmark", "x.csv"], "add --space nb201"),
     (["--space", "nb201", "--partial_channels", "2"], "not --space nb201"),
     (["--strategy", "random", "--unrolled"], "belong to DARTS"),
+    (["--strategy", "enas", "--partial_channels", "2"], "belong to DARTS"),
 ])
 def test_contradictory_flags(tmp_path, extra, message, capsys):
     assert run(["--dataset", "digits", "--save", str(tmp_path / "x")] + extra) == 2
