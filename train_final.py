@@ -36,6 +36,7 @@ from train_search import add_ops_module_flag, add_own_data_flags, own_data_optio
 
 log = logging.getLogger("darts")
 
+TEXT_DATASETS = ("ptb", "wikitext2")  # handled by darts.lm_training.main_lm
 DATASETS = sorted(INPUT_SHAPES) + list(OWN_DATA) + ["imagenet"]
 # Defaults that differ between the CIFAR protocol (train.py) and the ImageNet one (train_imagenet.py).
 PROTOCOL_DEFAULTS = {
@@ -94,8 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
     a("--gamma", type=float, default=0.97, help="learning-rate decay per period (--lr_schedule step)")
     a("--decay_period", type=int, default=1, help="epochs between decays (--lr_schedule step)")
     # added
-    a("--dataset", default="cifar10", choices=DATASETS, help="dataset to train and test on; folder and npz read "
-                                                              "your own images from --data (see --image_size)")
+    a("--dataset", default="cifar10", choices=DATASETS + list(TEXT_DATASETS),
+      help="dataset to train and test on; folder and npz read your own images from --data (see --image_size); "
+           "ptb and wikitext2 train the recurrent language model (`--dataset ptb --help` lists its flags)")
     a("--lr_schedule", default=None, choices=["cosine", "step"],
       help="cosine annealing to --learning_rate_min, or step decay by --gamma " + both("lr_schedule"))
     a("--learning_rate_min", type=float, default=0.0, help="final learning rate of the cosine schedule")
@@ -257,9 +259,24 @@ def _same_arch(arch: str, spec: NetworkSpec) -> bool:
         return False
 
 
+def is_language_model_run(argv) -> bool:
+    """--dataset ptb|wikitext2 (given, or saved in the --resume folder) trains the recurrent language model."""
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--dataset")
+    pre.add_argument("--resume")
+    known, _ = pre.parse_known_args(argv)
+    dataset = known.dataset
+    if dataset is None and known.resume and (Path(known.resume) / "args.json").is_file():
+        dataset = json.loads((Path(known.resume) / "args.json").read_text()).get("dataset")
+    return dataset in TEXT_DATASETS
+
+
 def main(argv=None) -> dict:
-    parser = build_parser()
     argv = sys.argv[1:] if argv is None else argv
+    if is_language_model_run(argv):
+        from darts.lm_training import main_lm
+        return main_lm(argv)
+    parser = build_parser()
     args = parser.parse_args(argv)
     import_plugins(args.ops_module)  # before the genotype is read
     if args.gpu is not None and args.device == "auto":

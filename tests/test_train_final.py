@@ -231,3 +231,9 @@ def test_short_fashion_mnist_run_is_far_above_chance(tmp_path):
     print(f"\nfashion-mnist: test accuracy {metrics['acc']:.2f}% on {len(data.test_x)} images after "
           f"240 batches of 32, {time.perf_counter() - t0:.1f} s")
     assert metrics["acc"] > 45.0  # chance is 10 %
+
+
+def test_text_datasets_train_the_language_model(capsys):
+    """train_final.py --dataset ptb hands over to the recurrent language model (the paper's 23M model)."""
+    assert train_final.run_cli(train_final.main, ["--dataset", "ptb", "--arch", "DARTS_V2", "--summary"]) == 0
+    assert "22.960000MB" in capsys.readouterr().out
