@@ -29,7 +29,7 @@ from darts.final_training import (CHECKPOINT, FinalTraining, FinalTrainingConfig
                                   load_network_weights, read_saved_network)
 from darts.genotype import CELLS_DIR, Genotype, load_genotype
 from darts.plugins import import_plugins
-from darts.runs import RunDir, explicit_flags, merge_resumed_args, pick_device, run_cli, setup_console_logging
+from darts.runs import RunDir, explicit_flags, resumed_args, pick_device, run_cli, setup_console_logging
 from darts.summary import count_multiply_adds, count_parameters
 from train_search import add_ops_module_flag, add_own_data_flags, own_data_options
 
@@ -284,13 +284,7 @@ def main(argv=None) -> dict:
     if args.eval_only:
         return eval_only(args, parser, argv)
     if args.resume:
-        saved_path = Path(args.resume) / "args.json"
-        if not saved_path.is_file():
-            raise UserError(f"--resume {args.resume}: no args.json there; is it a train_final.py --save folder?")
-        merged = merge_resumed_args(json.loads(saved_path.read_text()), vars(args), explicit_flags(parser, argv),
-                                    RESUME_MAY_CHANGE)
-        merged["save"] = args.resume
-        args = argparse.Namespace(**{**vars(args), **merged})
+        args = resumed_args(args, parser, argv, RESUME_MAY_CHANGE, "train_final.py")
         import_plugins(args.ops_module)  # the run's own
     fill_defaults(args)
     check_args(args)

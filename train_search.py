@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 import time
@@ -27,11 +26,10 @@ from darts.data.text import DEFAULT_FOLDERS, KNOWN_VOCAB_SIZES, TextStream, read
 from darts.errors import UserError
 from darts.ops import PRIMITIVES
 from darts.plugins import import_plugins
-from darts.runs import RunDir, explicit_flags, merge_resumed_args, pick_device, run_cli, setup_console_logging
+from darts.runs import RunDir, resumed_args, pick_device, run_cli, setup_console_logging
 from darts.sample_search import run_sample_search, table_evaluator, training_evaluator
 from darts.strategies.enas import nb201_table_metrics, run_enas_search
 from darts.search import CHECKPOINT, DartsSearch, DartsSearchConfig
-from darts.spaces.darts_cnn import SearchNetwork
 from darts.spaces.nb201.search import Nb201SearchNetwork
 from darts.spaces.darts_rnn import LanguageModel, RNNSearchModel
 from darts.strategies.architect import HESSIAN_METHODS
@@ -317,13 +315,7 @@ def main(argv=None) -> None:
         summary(args)
         return
     if args.resume:
-        saved_path = Path(args.resume) / "args.json"
-        if not saved_path.is_file():
-            raise UserError(f"--resume {args.resume}: no args.json there; is it a train_search.py --save folder?")
-        merged = merge_resumed_args(json.loads(saved_path.read_text()), vars(args), explicit_flags(parser, argv),
-                                    RESUME_MAY_CHANGE)
-        merged["save"] = args.resume
-        args = argparse.Namespace(**{**vars(args), **merged})
+        args = resumed_args(args, parser, argv, RESUME_MAY_CHANGE, "train_search.py")
         import_plugins(args.ops_module)  # the run's own
     fill_defaults(args)
     check_args(args)

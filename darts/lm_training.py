@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import logging
 import math
 import sys
@@ -32,7 +31,7 @@ from darts.data.text import DEFAULT_FOLDERS, KNOWN_VOCAB_SIZES, TextStream, read
 from darts.errors import UserError
 from darts.genotype import GenotypeError, RecurrentGenotype, available_cells, genotype_from_dict, load_genotype
 from darts.progress import Progress
-from darts.runs import RunDir, explicit_flags, merge_resumed_args, pick_device, setup_console_logging
+from darts.runs import RunDir, explicit_flags, resumed_args, pick_device, setup_console_logging
 from darts.spaces.darts_rnn import LanguageModel, RNNModel, language_model
 from darts.summary import count_parameters
 from darts.training import TrainingDiverged, Totals, check_finite, evaluate, scaled_learning_rate, weight_step
@@ -372,14 +371,9 @@ def main_lm(argv=None) -> dict | None:
         summary(args)
         return None
     if args.resume:
-        saved_path = Path(args.resume) / "args.json"
-        if not saved_path.is_file():
-            raise UserError(f"--resume {args.resume}: no args.json there; is it a train_final.py --save folder?")
-        explicit = explicit_flags(parser, argv)
-        merged = merge_resumed_args(json.loads(saved_path.read_text()), vars(args), explicit,
-                                    RESUME_MAY_CHANGE | ({"epochs"} & explicit))
-        merged["save"] = args.resume
-        args = argparse.Namespace(**{**vars(args), **merged})
+        # the upper epoch limit may be raised on resume (the original's --epochs 8000 is a ceiling)
+        may_change = RESUME_MAY_CHANGE | ({"epochs"} & explicit_flags(parser, argv))
+        args = resumed_args(args, parser, argv, may_change, "train_final.py")
     fill_defaults(args)
     check_args(args)
     if args.save is None:

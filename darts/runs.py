@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import sys
 from pathlib import Path
 
@@ -97,6 +96,21 @@ def explicit_flags(parser, argv) -> set:
             probe._add_action(quiet)
     ns, _ = probe.parse_known_args(argv)
     return set(vars(ns))
+
+
+def resumed_args(args, parser, argv, may_change: set, script: str):
+    """The arguments of the run saved in args.resume (its args.json), checked against the flags typed now."""
+    import argparse
+    saved_path = Path(args.resume) / "args.json"
+    if not saved_path.is_file():
+        raise UserError(f"--resume {args.resume}: no args.json there; is it a {script} --save folder?")
+    try:
+        saved = json.loads(saved_path.read_text())
+    except ValueError:
+        raise UserError(f"{saved_path} is not valid JSON; the run folder is damaged") from None
+    merged = merge_resumed_args(saved, vars(args), explicit_flags(parser, argv), may_change)
+    merged["save"] = args.resume
+    return argparse.Namespace(**{**vars(args), **merged})
 
 
 def merge_resumed_args(saved: dict, given: dict, explicit: set, may_change: set) -> dict:
