@@ -92,20 +92,24 @@ def saved_activations_mb(model, forward) -> float:
     return total / 2**20
 
 
-def timed(fn, device, repeats: int, warmup: int, baseline_mb: float = 0.0) -> tuple[float, float]:
+def timed_interleaved(fns: dict, device, repeats: int, warmup: int, baseline_mb: float = 0.0) -> dict:
+    """{name: (median seconds, peak MB)}; the functions take turns in every round, so a load that
+    changes during the run (a shared machine) affects them alike and their ratios stay honest."""
     for _ in range(warmup):
-        fn()
-    times = []
-    with PeakMemory(device, baseline_mb) as mem:
-        for _ in range(repeats):
-            if device.type == "cuda":
-                torch.cuda.synchronize()
-            t = time.perf_counter()
+        for fn in fns.values():
             fn()
-            if device.type == "cuda":
-                torch.cuda.synchronize()
-            times.append(time.perf_counter() - t)
-    return statistics.median(times), mem.peak_mb
+    times = {name: [] for name in fns}
+    peaks = {name: 0.0 for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            with PeakMemory(device, baseline_mb) as mem:
+                t = time.perf_counter()
+                fn()
+                if device.type == "cuda":
+                    torch.cuda.synchronize()
+                times[name].append(time.perf_counter() - t)
+            peaks[name] = max(peaks[name], mem.peak_mb)
+    return {name: (statistics.median(times[name]), peaks[name]) for name in fns}
 
 
 def measure(args, device, partial_channels: int, batch_size: int, precision: str) -> dict:
@@ -151,13 +155,13 @@ def measure(args, device, partial_channels: int, batch_size: int, precision: str
         with mixed():
             return F.cross_entropy(model(train[0]), train[1])
     r["activations_mb"] = saved_activations_mb(model, forward)
-    r["pass_s"], r["pass_peak_mb"] = timed(plain_pass, device, args.repeats, args.warmup, baseline)
-    for name, kw in PHASES:
-        if name not in args.phases:
-            continue
-        arch = Architect(model, task.loss, opt, autocast=mixed, **kw)
-        r[f"{name}_s"], r[f"{name}_peak_mb"] = timed(search_step(arch), device, args.repeats, args.warmup, baseline)
-        r[f"{name}_over_pass"] = r[f"{name}_s"] / r["pass_s"]
+    fns = {"pass": plain_pass}
+    fns.update({name: search_step(Architect(model, task.loss, opt, autocast=mixed, **kw))
+                for name, kw in PHASES if name in args.phases})
+    for name, (seconds, peak) in timed_interleaved(fns, device, args.repeats, args.warmup, baseline).items():
+        r[f"{name}_s"], r[f"{name}_peak_mb"] = seconds, peak
+        if name != "pass":
+            r[f"{name}_over_pass"] = seconds / r["pass_s"]
     r["peak_memory_mb"] = max(v for k, v in r.items() if k.endswith("_peak_mb"))
     return r
 
