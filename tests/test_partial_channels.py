@@ -41,6 +41,8 @@ def test_partial_mixed_op_equals_explicit_pc_darts_edge(stride, size):
     out = edge(x, w)
     assert out.shape == (3, C, -(-size // stride), -(-size // stride))
     torch.testing.assert_close(out, expected)
+    # edge normalisation, folded into the edge, scales its whole output
+    torch.testing.assert_close(edge(x, w, torch.tensor(0.3, dtype=torch.float64)), 0.3 * expected)
     # a sampled path (ENAS) goes through the same partial connection
     torch.testing.assert_close(edge.path(x, 3), shuffle_by_reshape(torch.cat([edge._ops[3](part), rest], 1), K))
 

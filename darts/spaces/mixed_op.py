@@ -48,11 +48,17 @@ class MixedOp(nn.Module):
         # Indices of ops that can change the sum (all but 'none').
         self._active = [i for i, n in enumerate(self.names) if n != "none"]
 
-    def forward(self, x: torch.Tensor, weights: torch.Tensor | int) -> torch.Tensor:
-        """weights: the edge's softmaxed alphas (n_ops,), or an int: the index of the one op to run."""
+    def forward(self, x: torch.Tensor, weights: torch.Tensor | int,
+                edge_weight: torch.Tensor | None = None) -> torch.Tensor:
+        """weights: the edge's softmaxed alphas (n_ops,), or an int: the index of the one op to run.
+        edge_weight: a scalar multiplying the edge's output (PC-DARTS edge normalisation). It is folded
+        into the op weights and the bypassed channels rather than applied to the output, which would
+        keep one more full-size tensor per edge for the backward pass; the result is the same."""
         if isinstance(weights, int):
             return self.path(x, weights)
-        return self._partial(x, lambda part: self._mix(part, weights))
+        if edge_weight is not None:
+            weights = weights * edge_weight
+        return self._partial(x, lambda part: self._mix(part, weights), edge_weight)
 
     def _mix(self, x: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
         out = None
@@ -67,8 +73,9 @@ class MixedOp(nn.Module):
         """Output of the single op `index` (a discrete, sampled choice)."""
         return self._partial(x, self._ops[index])
 
-    def _partial(self, x: torch.Tensor, edge) -> torch.Tensor:
-        """`edge` applied to the first 1/K of the channels, the rest bypassing it, shuffled together."""
+    def _partial(self, x: torch.Tensor, edge, bypass_scale: torch.Tensor | None = None) -> torch.Tensor:
+        """`edge` applied to the first 1/K of the channels, the rest bypassing it (times `bypass_scale`),
+        shuffled together."""
         k = self.partial_channels
         if k == 1:
             return edge(x)
@@ -76,4 +83,6 @@ class MixedOp(nn.Module):
         out, rest = edge(x[:, :c]), x[:, c:]
         if self.stride > 1:
             rest = F.max_pool2d(rest, self.stride, self.stride, ceil_mode=True)
+        if bypass_scale is not None:
+            rest = rest * bypass_scale
         return interleave_channels([out, *rest.chunk(k - 1, dim=1)])

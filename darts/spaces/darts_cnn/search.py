@@ -71,11 +71,9 @@ class SearchCell(nn.Module):
         states = [self.preprocess0(s0), self.preprocess1(s1)]
         offset = 0
         for _ in range(self.steps):
-            if edge_weights is None:
-                s = sum(self.edges[offset + j](h, weights[offset + j]) for j, h in enumerate(states))
-            else:
-                s = sum(edge_weights[offset + j] * self.edges[offset + j](h, weights[offset + j])
-                        for j, h in enumerate(states))
+            s = sum(self.edges[offset + j](h, weights[offset + j],
+                                           None if edge_weights is None else edge_weights[offset + j])
+                    for j, h in enumerate(states))
             offset += len(states)
             states.append(s)
         return torch.cat(states[-self.multiplier:], dim=1)
