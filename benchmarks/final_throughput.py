@@ -5,8 +5,9 @@
 
 A training step is what train_final.py does per batch: forward with drop path (0.2) and the auxiliary
 head, cross-entropy plus 0.4 x the auxiliary loss, backward, gradient clipping, SGD. Evaluation is a
-forward pass in eval mode. Variants, measured in turn in this one process and reported against the
-first: fp32 NCHW; fp32 channels_last; on CUDA bf16 autocast + channels_last (train_final.py's default).
+forward pass in eval mode. Variants, reported against the first: fp32 NCHW; fp32 channels_last; on
+CUDA bf16 autocast + channels_last (train_final.py's default). They take turns in every round of
+timing, so a load that changes during the run (a shared machine) affects them alike.
 """
 from __future__ import annotations
 
@@ -24,28 +25,23 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from darts.genotype import load_genotype  # noqa: E402
 from darts.spaces.darts_cnn.network import NetworkCIFAR  # noqa: E402
-from darts.summary import count_parameters  # noqa: E402
 from darts.training import autocast, weight_step  # noqa: E402
 
 VARIANTS = {"fp32": (False, False), "fp32_channels_last": (False, True), "bf16_channels_last": (True, True)}
 
 
-def seconds(fn, device, repeats: int, warmup: int) -> float:
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        t = time.perf_counter()
-        fn()
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
+def seconds(fn, device) -> float:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    t = time.perf_counter()
+    fn()
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return time.perf_counter() - t
 
 
-def measure(args, device, variant: str) -> dict:
+def steps(args, device, variant: str):
+    """(train step, eval step) of one variant, each a function of no arguments."""
     bf16, channels_last = VARIANTS[variant]
     memory_format = torch.channels_last if channels_last else torch.contiguous_format
     torch.manual_seed(0)
@@ -70,15 +66,31 @@ def measure(args, device, variant: str) -> dict:
         with autocast(device, bf16):
             model(x)
 
-    if device.type == "cuda":
-        torch.cuda.reset_peak_memory_stats()
-    train_s = seconds(train_step, device, args.repeats, args.warmup)
-    r = {"variant": variant, "train_images_per_s": args.batch_size / train_s,
-         "eval_images_per_s": args.batch_size / seconds(eval_step, device, args.repeats, args.warmup)}
-    if device.type == "cuda":
-        r["peak_memory_mb"] = torch.cuda.max_memory_allocated() / 2**20
-    r["params"] = count_parameters(model)
-    return r
+    return train_step, eval_step
+
+
+def measure(args, device, variants: list[str]) -> list[dict]:
+    fns = {v: steps(args, device, v) for v in variants}
+    times = {v: ([], []) for v in variants}
+    peaks = {v: 0.0 for v in variants}
+    for round_ in range(args.warmup + args.repeats):
+        for v, (train_step, eval_step) in fns.items():
+            if device.type == "cuda":
+                torch.cuda.reset_peak_memory_stats()
+            t_train, t_eval = seconds(train_step, device), seconds(eval_step, device)
+            if device.type == "cuda":
+                peaks[v] = max(peaks[v], torch.cuda.max_memory_allocated() / 2**20)
+            if round_ >= args.warmup:
+                times[v][0].append(t_train)
+                times[v][1].append(t_eval)
+    rows = []
+    for v in variants:
+        r = {"variant": v, "train_images_per_s": args.batch_size / statistics.median(times[v][0]),
+             "eval_images_per_s": args.batch_size / statistics.median(times[v][1])}
+        if device.type == "cuda":
+            r["peak_memory_mb"] = peaks[v]
+        rows.append(r)
+    return rows
 
 
 def main(argv=None) -> dict:
@@ -98,7 +110,7 @@ def main(argv=None) -> dict:
     variants = args.variants or (list(VARIANTS) if device.type == "cuda" else ["fp32", "fp32_channels_last"])
     if device.type != "cuda" and "bf16_channels_last" in variants:
         p.error("bf16 autocast is measured on CUDA only")
-    rows = [measure(args, device, v) for v in variants]
+    rows = measure(args, device, variants)
     for r in rows:
         r["train_vs_first"] = r["train_images_per_s"] / rows[0]["train_images_per_s"]
         r["eval_vs_first"] = r["eval_images_per_s"] / rows[0]["eval_images_per_s"]
