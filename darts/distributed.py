@@ -11,6 +11,7 @@ can synchronise them instead (`--sync_bn`, torch.nn.SyncBatchNorm).
 """
 from __future__ import annotations
 
+import gc
 import os
 from typing import Iterable, Mapping, Sequence
 
@@ -144,6 +145,11 @@ def init_from_env(device_arg: str = "auto") -> torch.device:
 
 
 def destroy_process_group() -> None:
-    """Leave the process group (the end of a torchrun process); a no-op when none was joined."""
+    """Leave the process group (the end of a torchrun process); a no-op when none was joined.
+
+    Objects still bound to the group (a dropped DistributedDataParallel wrapper caught in a reference
+    cycle) are collected first: destroyed after the group, they abort the process at exit.
+    """
     if is_distributed():
+        gc.collect()
         dist.destroy_process_group()

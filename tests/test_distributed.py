@@ -236,7 +236,7 @@ def test_shards_together_are_the_batch_of_one_process_with_the_global_batch_size
 
 # -- the command line under torchrun ------------------------------------------------------------------------
 @pytest.mark.parametrize("script,extra,written", [
-    ("train_search.py", ["--init_channels", "2"], "genotype.json"),
+    ("train_search.py", ["--init_channels", "2", "--no_plots"], "genotype.json"),
     ("train_final.py", ["--init_channels", "4", "--arch", "DARTS_V2"], "weights.pt"),
 ])
 def test_torchrun_cli_runs_and_only_rank_0_writes(tmp_path, script, extra, written):
