@@ -26,7 +26,7 @@ from darts.distributed import all_reduce_sum, average_batchnorm_statistics, broa
 from darts.progress import Progress
 from darts.runs import RunDir
 from darts.strategies.architect import Architect
-from darts.training import Totals, autocast, check_finite, evaluate, scaled_learning_rate, weight_step
+from darts.training import epoch_scheduler, Totals, autocast, check_finite, evaluate, scaled_learning_rate, weight_step
 
 log = logging.getLogger("darts")
 
@@ -75,13 +75,7 @@ class DartsSearch:
         self.autocast = lambda: autocast(device, config.bf16)
         self.optimizer = weight_optimizer or torch.optim.SGD(
             self.weights, config.learning_rate, momentum=config.momentum, weight_decay=config.weight_decay)
-        if config.lr_schedule == "cosine":
-            self.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(
-                self.optimizer, float(config.epochs), eta_min=config.learning_rate_min)
-        elif config.lr_schedule == "constant":
-            self.scheduler = torch.optim.lr_scheduler.ConstantLR(self.optimizer, factor=1.0, total_iters=0)
-        else:
-            raise ValueError(f"lr_schedule must be 'cosine' or 'constant', got {config.lr_schedule!r}")
+        self.scheduler = epoch_scheduler(self.optimizer, config.lr_schedule, config.epochs, config.learning_rate_min)
         self.architect = Architect(model, task.loss, self.optimizer, config.arch_learning_rate,
                                    config.arch_weight_decay, unrolled=config.unrolled, hessian=config.hessian,
                                    arch_betas=tuple(config.arch_betas),

@@ -82,6 +82,15 @@ def scaled_learning_rate(optimizer: torch.optim.Optimizer, scale: float):
             g["lr"] = lr
 
 
+def epoch_scheduler(optimizer: torch.optim.Optimizer, schedule: str, epochs: int, lr_min: float):
+    """The per-epoch learning-rate schedule of the search loops: cosine to lr_min (images) or constant (text)."""
+    if schedule == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, float(epochs), eta_min=lr_min)
+    if schedule == "constant":
+        return torch.optim.lr_scheduler.ConstantLR(optimizer, factor=1.0, total_iters=0)
+    raise ValueError(f"lr_schedule must be 'cosine' or 'constant', got {schedule!r}")
+
+
 def weight_step(params: list[nn.Parameter], loss: torch.Tensor, optimizer: torch.optim.Optimizer,
                 grad_clip: float | None, ddp: bool = False) -> None:
     """Gradients of `loss` for `params` only (alphas untouched), averaged across ranks, clipped, stepped.

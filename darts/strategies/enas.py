@@ -43,7 +43,7 @@ from darts.runs import RunDir
 from darts.strategies.base import ArchSpace
 from darts.strategies.controller import cpu_threads
 from darts.strategies.reinforce import Reinforce
-from darts.training import Totals, check_finite, scaled_learning_rate
+from darts.training import epoch_scheduler, Totals, check_finite, scaled_learning_rate
 
 log = logging.getLogger("darts")
 
@@ -189,13 +189,7 @@ class EnasSearch:
         self.weights = list(model.weights())  # alphas, if the supernet has them, are never used nor updated
         self.optimizer = torch.optim.SGD(self.weights, config.learning_rate, momentum=config.momentum,
                                          weight_decay=config.weight_decay)
-        if config.lr_schedule == "cosine":
-            self.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(
-                self.optimizer, float(config.epochs), eta_min=config.learning_rate_min)
-        elif config.lr_schedule == "constant":
-            self.scheduler = torch.optim.lr_scheduler.ConstantLR(self.optimizer, factor=1.0, total_iters=0)
-        else:
-            raise ValueError(f"lr_schedule must be 'cosine' or 'constant', got {config.lr_schedule!r}")
+        self.scheduler = epoch_scheduler(self.optimizer, config.lr_schedule, config.epochs, config.learning_rate_min)
         device = next(model.parameters()).device
         self.controller = Reinforce(space, seed=config.seed, learning_rate=config.controller_lr,
                                     baseline_decay=config.baseline_decay, entropy_weight=config.entropy_weight,
