@@ -23,15 +23,13 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from darts.data import BatchStream  # noqa: E402
-from darts.distributed import shard  # noqa: E402
-from darts.genotype import load_genotype  # noqa: E402
-from darts.search import DartsSearch, DartsSearchConfig  # noqa: E402
-from darts.spaces.darts_cnn import SearchNetwork  # noqa: E402
-from darts.spaces.darts_cnn.network import NetworkCIFAR  # noqa: E402
-from darts.training import ImageClassification, weight_step  # noqa: E402
+from darts.data import BatchStream
+from darts.distributed import shard
+from darts.genotype import load_genotype
+from darts.search import DartsSearch, DartsSearchConfig
+from darts.spaces.darts_cnn import SearchNetwork
+from darts.spaces.darts_cnn.network import NetworkCIFAR
+from darts.training import ImageClassification, weight_step
 
 
 def synthetic_images(n: int, seed: int = 0):

@@ -15,20 +15,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
-import sys
 import time
 
 import torch
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from darts.spaces.darts_cnn import SearchNetwork  # noqa: E402
-from darts.spaces.nb201 import Nb201SearchNetwork  # noqa: E402
-from darts.strategies.architect import Architect  # noqa: E402
-from darts.strategies.enas import EnasConfig, EnasSearch, arch_space_for  # noqa: E402
-from darts.training import ImageClassification, weight_step  # noqa: E402
+from darts.spaces.registry import DataShape, get_space, space_names
+from darts.strategies.architect import Architect
+from darts.strategies.enas import EnasConfig, EnasSearch
+from darts.training import ImageClassification, weight_step
 
 
 def seconds(fn, device, repeats: int, warmup: int) -> list[float]:
@@ -48,7 +43,7 @@ def seconds(fn, device, repeats: int, warmup: int) -> list[float]:
 
 def main(argv=None) -> dict:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--space", choices=("darts_cnn", "nb201"), default="darts_cnn")
+    p.add_argument("--space", choices=space_names(capability="build_supernet"), default="darts")
     p.add_argument("--batch_size", type=int, default=32)
     p.add_argument("--init_channels", type=int, default=16)
     p.add_argument("--layers", type=int, default=8, help="DARTS CNN: cells; NB201: cells per stage is 5")
@@ -60,10 +55,9 @@ def main(argv=None) -> dict:
     args = p.parse_args(argv)
     device = torch.device(("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device)
     torch.manual_seed(0)
-    if args.space == "darts_cnn":
-        model = SearchNetwork(args.init_channels, 10, args.layers).to(device)
-    else:
-        model = Nb201SearchNetwork(C=args.init_channels, N=5, num_classes=10).to(device)
+    space = get_space(args.space)
+    opts = space.resolve({"init_channels": args.init_channels, "layers": args.layers})
+    model = space.build_supernet(opts, DataShape(3, 32, 32, 10)).to(device)
     task = ImageClassification()
     batch = lambda: (torch.randn(args.batch_size, 3, 32, 32, device=device),
                      torch.randint(0, 10, (args.batch_size,), device=device))
@@ -80,7 +74,7 @@ def main(argv=None) -> dict:
         weight_step(weights, loss, opt, 5.0)
 
     # ENAS, as darts.strategies.enas.EnasSearch runs its two phases (the streams are not used here).
-    enas = EnasSearch(model, arch_space_for(model), task, None, None, EnasConfig(progress=False))
+    enas = EnasSearch(model, space.arch_space(opts), task, None, None, EnasConfig(progress=False))
     darts_s = statistics.median(seconds(darts_step, device, args.repeats, args.warmup))
     shared_s = statistics.mean(seconds(lambda: enas.shared_step(train), device, args.samples, args.warmup))
     controller_s = statistics.mean(seconds(lambda: enas.controller_step(val), device, args.samples, args.warmup))
@@ -92,7 +86,7 @@ def main(argv=None) -> dict:
     if args.json:
         print(json.dumps(results))
     else:
-        size = f"C={args.init_channels}, " + (f"{args.layers} layers" if args.space == "darts_cnn" else "N=5")
+        size = f"C={args.init_channels}, " + (f"{args.layers} layers")
         print(f"{args.space} supernet ({size}), batch {args.batch_size}, device {results['device']}, "
               f"torch {torch.__version__}, {torch.get_num_threads()} threads")
         print(f"DARTS first-order step (architect + weights)  {darts_s:.3f} s")

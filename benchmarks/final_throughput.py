@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import sys
 import time
@@ -21,11 +20,9 @@ import time
 import torch
 import torch.nn.functional as F
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from darts.genotype import load_genotype  # noqa: E402
-from darts.spaces.darts_cnn.network import NetworkCIFAR  # noqa: E402
-from darts.training import autocast, weight_step  # noqa: E402
+from darts.genotype import load_genotype
+from darts.spaces.darts_cnn.network import NetworkCIFAR
+from darts.training import autocast, weight_step
 
 VARIANTS = {"fp32": (False, False), "fp32_channels_last": (False, True), "bf16_channels_last": (True, True)}
 

@@ -28,11 +28,9 @@ import time
 import torch
 import torch.nn.functional as F
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from darts.spaces.darts_cnn import SearchNetwork  # noqa: E402
-from darts.strategies.architect import Architect  # noqa: E402
-from darts.training import ImageClassification, autocast, weight_step  # noqa: E402
+from darts.spaces.darts_cnn import SearchNetwork
+from darts.strategies.architect import Architect
+from darts.training import ImageClassification, autocast, weight_step
 
 PHASES = (("first_order", {}), ("second_order", {"unrolled": True}),
           ("second_order_exact", {"unrolled": True, "hessian": "exact"}))

@@ -1,24 +1,27 @@
-"""The package as a library: search a cell on your own data, retrain it, draw it - the calls the CLIs make.
+"""The package as a library: search a space on your own data, retrain the result, draw it - the calls the
+command lines make, with the same settings and the same run folders.
 
     from darts import api
     data = api.load_data("folder", "my_images", image_size=32)     # or api.as_image_dataset((x, y)) ...
-    result = api.search(data, epochs=50)                            # -> SearchResult(genotype, history, model)
+    result = api.search(data, epochs=50, save="search-out")        # -> SearchResult(genotype, history, model)
     net = api.build_network(result.genotype, data.in_channels, data.num_classes)
     trained = api.train(net, data, epochs=600, save="eval-out")    # -> TrainResult(network, history, ...)
     api.render(result.genotype, "figures")
+    net = api.load_network("eval-out")                              # a saved network, weights loaded
 
 Data may be an `ImageDataset` (the readers: load_data), a pair of tensors or arrays (images
 (N, C, H, W), uint8 or float in [0, 1]; labels (N,)), or any torch Dataset of (image, label) pairs,
 stacked into tensors once. Candidate operations are the paper's eight unless `primitives` names others
-registered with `darts.ops.register_op`. Every keyword of `DartsSearchConfig` / `FinalTrainingConfig`
-(learning rates, unrolled, max_batches, ...) is accepted by `search` / `train`.
+registered with `darts.ops.register_op`. `search` takes every setting the command line has, by the flag's
+name (`space`, `strategy`, `learning_rate`, `unrolled`, `max_batches`, `budget`, ...); `train` every field
+of `FinalTrainingConfig`.
 """
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, fields
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable
 
 import torch
 import torch.nn as nn
@@ -26,26 +29,22 @@ import torch.nn as nn
 from darts.checkpoint import seed_everything
 from darts.data import BatchStream, ImageDataset, load_image_dataset
 from darts.data.arrays import arrays_to_dataset, materialize
+from darts.data.batches import search_streams
 from darts.errors import UserError
 from darts.final_training import FinalTraining, FinalTrainingConfig, NetworkSpec
-from darts.genotype import Genotype, genotype_from_dict, load_genotype
-from darts.ops import OPS, PRIMITIVES, build_op
+from darts.genotype import genotype_from_dict, load_genotype
+from darts.ops import PRIMITIVES, check_primitives
 from darts.plugins import import_plugin
 from darts.runs import RunDir, pick_device
-from darts.search import DartsSearch, DartsSearchConfig
-from darts.spaces.darts_cnn import NetworkCIFAR, SearchNetwork
-from darts.training import ImageClassification
+from darts.spaces.registry import DataShape, get_space, space_of
 
 __all__ = ["load_data", "as_image_dataset", "check_primitives", "search_space", "search_streams", "search",
-           "SearchResult", "build_network", "train", "TrainResult", "render", "load_genotype", "import_plugin",
-           "PRIMITIVES"]
+           "SearchResult", "build_network", "train", "TrainResult", "render", "load_genotype", "load_network",
+           "import_plugin", "PRIMITIVES"]
 
 log = logging.getLogger("darts")
 
 load_data = load_image_dataset  # load_data(name, root, **reader options): see darts.data.images
-
-SPACES = ("darts_cnn",)
-
 
 # --- data ---------------------------------------------------------------------------------------------
 def _as_tensors(data: Any, what: str) -> tuple[Any, Any]:
@@ -69,166 +68,132 @@ def as_image_dataset(data: Any, test_data: Any = None, test_fraction: float = 0.
     x_test = y_test = None
     if test_data is not None:
         x_test, y_test = _as_tensors(test_data, f"{name} (test)")
-    return arrays_to_dataset(name, x, y, x_test, y_test, channels_last=False, test_fraction=test_fraction,
+    return arrays_to_dataset(name, x, y, x_test, y_test, channels_last=None, test_fraction=test_fraction,
                              num_classes=num_classes)
 
 
 # --- search -------------------------------------------------------------------------------------------
-def check_primitives(primitives: str | Sequence[str] | None) -> list[str]:
-    """The candidate operations (a list, or names separated by commas; None: the paper's eight), checked:
-    registered, no repeats, at least one besides 'none', and each keeps C channels and divides the
-    spatial size by its stride (probed on a tiny tensor, so a faulty custom op fails here, not mid-search)."""
-    if primitives is None:
-        return list(PRIMITIVES)
-    names = [p.strip() for p in primitives.split(",")] if isinstance(primitives, str) else list(primitives)
-    names = [n for n in names if n]
-    unknown = [n for n in names if n not in OPS]
-    if unknown:
-        raise UserError(f"unknown operation(s) {', '.join(unknown)} in --primitives; registered: "
-                        f"{', '.join(sorted(OPS))} (register your own with darts.ops.register_op and --ops_module)")
-    repeated = sorted({n for n in names if names.count(n) > 1})
-    if repeated:
-        raise UserError(f"--primitives names {', '.join(repeated)} more than once")
-    if not [n for n in names if n != "none"]:
-        raise UserError("--primitives needs at least one operation besides 'none'")
-    with torch.random.fork_rng(devices=[]):  # probing must not move the seeded RNG the supernet is built from
-        for name in names:
-            _probe_op(name)
-    return names
-
-
-def _probe_op(name: str, C: int = 4, size: int = 6) -> None:
-    x = torch.randn(2, C, size, size)
-    for stride in (1, 2):
-        expected = (2, C, size // stride, size // stride)
-        try:
-            with torch.no_grad():
-                out = build_op(name, C, stride, affine=False)(x)
-            shape = tuple(out.shape) if torch.is_tensor(out) else type(out).__name__
-        except UserError:
-            raise
-        except Exception as e:  # the user's op failed on a plain input: say which op and why
-            raise UserError(f"operation {name!r} fails on a {tuple(x.shape)} input with stride {stride}: "
-                            f"{type(e).__name__}: {e}") from None
-        if shape != expected:
-            raise UserError(f"operation {name!r} maps {tuple(x.shape)} to {shape} with stride {stride}; a cell "
-                            f"operation must keep the C channels and divide height and width by the stride "
-                            f"(expected {expected})")
-
-
-def search_space(space: str = "darts_cnn", in_channels: int = 3, num_classes: int = 10, init_channels: int = 16,
-                 layers: int = 8, primitives: str | Sequence[str] | None = None,
-                 partial_channels: int = 1) -> SearchNetwork:
-    """The supernet of `space` (the DARTS convolutional space: cells of 4 nodes, every edge a mixture
-    of `primitives`), with alphas apart from the weights. `partial_channels` K > 1 gives PC-DARTS."""
-    if space not in SPACES:
-        raise UserError(f"unknown search space {space!r}; the library API searches: {', '.join(SPACES)} "
-                        f"(the recurrent space: train_search.py --dataset ptb)")
-    if layers < 3:
-        raise UserError("layers must be at least 3 (a reduction cell sits at 1/3 and 2/3 of the depth)")
-    if init_channels < 2 or init_channels % 2:
-        raise UserError(f"init_channels must be even (reduction cells split channels in two), got {init_channels}")
-    if partial_channels < 1 or init_channels % partial_channels:
-        raise UserError(f"partial_channels {partial_channels} must be at least 1 and divide init_channels "
-                        f"{init_channels}")
-    return SearchNetwork(init_channels, num_classes, layers, in_channels=in_channels,
-                         primitives=check_primitives(primitives), partial_channels=partial_channels)
-
-
-def search_streams(data: ImageDataset, batch_size: int, train_portion: float = 0.5, device="cpu", seed: int = 2,
-                   cutout_length: int = 0, shard: tuple[int, int] = (0, 1),
-                   channels_last: bool = False) -> tuple[BatchStream, BatchStream]:
-    """(weight-training stream, alpha-training stream): the first `train_portion` of the training split
-    trains the weights, the rest the alphas, as in the original code. `shard` = (rank, world size)."""
-    if not 0 < train_portion < 1:
-        raise UserError(f"--train_portion {train_portion} must be between 0 and 1 (exclusive)")
-    n = len(data.train_x)
-    split = int(n * train_portion)
-    if split < 2 or n - split < 2:
-        raise UserError(f"--train_portion {train_portion} leaves fewer than 2 examples in a split of {n}")
-    return tuple(BatchStream(data.train_x[s], data.train_y[s], batch_size, data.mean, data.std, device,
-                             data.augmentation, cutout_length, seed=seed * 1000 + i, shard=shard,
-                             channels_last=channels_last)
-                 for i, s in enumerate((slice(0, split), slice(split, n))))
+def search_space(space: str = "darts", in_channels: int = 3, num_classes: int = 10, **options):
+    """The supernet of a registered `space` (default: the DARTS convolutional cells), alphas apart from the
+    weights; `options` are the space's own (darts: init_channels, layers, primitives, partial_channels)."""
+    s = get_space(space)
+    opts = s.resolve(options)
+    s.check_options(opts)
+    return s.build_supernet(opts, DataShape(in_channels, num_classes=num_classes))
 
 
 @dataclass
 class SearchResult:
-    genotype: Genotype
-    history: list[dict]  # one row per epoch: train/valid loss and accuracy, lr, seconds
-    model: SearchNetwork  # the trained supernet (its alphas: model.alpha_summary())
+    genotype: Any
+    history: list[dict]  # one row per epoch (train/valid loss and accuracy, lr, seconds) or per evaluation
+    model: Any  # the trained supernet of a DARTS / ENAS search (its alphas: model.alpha_summary()), else None
 
 
-def _config(cls, options: dict, **values):
-    known = {f.name for f in fields(cls)}
-    unknown = sorted(set(options) - known)
-    if unknown:
-        raise TypeError(f"unknown option(s) {', '.join(unknown)}; {cls.__name__} takes: {', '.join(sorted(known))}")
-    return cls(**{**values, **options})
-
-
-def search(data: Any, *, epochs: int = 50, batch_size: int = 64, init_channels: int = 16, layers: int = 8,
-           primitives: str | Sequence[str] | None = None, train_portion: float = 0.5, cutout_length: int = 0,
-           seed: int = 2, device: str | torch.device = "auto", save: str | Path | None = None,
-           space: str = "darts_cnn", partial_channels: int = 1, **options) -> SearchResult:
-    """Search a cell with DARTS on `data` (see the module docstring); the paper's CIFAR-10 settings are the
-    defaults. `save` names a folder for log.txt, alphas.jsonl, genotype.json and checkpoint.pt;
-    `partial_channels` K > 1 searches as PC-DARTS."""
-    data = as_image_dataset(data)
-    device = pick_device(str(device))
-    seed_everything(seed)
-    train_stream, alpha_stream = search_streams(data, batch_size, train_portion, device, seed, cutout_length)
-    model = search_space(space, data.in_channels, data.num_classes, init_channels, layers, primitives,
-                         partial_channels).to(device)
-    config = _config(DartsSearchConfig, options, epochs=epochs)
-    run = RunDir(save)
+def search(data: Any, *, save: str | Path | None = None, resume: bool = False, overwrite: bool = False,
+           callback: Callable[[int, dict], None] | None = None, tensorboard: str | Path | None = None,
+           log_to_console: bool = True, **settings) -> SearchResult:
+    """Search on `data` (see the module docstring) with the command line's settings, by name (defaults: the
+    paper's CIFAR-10 DARTS search). With `save`, the folder is the one the command line writes (args.json,
+    log.txt, genotype.json, JSONL rows, checkpoint.pt, figures unless no_plots=True); `resume=True`
+    continues it. `callback(epoch, row)` runs after every epoch (or evaluation), `tensorboard` names a
+    folder for TensorBoard event files."""
+    from darts.experiment import prepare_search
+    from darts.runs import setup_console_logging
+    from darts.settings import NOT_SAVED, resolve_settings
+    if "cutout_length" in settings and "cutout" not in settings:
+        settings["cutout"] = bool(settings["cutout_length"])
+    settings["no_progress"] = not settings.pop("progress", True) or settings.get("no_progress")
+    space, values = resolve_settings({"dataset": "data", **settings})
+    if log_to_console:
+        setup_console_logging()
+    device = pick_device(str(values["device"]))
+    seed_everything(values["seed"])  # before the supernet is built
+    prepared = prepare_search(space, values, device, data=as_image_dataset(data) if space.modality == "image"
+                              else data)
+    run = RunDir(save, resume=resume, overwrite=overwrite) if save is not None else RunDir(None)
+    callbacks = _callbacks(callback, tensorboard)
     try:
-        searcher = DartsSearch(model, ImageClassification(), train_stream, alpha_stream, config, run)
-        genotype = searcher.run()
+        if not resume:
+            run.write_json("args.json", {k: v for k, v in values.items() if k not in NOT_SAVED})
+        outcome = prepared.run(run, callbacks)
+        if run.enabled and not values["no_plots"]:
+            from visualize import render_search_dir
+            render_search_dir(run.path)
     finally:
         run.close()
-    return SearchResult(genotype, searcher.history, model)
+        for c in callbacks:
+            getattr(c, "close", lambda: None)()
+    return SearchResult(outcome.genotype, outcome.history, outcome.model)
+
+
+def _callbacks(callback, tensorboard) -> list:
+    out = [callback] if callback is not None else []
+    if tensorboard is not None:
+        from darts.tensorboard_log import TensorBoardLog
+        out.append(TensorBoardLog(tensorboard))
+    return out
 
 
 # --- final network ------------------------------------------------------------------------------------
-def _genotype(genotype: Genotype | dict | str | Path) -> Genotype:
-    g = genotype if isinstance(genotype, Genotype) else (
-        genotype_from_dict(genotype) if isinstance(genotype, dict) else load_genotype(genotype))
-    if not isinstance(g, Genotype):
-        raise UserError("build_network takes a convolutional genotype; this one is recurrent (darts_rnn)")
-    return g.validate()
+def _genotype(genotype: Any) -> Any:
+    """A genotype object from itself, its JSON dict, a shipped cell's name or a genotype.json path."""
+    if isinstance(genotype, dict):
+        return genotype_from_dict(genotype)
+    if isinstance(genotype, (str, Path)):
+        return load_genotype(genotype)
+    space_of(genotype)  # a genotype of a registered space, or a one-line error
+    return genotype
 
 
-def build_network(genotype: Genotype | dict | str | Path, in_channels: int = 3, num_classes: int = 10,
-                  init_channels: int = 36, layers: int = 20, auxiliary: bool = False) -> NetworkCIFAR:
-    """The final network of `genotype` (a Genotype, its JSON dict, a cells/ name such as "DARTS_V2", or a
-    genotype.json path): the paper's CIFAR network; its forward returns (logits, auxiliary logits or None)."""
+def build_network(genotype: Any, in_channels: int = 3, num_classes: int = 10, init_channels: int | None = None,
+                  layers: int | None = None, auxiliary: bool = False) -> nn.Module:
+    """The final network of `genotype` (an object, its JSON dict, a shipped cell's name such as "DARTS_V2", or
+    a genotype.json path), built by its space (DARTS cells: the paper's CIFAR network, C=36, 20 layers, whose
+    forward returns (logits, auxiliary logits or None))."""
     g = _genotype(genotype)
-    return NetworkSpec(genotype=g.to_dict(), arch="custom", init_channels=init_channels, layers=layers,
-                       num_classes=num_classes, in_channels=in_channels, auxiliary=auxiliary).build()
+    space = space_of(g)
+    sizes = {**space.resolve({}), **space.final_recipe("custom")}
+    spec = NetworkSpec(genotype=space.genotype_to_dict(g), arch="custom", space=space.name,
+                       init_channels=sizes.get("init_channels", 0) if init_channels is None else init_channels,
+                       layers=sizes.get("layers", 0) if layers is None else layers,
+                       num_classes=num_classes, in_channels=in_channels, auxiliary=auxiliary)
+    network = spec.build()
+    network.network_spec = spec  # what rebuilds it beside its saved weights
+    return network
 
 
 def network_spec(network: nn.Module, dataset: str = "custom") -> NetworkSpec:
-    """The NetworkSpec that rebuilds `network` (a NetworkCIFAR), saved beside its weights."""
-    if not isinstance(network, NetworkCIFAR):
-        raise UserError(f"train takes a NetworkCIFAR (from build_network), got {type(network).__name__}")
-    stem = network.stem[0]
-    return NetworkSpec(genotype=network.genotype.to_dict(), arch="custom", init_channels=stem.out_channels // 3,
-                       layers=network.layers, num_classes=network.classifier.out_features,
-                       in_channels=stem.in_channels, auxiliary=network.auxiliary, dataset=dataset)
+    """The NetworkSpec that rebuilds `network` (built by build_network), saved beside its weights."""
+    spec = getattr(network, "network_spec", None)
+    if spec is None:
+        raise UserError(f"train takes a network from api.build_network, got a {type(network).__name__}")
+    return NetworkSpec(**{**asdict(spec), "dataset": dataset})
+
+
+def load_network(path: str | Path) -> nn.Module:
+    """A network saved by train_final.py / api.train (a weights .pt file or its --save folder), weights loaded."""
+    from darts.final_training import load_network_weights, read_saved_network
+    spec, state, _ = read_saved_network(path)
+    if spec is None:
+        raise UserError(f"{path} is a bare state dict: build the network with api.build_network and load it")
+    network = spec.build()
+    load_network_weights(network, state, str(path))
+    network.network_spec = spec
+    return network
 
 
 @dataclass
 class TrainResult:
-    network: NetworkCIFAR
+    network: nn.Module
     history: list[dict]  # one row per epoch: train/test loss and accuracy, lr, drop path probability
     test_acc: float  # after the last epoch
     best_test_acc: float
 
 
-def train(network: NetworkCIFAR, data: Any, *, epochs: int = 600, batch_size: int = 96, cutout_length: int = 0,
+def train(network: nn.Module, data: Any, *, epochs: int = 600, batch_size: int = 96, cutout_length: int = 0,
           seed: int = 0, device: str | torch.device = "auto", save: str | Path | None = None,
-          **options) -> TrainResult:
+          resume: bool = False, callback: Callable[[int, dict], None] | None = None,
+          tensorboard: str | Path | None = None, **options) -> TrainResult:
     """Train `network` from its current weights on the training split of `data` and test it each epoch
     on the test split (the paper's protocol: its CIFAR-10 settings are the defaults). With `save`, the
     folder gets weights.pt (evaluable by train_final.py --eval_only), history.jsonl and checkpoint.pt."""
@@ -244,19 +209,33 @@ def train(network: NetworkCIFAR, data: Any, *, epochs: int = 600, batch_size: in
                                data.augmentation, cutout_length, seed=seed)
     test_stream = BatchStream(data.test_x, data.test_y, batch_size, data.mean, data.std, device, shuffle=False)
     config = _config(FinalTrainingConfig, options, epochs=epochs)
-    run = RunDir(save)
+    run = RunDir(save, resume=resume) if save is not None else RunDir(None)
+    callbacks = _callbacks(callback, tensorboard)
     try:
         trainer = FinalTraining(network, train_stream, test_stream, config, spec, run)
+        trainer.callbacks.extend(callbacks)
+        if resume:
+            from darts.final_training import CHECKPOINT
+            trainer.resume(run.file(CHECKPOINT))
         final = trainer.run()
     finally:
         run.close()
+        for c in callbacks:
+            getattr(c, "close", lambda: None)()
     return TrainResult(network, trainer.history, final.get("test_acc", float("nan")), trainer.best_acc)
 
 
+def _config(cls, options: dict, **values):
+    known = {f.name for f in fields(cls)}
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise UserError(f"unknown option(s) {', '.join(unknown)}; {cls.__name__} takes: {', '.join(sorted(known))}")
+    return cls(**{**values, **options})
+
+
 # --- diagrams -----------------------------------------------------------------------------------------
-def render(genotype: Genotype | dict | str | Path, out_dir: str | Path, stem: str = "genotype",
-           fmt: str = "png") -> list[Path]:
-    """Draw the normal and reduction cells to OUT_DIR/STEM_normal.FMT and STEM_reduce.FMT (graphviz; a
+def render(genotype: Any, out_dir: str | Path, stem: str = "genotype", fmt: str = "png") -> list[Path]:
+    """Draw each part of `genotype` (DARTS: STEM_normal.FMT and STEM_reduce.FMT) into OUT_DIR (graphviz; a
     .dot source when the `dot` program is missing). Returns the files written."""
     from visualize import render_genotype
     return render_genotype(_genotype(genotype), out_dir, stem, fmt)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Iterable
 
@@ -22,18 +22,17 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from darts.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from darts.checkpoint import load_checkpoint, rng_state, set_rng_state
 from darts.distributed import all_reduce_sum, average_batchnorm_statistics, is_main_process, world_size
+from darts.engine import CHECKPOINT, Epoch, RunEngine  # noqa: F401  (CHECKPOINT: callers import it from here)
 from darts.errors import UserError
-from darts.genotype import Genotype, GenotypeError, genotype_from_dict
 from darts.progress import Progress
 from darts.runs import RunDir
-from darts.spaces.darts_cnn.network import NetworkCIFAR, NetworkImageNet, from_original_state_dict
 from darts.training import ImageClassification, Totals, autocast, check_finite, evaluate, weight_step
 
 log = logging.getLogger("darts")
 
-CHECKPOINT = "checkpoint.pt"
+HISTORY_FILE = "history.jsonl"
 LAST_WEIGHTS = "weights.pt"
 BEST_WEIGHTS = "best_weights.pt"
 WEIGHTS_FORMAT = "darts-final-network"
@@ -51,14 +50,16 @@ class NetworkSpec:
     in_channels: int = 3
     auxiliary: bool = False
     dataset: str = "cifar10"
+    space: str = "darts"  # the registered space whose network this is (files without it are DARTS cells)
+    options: dict = field(default_factory=dict)  # the space's other options (sizes), when it has any
 
     def build(self) -> nn.Module:
-        genotype = genotype_from_dict(self.genotype)
-        if not isinstance(genotype, Genotype):
-            raise GenotypeError(f"{self.arch} is not a convolutional genotype")
-        network = NetworkImageNet if self.kind == "imagenet" else NetworkCIFAR
-        return network(genotype, self.init_channels, self.num_classes, self.layers, self.auxiliary,
-                       in_channels=self.in_channels)
+        from darts.spaces.registry import DataShape, get_space
+        space = get_space(self.space)
+        genotype = space.genotype_from_dict({k: v for k, v in self.genotype.items() if k != "space"})
+        opts = {**space.resolve(self.options), "init_channels": self.init_channels, "layers": self.layers,
+                "auxiliary": self.auxiliary, "kind": self.kind}
+        return space.build_network(genotype, opts, DataShape(self.in_channels, num_classes=self.num_classes))
 
 
 @dataclass
@@ -68,6 +69,7 @@ class FinalTrainingConfig:
     learning_rate: float = 0.025
     learning_rate_min: float = 0.0
     momentum: float = 0.9
+    nesterov: bool = False  # the NAS-Bench-201 recipe uses Nesterov momentum
     weight_decay: float = 3e-4
     grad_clip: float = 5.0
     auxiliary_weight: float = 0.4
@@ -137,7 +139,7 @@ class FinalTraining:
                 find_unused_parameters=unused)
         self.params = [p for p in self.model.parameters() if p.requires_grad]
         self.optimizer = torch.optim.SGD(self.params, config.learning_rate, momentum=config.momentum,
-                                         weight_decay=config.weight_decay)
+                                         weight_decay=config.weight_decay, nesterov=config.nesterov)
         if config.lr_schedule == "cosine":
             self.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(
                 self.optimizer, float(config.epochs), eta_min=config.learning_rate_min)
@@ -149,6 +151,12 @@ class FinalTraining:
         self.epoch = 0
         self.best_acc = float("-inf")
         self.history: list[dict] = []
+        self.engine = RunEngine.in_run_dir(self.run_dir, (HISTORY_FILE,))
+        self.callbacks = self.engine.callbacks  # callback(epoch, row) once the epoch is written
+
+    @property
+    def epochs(self) -> int:
+        return self.config.epochs
 
     # -- state -------------------------------------------------------------------------------------
     def state_dict(self) -> dict:
@@ -166,6 +174,8 @@ class FinalTraining:
         }
 
     def load_state_dict(self, state: dict) -> None:
+        if not isinstance(state, dict) or "optimizer" not in state or "network" not in state:
+            raise UserError("the checkpoint is not a train_final.py checkpoint")
         if state.get("network") != asdict(self.spec):
             raise UserError("the checkpoint holds a different network (arch, size or dataset) from the one "
                             "being trained; resume it with its own settings")
@@ -179,21 +189,20 @@ class FinalTraining:
         self.history = state["history"]
 
     def resume(self, path) -> None:
-        """Continue from a checkpoint file; rows of history.jsonl beyond it are dropped (they are redone)."""
-        state = load_checkpoint(path, map_location=self.device)
-        if not isinstance(state, dict) or "optimizer" not in state or "network" not in state:
-            raise UserError(f"{path} is not a train_final.py checkpoint")
-        self.load_state_dict(state)
-        self.run_dir.truncate_jsonl("history.jsonl", lambda row: row["epoch"] < self.epoch)
-        log.info("resumed from %s at epoch %d", path, self.epoch)
+        """Continue from a checkpoint file (none yet: from the start); rows of history.jsonl beyond it are
+        dropped (they are redone)."""
+        self.engine.resume(self, path)
 
     # -- the loop ------------------------------------------------------------------------------------
     def run(self) -> dict:
-        while self.epoch < self.config.epochs:
-            self.train_epoch()
+        self.engine.run(self, self.train_epoch)
         return self.history[-1] if self.history else {}
 
     def train_epoch(self) -> dict:
+        """One epoch, then its row of history.jsonl, weights.pt (best_weights.pt) and the checkpoint."""
+        return self.engine.step(self, self._epoch).metrics
+
+    def _epoch(self) -> Epoch:
         cfg, epoch = self.config, self.epoch
         lr = self.optimizer.param_groups[0]["lr"]
         self.model.drop_path_prob = cfg.drop_path_prob * epoch / cfg.epochs
@@ -225,24 +234,19 @@ class FinalTraining:
         row = {"epoch": epoch, **metrics}
         self.history.append(row)
         self.epoch += 1
-        # The row goes first: if the run dies before the checkpoint, resume drops the row and redoes it.
-        self.run_dir.append_jsonl("history.jsonl", row)
-        if self.run_dir.enabled:
-            self.save_weights(self.run_dir.file(LAST_WEIGHTS), row)
-            if metrics["test_acc"] > self.best_acc:
-                self.save_weights(self.run_dir.file(BEST_WEIGHTS), row)
+        weights = self.weights_file(row)
+        files = {LAST_WEIGHTS: weights, **({BEST_WEIGHTS: weights} if metrics["test_acc"] > self.best_acc else {})}
         self.best_acc = max(self.best_acc, metrics["test_acc"])
-        if self.run_dir.enabled:
-            save_checkpoint(self.run_dir.file(CHECKPOINT), self.state_dict())
-        return metrics
+        return Epoch(metrics, {HISTORY_FILE: [row]}, files)
 
     def evaluate(self) -> dict:
         return evaluate_network(self.model, self.test_stream.evaluation_batches(self.config.max_batches),
                                 self.config.bf16, self.config.channels_last)
 
-    def save_weights(self, path: Path, metrics: dict) -> None:
-        save_checkpoint(path, {"format": WEIGHTS_FORMAT, "network": asdict(self.spec),
-                               "model": self.model.state_dict(), "epoch": self.epoch, "metrics": metrics})
+    def weights_file(self, metrics: dict) -> dict:
+        """What weights.pt holds: the network's description, its weights, the epoch and its metrics."""
+        return {"format": WEIGHTS_FORMAT, "network": asdict(self.spec), "model": self.model.state_dict(),
+                "epoch": self.epoch, "metrics": metrics}
 
 
 # -- saved networks ------------------------------------------------------------------------------------
@@ -265,10 +269,13 @@ def read_saved_network(path: str | Path) -> tuple[NetworkSpec | None, dict, dict
 
 
 def load_network_weights(model: nn.Module, state: dict, source: str) -> None:
-    """Load weights by name, accepting the original implementation's names; a mismatch is a user error."""
+    """Load weights by name, accepting the names of the code a network was ported from (the network's
+    `convert_state_dict`, e.g. the original DARTS code's); a mismatch is a user error."""
     own = model.state_dict()
-    if not set(state) <= set(own) or not set(k for k in own if not k.endswith("num_batches_tracked")) <= set(state):
-        state = from_original_state_dict(state)
+    convert = getattr(model, "convert_state_dict", None)
+    mismatch = not set(state) <= set(own) or not {k for k in own if not k.endswith("num_batches_tracked")} <= set(state)
+    if mismatch and convert is not None:
+        state = convert(state)
     missing = sorted(k for k in own if k not in state and not k.endswith("num_batches_tracked"))
     unexpected = sorted(k for k in state if k not in own)
     wrong = sorted(k for k in state if k in own and tuple(state[k].shape) != tuple(own[k].shape))

@@ -29,8 +29,6 @@ class Genotype(NamedTuple):
     reduce: list
     reduce_concat: list
 
-    space = "darts_cnn"
-
     def to_dict(self) -> dict:
         return {
             "normal": [[op, int(i)] for op, i in self.normal],
@@ -69,8 +67,6 @@ class RecurrentGenotype(NamedTuple):
 
     recurrent: list
     concat: list
-
-    space = "darts_rnn"
 
     def to_dict(self) -> dict:
         return {"recurrent": [[op, int(i)] for op, i in self.recurrent], "concat": [int(i) for i in self.concat]}
@@ -125,32 +121,29 @@ def _check_concat(concat, n_nodes: int, name: str, first: int) -> None:
             raise GenotypeError(f"{name} entry {i!r} is not a node of this cell (nodes {first}..{n_nodes - 1})")
 
 
-AnyGenotype = Genotype | RecurrentGenotype  # and darts.spaces.nb201.arch.Nb201Arch (loaded lazily)
+AnyGenotype = Genotype | RecurrentGenotype  # and the genotype types of the other registered spaces
 
 
-def genotype_from_dict(data: dict, primitives: Sequence[str] | None = None) -> AnyGenotype:
-    """Build and validate a genotype from its JSON dict (either family, chosen by its keys)."""
-    if not isinstance(data, dict):
-        raise GenotypeError(f"a genotype must be a JSON object, got {type(data).__name__}")
-    if "genotype" in data and isinstance(data["genotype"], dict):  # cells/ files wrap it with provenance
-        data = data["genotype"]
-    if data.get("space") == "nb201" or set(data) == {"arch"}:
-        from darts.spaces.nb201.arch import parse_arch
-        if not isinstance(data.get("arch"), str):
-            raise GenotypeError('a NAS-Bench-201 genotype needs "arch": "|op~0|+|op~0|op~1|+|...|"')
-        return parse_arch(data["arch"])
-    cnn_keys, rnn_keys = set(Genotype._fields), set(RecurrentGenotype._fields)
-    keys = set(data) - {"space", "source", "name"}
-    if cnn_keys <= keys:
-        g = Genotype(*[[_edge(e) for e in data[k]] if k in ("normal", "reduce") else _int_list(data[k], k)
-                       for k in Genotype._fields])
-    elif rnn_keys <= keys:
-        g = RecurrentGenotype([_edge(e) for e in data["recurrent"]], _int_list(data["concat"], "concat"))
-    else:
-        raise GenotypeError(
-            f"genotype has keys {sorted(keys)}; expected {sorted(cnn_keys)} (convolutional) "
-            f"or {sorted(rnn_keys)} (recurrent)")
-    return g.validate(primitives)
+def genotype_from_dict(data: dict, primitives: Sequence[str] | None = None, space: str | None = None):
+    """Build and validate a genotype of any registered space from its JSON object ({"space": ..., ...};
+    files without "space" are recognised by their keys)."""
+    from darts.spaces.registry import genotype_from_record
+    return genotype_from_record(data, space, {"primitives": primitives} if primitives is not None else None)
+
+
+def genotype_fields(data: dict, fields: Sequence[str], edge_fields: Sequence[str]) -> list:
+    """The values of a cell-genotype's `fields` from its JSON object: edge lists as (op, input) pairs,
+    the other fields as lists of node indices."""
+    missing = [k for k in fields if k not in data]
+    if missing or set(data) - set(fields):
+        raise GenotypeError(f"genotype has keys {sorted(data)}; expected {sorted(fields)}")
+    return [[_edge(e) for e in _list(data[k], k)] if k in edge_fields else _int_list(data[k], k) for k in fields]
+
+
+def _list(v, name):
+    if isinstance(v, (list, tuple)):
+        return v
+    raise GenotypeError(f"{name} must be a list of [op name, input index] pairs, got {v!r}")
 
 
 def _edge(e):
@@ -160,13 +153,14 @@ def _edge(e):
 
 
 def _int_list(v, name):
-    if isinstance(v, (list, tuple)) and all(isinstance(i, int) for i in v):
+    if isinstance(v, (list, tuple)) and all(isinstance(i, int) and not isinstance(i, bool) for i in v):
         return list(v)
     raise GenotypeError(f"{name} must be a list of node indices, got {v!r}")
 
 
-def genotype_to_json(g: AnyGenotype) -> str:
-    return json.dumps(g.to_dict())
+def genotype_to_json(g) -> str:
+    from darts.spaces.registry import genotype_record
+    return json.dumps(genotype_record(g))
 
 
 def genotype_from_json(text: str, primitives: Sequence[str] | None = None) -> AnyGenotype:
@@ -235,7 +229,7 @@ def _literal(node, name):
     return value
 
 
-CELLS_DIR = Path(__file__).resolve().parent.parent / "cells"
+CELLS_DIR = Path(__file__).resolve().parent / "cells"  # shipped inside the package
 
 
 def available_cells() -> list[str]:

@@ -29,16 +29,18 @@ import torch.nn as nn
 from darts.checkpoint import load_checkpoint, rng_state, save_checkpoint, seed_everything, set_rng_state
 from darts.data.text import DEFAULT_FOLDERS, KNOWN_VOCAB_SIZES, TextStream, read_corpus
 from darts.errors import UserError
-from darts.genotype import GenotypeError, RecurrentGenotype, available_cells, genotype_from_dict, load_genotype
+from darts.genotype import GenotypeError, available_cells, genotype_from_dict, load_genotype
+from darts.engine import CHECKPOINT, Epoch, RunEngine
 from darts.progress import Progress
-from darts.runs import RunDir, explicit_flags, resumed_args, pick_device, setup_console_logging
-from darts.spaces.darts_rnn import LanguageModel, RNNModel, language_model
+from darts.runs import RunDir, Terminated, explicit_flags, resumed_args, pick_device, setup_console_logging
+from darts.language_task import LanguageModel
+from darts.spaces.registry import DataShape, get_space, space_of
 from darts.summary import count_parameters
 from darts.training import TrainingDiverged, Totals, check_finite, evaluate, scaled_learning_rate, weight_step
 
 log = logging.getLogger("darts")
 
-CHECKPOINT = "checkpoint.pt"
+HISTORY_FILE = "history.jsonl"
 BEST = "best.pt"
 BEST_FORMAT = "darts-language-model"
 TEXT_DATASETS = tuple(KNOWN_VOCAB_SIZES)
@@ -59,26 +61,30 @@ class LMSpec:
     dropoutx: float = 0.75
     dropouti: float = 0.2
     dropoute: float = 0.0
+    space: str = "darts_rnn"  # the registered text space that builds the model (older files: the DARTS cell)
 
-    def build(self) -> RNNModel:
-        genotype = genotype_from_dict(self.genotype)
-        if not isinstance(genotype, RecurrentGenotype):
-            raise GenotypeError(f"{self.arch} is not a recurrent genotype")
-        return language_model(genotype, self.ntokens, self.emsize, self.nhid, self.nhidlast, self.dropout,
-                              self.dropouth, self.dropoutx, self.dropouti, self.dropoute)
+    def build(self) -> nn.Module:
+        space = get_space(self.space)
+        genotype = genotype_from_dict(self.genotype, space=space.name)
+        sizes = {k: v for k, v in asdict(self).items() if k not in ("genotype", "ntokens", "arch", "space")}
+        return space.build_network(genotype, {**space.resolve({}), **sizes}, DataShape(ntokens=self.ntokens))
 
 
-def load_recurrent_genotype(arch: str) -> RecurrentGenotype:
-    """A recurrent genotype by cells/ name, JSON path or paper text. Names shared with a convolutional
+def is_text_genotype(genotype) -> bool:
+    return space_of(genotype).modality == "text"
+
+
+def load_recurrent_genotype(arch: str):
+    """A language-model genotype by cells/ name, JSON path or paper text. Names shared with a convolutional
     cell (DARTS, DARTS_V1, DARTS_V2) resolve to its recurrent counterpart NAME_RNN."""
     genotype = load_genotype(arch)
-    if isinstance(genotype, RecurrentGenotype):
+    if is_text_genotype(genotype):
         return genotype
     with contextlib.suppress(GenotypeError):
         twin = load_genotype(f"{arch}_RNN")
-        if isinstance(twin, RecurrentGenotype):
+        if is_text_genotype(twin):
             return twin
-    recurrent = [name for name in available_cells() if isinstance(load_genotype(name), RecurrentGenotype)]
+    recurrent = [name for name in available_cells() if is_text_genotype(load_genotype(name))]
     raise GenotypeError(f"--arch {arch} is a convolutional genotype; the language model needs a recurrent one "
                         f"(a search's genotype.json, or one of: {', '.join(recurrent)})")
 
@@ -98,7 +104,7 @@ class LMTrainingConfig:
 
 
 class LMTrainer:
-    def __init__(self, model: RNNModel, spec: LMSpec, task: LanguageModel, train_stream: TextStream,
+    def __init__(self, model: nn.Module, spec: LMSpec, task: LanguageModel, train_stream: TextStream,
                  valid_stream: TextStream, config: LMTrainingConfig, run: RunDir | None = None):
         self.model, self.spec, self.task, self.config = model, spec, task, config
         self.train_stream, self.valid_stream = train_stream, valid_stream
@@ -110,6 +116,12 @@ class LMTrainer:
         self.best_loss = math.inf
         self.history: list[dict] = []
         self.rollbacks = 0
+        self.engine = RunEngine.in_run_dir(self.run_dir, (HISTORY_FILE,))
+        self.callbacks = self.engine.callbacks  # callback(epoch, row) once the epoch is written
+
+    @property
+    def epochs(self) -> int:
+        return self.config.epochs
 
     def _optimizer(self, kind: str) -> torch.optim.Optimizer:
         cfg = self.config
@@ -162,9 +174,8 @@ class LMTrainer:
         set_rng_state(state["rng"])
 
     def resume(self, path) -> None:
-        self.load_state_dict(load_checkpoint(path, map_location=next(self.model.parameters()).device))
-        self.run_dir.truncate_jsonl("history.jsonl", lambda row: row["epoch"] < self.epoch)
-        log.info("resumed from %s at epoch %d", path, self.epoch)
+        """Continue from a checkpoint (none yet: from the start); rows of unfinished epochs are dropped."""
+        self.engine.resume(self, path)
 
     def _save_best(self, valid_loss: float) -> None:
         self.best_loss = valid_loss
@@ -190,15 +201,23 @@ class LMTrainer:
     def run(self) -> None:
         """Train until `epochs`; a NaN loss rolls back to the best model; Ctrl-C stops early (kept resumable)."""
         try:
-            while self.epoch < self.config.epochs:
-                try:
-                    self.train_epoch()
-                except TrainingDiverged as e:
-                    self._rollback(e)
-        except KeyboardInterrupt:
+            self.engine.run(self, self._epoch_or_rollback)
+        except KeyboardInterrupt as e:
+            if isinstance(e, Terminated):  # SIGTERM stops the process; Ctrl-C stops training only
+                raise
             log.info("exiting from training early (resume with --resume on the --save folder)")
 
+    def _epoch_or_rollback(self) -> None:
+        try:
+            self.train_epoch()
+        except TrainingDiverged as e:
+            self._rollback(e)
+
     def train_epoch(self) -> dict:
+        """One epoch, then its row of history.jsonl and the checkpoint (best.pt during the epoch)."""
+        return self.engine.step(self, self._epoch).metrics
+
+    def _epoch(self) -> Epoch:
         cfg, epoch = self.config, self.epoch
         self.model.train()
         totals = Totals()
@@ -232,16 +251,18 @@ class LMTrainer:
         self.history.append({"epoch": epoch, **metrics})
         self.epoch += 1
         self.rollbacks = 0
-        self.run_dir.append_jsonl("history.jsonl", {"epoch": epoch, **metrics})
-        if self.run_dir.enabled:
-            save_checkpoint(self.run_dir.file(CHECKPOINT), self.state_dict())
-        return metrics
+        return Epoch(metrics, {HISTORY_FILE: [{"epoch": epoch, **metrics}]})
 
     def load_best(self) -> None:
         """Put the best saved weights into the model (kept as they are when none were saved)."""
         if self.run_dir.enabled and self.run_dir.file(BEST).is_file():
             state = load_checkpoint(self.run_dir.file(BEST), map_location=next(self.model.parameters()).device)
             self.model.load_state_dict(state["model"])
+
+
+def perplexity(loss: float) -> float:
+    """exp(loss), infinite where it overflows a float (written as null in JSON)."""
+    return math.exp(loss) if loss < 700.0 else math.inf
 
 
 def evaluate_lm(model: nn.Module, batches: Iterable) -> dict:
@@ -335,8 +356,9 @@ def check_args(args) -> None:
 
 def spec_from_args(args, ntokens: int) -> LMSpec:
     genotype = load_recurrent_genotype(args.arch)
-    return LMSpec(genotype.to_dict(), ntokens, str(args.arch), args.emsize, args.nhid, args.nhidlast, args.dropout,
-                  args.dropouth, args.dropoutx, args.dropouti, args.dropoute)
+    space = space_of(genotype)
+    return LMSpec(space.genotype_to_dict(genotype), ntokens, str(args.arch), args.emsize, args.nhid, args.nhidlast,
+                  args.dropout, args.dropouth, args.dropoutx, args.dropouti, args.dropoute, space=space.name)
 
 
 def summary(args) -> int:
@@ -379,7 +401,7 @@ def main_lm(argv=None) -> dict | None:
     if args.save is None:
         args.save = f"eval-EXP-{time.strftime('%Y%m%d-%H%M%S')}"
     setup_console_logging()
-    run = RunDir(args.save)
+    run = RunDir(args.save, resume=bool(args.resume))
     try:
         return train_lm(args, run)
     finally:
@@ -413,9 +435,9 @@ def train_lm(args, run: RunDir) -> dict:
     trainer.load_best()
     test_metrics = evaluate_lm(model, test.evaluation_batches(args.max_batches))
     results = {"arch": str(args.arch), "epochs": trainer.epoch, "params": count_parameters(model),
-               "valid_loss": trainer.best_loss, "valid_ppl": math.exp(min(trainer.best_loss, 700.0)),
-               "test_loss": test_metrics["loss"], "test_ppl": test_metrics["ppl"]}
-    run.write_json("results.json", results)
+               "valid_loss": trainer.best_loss, "valid_ppl": perplexity(trainer.best_loss),
+               "test_loss": test_metrics["loss"], "test_ppl": perplexity(test_metrics["loss"])}
+    run.write_json("results.json", results)  # a loss of inf (no epoch) or a huge perplexity: null
     log.info("end of training | best valid ppl %.2f | test loss %.2f | test ppl %.2f",
              results["valid_ppl"], results["test_loss"], results["test_ppl"])
     return results

@@ -7,11 +7,13 @@ with `@register_op("name")`.
 """
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Sequence
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from darts.errors import UserError
 
 OpFactory = Callable[[int, int, bool], nn.Module]
 OPS: dict[str, OpFactory] = {}
@@ -43,7 +45,6 @@ def build_op(name: str, C: int, stride: int, affine: bool) -> nn.Module:
     try:
         factory = OPS[name]
     except KeyError:
-        from darts.errors import UserError
         raise UserError(f"unknown operation {name!r}; registered operations: {', '.join(sorted(OPS))}") from None
     return factory(C, stride, affine)
 
@@ -147,3 +148,45 @@ def _register_builtin() -> None:
 
 
 _register_builtin()
+
+
+def check_primitives(primitives: str | Sequence[str] | None) -> list[str]:
+    """The candidate operations (a list, or names separated by commas; None: the paper's eight), checked:
+    registered, no repeats, at least one besides 'none', and each keeps C channels and divides the
+    spatial size by its stride (probed on a tiny tensor, so a faulty custom op fails here, not mid-search)."""
+    if primitives is None:
+        return list(PRIMITIVES)
+    names = [p.strip() for p in primitives.split(",")] if isinstance(primitives, str) else list(primitives)
+    names = [n for n in names if n]
+    unknown = [n for n in names if n not in OPS]
+    if unknown:
+        raise UserError(f"unknown operation(s) {', '.join(unknown)} in --primitives; registered: "
+                        f"{', '.join(sorted(OPS))} (register your own with darts.ops.register_op and --ops_module)")
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise UserError(f"--primitives names {', '.join(repeated)} more than once")
+    if not [n for n in names if n != "none"]:
+        raise UserError("--primitives needs at least one operation besides 'none'")
+    with torch.random.fork_rng(devices=[]):  # probing must not move the seeded RNG the supernet is built from
+        for name in names:
+            _probe_op(name)
+    return names
+
+
+def _probe_op(name: str, C: int = 4, size: int = 6) -> None:
+    x = torch.randn(2, C, size, size)
+    for stride in (1, 2):
+        expected = (2, C, size // stride, size // stride)
+        try:
+            with torch.no_grad():
+                out = build_op(name, C, stride, affine=False)(x)
+            shape = tuple(out.shape) if torch.is_tensor(out) else type(out).__name__
+        except UserError:
+            raise
+        except Exception as e:  # the user's op failed on a plain input: say which op and why
+            raise UserError(f"operation {name!r} fails on a {tuple(x.shape)} input with stride {stride}: "
+                            f"{type(e).__name__}: {e}") from None
+        if shape != expected:
+            raise UserError(f"operation {name!r} maps {tuple(x.shape)} to {shape} with stride {stride}; a cell "
+                            f"operation must keep the C channels and divide height and width by the stride "
+                            f"(expected {expected})")

@@ -1,4 +1,9 @@
-"""A dependency-free progress bar: a live line on a terminal, periodic log lines otherwise (CI, files)."""
+"""A dependency-free progress bar that shows up wherever the run is watched:
+- on a terminal, a live line redrawn in place;
+- in a Jupyter notebook (the stream is the kernel's), the same live line, redrawn at most 5 times a second;
+- elsewhere (a log file, CI), a log line every `report_freq` steps and at least every 30 seconds, so a
+  slow epoch (a Penn Treebank epoch is minutes) is never silent.
+"""
 from __future__ import annotations
 
 import logging
@@ -7,10 +12,21 @@ import time
 
 log = logging.getLogger("darts")
 
+clock = time.monotonic  # module-level so tests can drive a fake clock
+LOG_EVERY_S = 30.0      # not live: the longest silence between log lines
+NOTEBOOK_EVERY_S = 0.2  # notebook: each redraw is a message to the browser, so fewer of them
+
 
 def _fmt_time(s: float) -> str:
     s = int(s)
     return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60:02d}:{s % 60:02d}"
+
+
+def _mode(stream) -> str:
+    """'terminal', 'notebook' (an ipykernel output stream: isatty() is False there, yet \\r redraws) or 'log'."""
+    if getattr(stream, "isatty", None) and stream.isatty():
+        return "terminal"
+    return "notebook" if type(stream).__module__.startswith("ipykernel") else "log"
 
 
 class Progress:
@@ -20,9 +36,10 @@ class Progress:
         self.report_freq = max(1, report_freq)
         self.enabled = enabled
         self.stream = stream or sys.stderr
-        self.live = enabled and hasattr(self.stream, "isatty") and self.stream.isatty()
+        self.mode = _mode(self.stream)
+        self.live = enabled and self.mode != "log"
         self.count = 0
-        self.start = time.perf_counter()
+        self.start = self.last_shown = clock()
         self.metrics: dict[str, float] = {}
 
     def update(self, n: int = 1, **metrics: float) -> None:
@@ -30,18 +47,22 @@ class Progress:
         self.metrics.update(metrics)
         if not self.enabled:
             return
+        now, done = clock(), self.count == self.total
         if self.live:
-            self.stream.write("\r" + self.line())
-            self.stream.flush()
-        elif self.count % self.report_freq == 0 or self.count == self.total:
+            if self.mode == "terminal" or done or now - self.last_shown >= NOTEBOOK_EVERY_S:
+                self.stream.write("\r" + self.line())
+                self.stream.flush()
+                self.last_shown = now
+        elif self.count % self.report_freq == 0 or done or now - self.last_shown >= LOG_EVERY_S:
             log.info(self.line())
+            self.last_shown = now
 
     def line(self) -> str:
-        elapsed = time.perf_counter() - self.start
+        elapsed = clock() - self.start
         rate = self.count / elapsed if elapsed > 0 else 0.0
         eta = (self.total - self.count) / rate if rate > 0 else 0.0
         width = 20
-        filled = int(width * self.count / self.total) if self.total else width
+        filled = min(width, int(width * self.count / self.total)) if self.total else width
         bar = "#" * filled + "." * (width - filled)
         stats = " ".join(f"{k} {v:.4g}" for k, v in self.metrics.items())
         return (f"{self.desc} [{bar}] {self.count}/{self.total} {stats} "
@@ -49,5 +70,5 @@ class Progress:
 
     def close(self) -> None:
         if self.enabled and self.live:
-            self.stream.write("\n")
+            self.stream.write("\r" + self.line() + "\n")  # the last state, even if a redraw was skipped
             self.stream.flush()

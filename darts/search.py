@@ -21,16 +21,18 @@ from typing import Any, Callable
 import torch
 import torch.nn as nn
 
-from darts.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from darts.checkpoint import rng_state, set_rng_state
 from darts.distributed import all_reduce_sum, average_batchnorm_statistics, broadcast_from_main, is_main_process
+from darts.engine import CHECKPOINT, Epoch, RunEngine  # noqa: F401  (CHECKPOINT: callers import it from here)
 from darts.progress import Progress
 from darts.runs import RunDir
+from darts.spaces.registry import genotype_record
 from darts.strategies.architect import Architect
 from darts.training import epoch_scheduler, Totals, autocast, check_finite, evaluate, scaled_learning_rate, weight_step
 
 log = logging.getLogger("darts")
 
-CHECKPOINT = "checkpoint.pt"
+ALPHAS_FILE = "alphas.jsonl"
 
 
 @dataclass
@@ -53,10 +55,6 @@ class DartsSearchConfig:
     report_freq: int = 50
     progress: bool = True
     bf16: bool = False  # bfloat16 autocast of the forward passes (CUDA only; see the architect on why not all)
-
-
-def genotype_record(genotype) -> Any:
-    return genotype.to_dict() if hasattr(genotype, "to_dict") else str(genotype)
 
 
 class DartsSearch:
@@ -85,7 +83,14 @@ class DartsSearch:
         self.lr_scale = getattr(task, "lr_scale", lambda batch: 1.0)
         self.epoch = 0
         self.history: list[dict] = []
+        # hook(epoch, genotype, metrics) before the epoch's row is written (it may add metrics to it)
         self.epoch_end_hooks: list[Callable[[int, Any, dict], None]] = []
+        self.engine = RunEngine.in_run_dir(self.run_dir, (ALPHAS_FILE,))
+        self.callbacks = self.engine.callbacks  # callback(epoch, row) once the epoch is written
+
+    @property
+    def epochs(self) -> int:
+        return self.config.epochs
 
     # -- state -------------------------------------------------------------------------------------
     def state_dict(self) -> dict:
@@ -114,25 +119,25 @@ class DartsSearch:
         self.history = state["history"]
 
     def resume(self, path) -> None:
-        """Continue from a checkpoint file; rows of alphas.jsonl beyond it are dropped (they are redone)."""
-        state = load_checkpoint(path, map_location=next(self.model.parameters()).device)
-        self.load_state_dict(state)
-        self.run_dir.truncate_jsonl("alphas.jsonl", lambda row: row["epoch"] < self.epoch)
-        log.info("resumed from %s at epoch %d", path, self.epoch)
+        """Continue from a checkpoint file (none yet: from the start); rows of alphas.jsonl beyond it are
+        dropped (they are redone)."""
+        self.engine.resume(self, path)
 
     # -- the loop ------------------------------------------------------------------------------------
     def run(self) -> Any:
-        cfg = self.config
-        while self.epoch < cfg.epochs:
-            self.train_epoch()
+        self.engine.run(self, self.train_epoch)
         genotype = self.model.genotype()
-        self.run_dir.write_json("genotype.json", genotype_record(genotype))
+        self.engine.finish({"genotype.json": genotype_record(genotype)})
         return genotype
 
     def train_epoch(self) -> dict:
+        """One epoch, its row of alphas.jsonl and the checkpoint; the epoch's metrics."""
+        return self.engine.step(self, self._epoch).metrics
+
+    def _epoch(self) -> Epoch:
         cfg, epoch = self.config, self.epoch
         lr = self.optimizer.param_groups[0]["lr"]
-        log.info("epoch %d/%d lr %.6g genotype %s", epoch, cfg.epochs, lr, self.model.genotype())
+        log.info("epoch %d/%d lr %.6g", epoch, cfg.epochs, lr)
         self.model.train()
         totals = Totals()
         n_batches = self.train_stream.batches_per_epoch(cfg.max_batches)
@@ -170,11 +175,7 @@ class DartsSearch:
         for hook in self.epoch_end_hooks:
             hook(epoch, genotype, metrics)
         self.epoch += 1
-        # The row goes first: if the run dies before the checkpoint, resume drops the row and redoes it.
-        self.run_dir.append_jsonl("alphas.jsonl", row)
-        if self.run_dir.enabled:
-            save_checkpoint(self.run_dir.file(CHECKPOINT), self.state_dict())
-        return metrics
+        return Epoch(metrics, {ALPHAS_FILE: [row]})
 
     def val_stream_pass(self):
         """One pass over the validation split in fixed order, without augmentation."""

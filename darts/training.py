@@ -60,9 +60,12 @@ class Totals(dict):
             self[k] = self.get(k, 0) + (v.detach() if torch.is_tensor(v) else v)
 
 
-def check_finite(loss: torch.Tensor, what: str, epoch: int, step: int, hint: str = "") -> None:
-    if not math.isfinite(float(loss.detach())):
-        raise TrainingDiverged(f"{what} became {float(loss.detach())} at epoch {epoch} step {step}; "
+def check_finite(loss: torch.Tensor | float, what: str, epoch: int, step: int, hint: str = "") -> None:
+    """A NaN or infinite loss (or reward) stops the run with one line naming the epoch and step; nothing of
+    that epoch has been written yet (see darts.engine), so the last checkpoint is the last good one."""
+    value = float(loss.detach()) if torch.is_tensor(loss) else float(loss)
+    if not math.isfinite(value):
+        raise TrainingDiverged(f"{what} became {value} at epoch {epoch} step {step}; "
                                f"the last good checkpoint is intact{hint}")
 
 

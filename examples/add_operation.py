@@ -16,9 +16,7 @@ from pathlib import Path
 
 import torch.nn as nn
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a clone without installing
-
-from darts.ops import register_op  # noqa: E402
+from darts.ops import register_op
 
 
 @register_op("conv_3x3")

@@ -10,13 +10,10 @@ arrays x (N, H, W[, C]) and y (N,), optionally x_test and y_test.
 """
 import argparse
 import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a clone without installing
-
-from darts import api  # noqa: E402
-from darts.runs import run_cli, setup_console_logging  # noqa: E402
-from darts.summary import count_parameters  # noqa: E402
+from darts import api
+from darts.runs import run_cli, setup_console_logging
+from darts.summary import count_parameters
 
 
 def main(argv=None) -> None:

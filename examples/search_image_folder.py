@@ -10,12 +10,9 @@ cache (default ~/.cache/darts), resized to --image_size, grayscale or RGB as the
 """
 import argparse
 import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a clone without installing
-
-from darts import api  # noqa: E402
-from darts.runs import run_cli, setup_console_logging  # noqa: E402
+from darts import api
+from darts.runs import run_cli, setup_console_logging
 
 
 def main(argv=None) -> None:

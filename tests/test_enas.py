@@ -15,8 +15,9 @@ from darts.spaces.darts_cnn import NetworkCIFAR, SearchNetwork
 from darts.spaces.darts_cnn.sampling import DartsCnnArchSpace
 from darts.spaces.darts_rnn import RNNSearchModel, language_model
 from darts.spaces.darts_rnn.sampling import DartsRnnArchSpace
-from darts.spaces.nb201 import Nb201Arch, Nb201Network, Nb201SearchNetwork
-from darts.strategies.enas import (CHECKPOINT, EnasConfig, EnasSearch, arch_space_for, reward_from_metrics,
+from darts.spaces.nb201 import Nb201Arch, Nb201ArchSpace, Nb201Network, Nb201SearchNetwork
+from darts.spaces.registry import get_space
+from darts.strategies.enas import (CHECKPOINT, EnasConfig, EnasSearch, reward_from_metrics,
                                    scoring_mode)
 from darts.strategies.reinforce import Reinforce
 from darts.training import ImageClassification
@@ -147,12 +148,9 @@ def test_space_adapters_round_trip_and_match_the_supernets():
         assert rnn.from_decisions(rnn.to_decisions(g)) == g and rnn.decode(rnn.encode(g)) == g
         m = rnn.mutate(g, rng)
         assert sum(a != b for a, b in zip(rnn.to_decisions(m), rnn.to_decisions(g))) == 1
-    assert isinstance(arch_space_for(SearchNetwork(C=4, num_classes=3, layers=3)), DartsCnnArchSpace)
-    assert arch_space_for(RNNSearchModel(10, 4, 4, 4, steps=4)).decisions() == rnn.decisions()
-    with pytest.raises(UserError, match="no decision encoding"):
-        arch_space_for(nn.Linear(2, 2))
-    with pytest.raises(UserError, match="concatenates"):
-        arch_space_for(SearchNetwork(C=4, num_classes=3, layers=3, multiplier=2))
+    darts = get_space("darts")
+    assert isinstance(darts.arch_space(darts.resolve({})), DartsCnnArchSpace)
+    assert get_space("darts_rnn").arch_space({}).decisions() == DartsRnnArchSpace(steps=8).decisions()
     with pytest.raises(ValueError, match="edges"):
         SearchNetwork(C=4, num_classes=3, layers=3).forward_path(torch.zeros(1, 3, 8, 8), Genotype(
             [("skip_connect", 0)] * 2, [2], [("skip_connect", 0)] * 2, [2]))
@@ -234,7 +232,7 @@ def tiny_search(folder, epochs=2, seed=0):
     val = BatchStream(x[24:], y[24:], 8, (0.5,), (0.25,), seed=2)
     model = Nb201SearchNetwork(C=4, N=1, num_classes=3, in_channels=1)
     config = EnasConfig(epochs=epochs, controller_steps=6, derive_samples=5, controller_hidden=16, progress=False)
-    return EnasSearch(model, arch_space_for(model), ImageClassification(), train, val, config, RunDir(folder))
+    return EnasSearch(model, Nb201ArchSpace(), ImageClassification(), train, val, config, RunDir(folder))
 
 
 def lines(path, drop=("time", "seconds")):
@@ -273,9 +271,9 @@ def test_resume_refuses_another_space(tmp_path):
     s = tiny_search(tmp_path)
     s.train_epoch()
     other = SearchNetwork(C=4, num_classes=3, layers=3, in_channels=1)
-    t = EnasSearch(other, arch_space_for(other), ImageClassification(), s.train_stream, s.val_stream,
+    t = EnasSearch(other, DartsCnnArchSpace(), ImageClassification(), s.train_stream, s.val_stream,
                    EnasConfig(progress=False))
-    with pytest.raises(UserError, match="not an ENAS search of the darts_cnn space"):
+    with pytest.raises(UserError, match="not an ENAS search of the darts space"):
         t.resume(tmp_path / CHECKPOINT)
     with pytest.raises(UserError, match="controller_train_steps"):
         EnasConfig(controller_steps=0).check()
@@ -296,7 +294,7 @@ def test_enas_on_digits_derives_a_retrainable_cell(tmp_path):
     model = SearchNetwork(C=8, num_classes=10, layers=3, in_channels=1, primitives=ops)
     config = EnasConfig(epochs=3, learning_rate=0.1, controller_steps=10, derive_samples=10, progress=False)
     run = RunDir(tmp_path)
-    genotype = EnasSearch(model, arch_space_for(model), ImageClassification(), train, val, config, run).run()
+    genotype = EnasSearch(model, DartsCnnArchSpace(ops), ImageClassification(), train, val, config, run).run()
     run.close()
     saved = genotype_from_dict(json.loads((tmp_path / "genotype.json").read_text()))
     assert saved == genotype and len(saved.normal) == len(saved.reduce) == 8

@@ -421,12 +421,15 @@ def test_cli_searches_and_retrains_with_a_new_operation(tmp_path):
 
 
 def test_cli_cache_flag():
-    import train_search
-    parse = train_search.build_parser().parse_args
-    assert train_search.own_data_options(parse(["--dataset", "folder", "--data", "d"]))["cache"] is None  # default
-    no_cache = parse(["--dataset", "folder", "--data", "d", "--cache", "none"])
-    assert train_search.own_data_options(no_cache)["cache"] is False
-    assert train_search.own_data_options(parse(["--dataset", "npz", "--data", "d.npz"])) == {"test_fraction": 0.2}
+    from darts.cli.search import settings_from_argv
+    from darts.modalities import own_data_options
+
+    def options(argv):
+        settings = settings_from_argv(argv)[1]
+        return own_data_options(settings["dataset"], settings)
+    assert options(["--dataset", "folder", "--data", "d"])["cache"] is None  # default
+    assert options(["--dataset", "folder", "--data", "d", "--cache", "none"])["cache"] is False
+    assert options(["--dataset", "npz", "--data", "d.npz"]) == {"test_fraction": 0.2}
 
 
 @pytest.mark.parametrize("argv, message", [

@@ -4,7 +4,7 @@ import json
 import pytest
 
 import train_search
-from darts.evaluators.nb201_table import Nb201Table
+from darts.spaces.nb201.benchmark import Nb201Benchmark
 from darts.genotype import load_genotype
 from darts.spaces.nb201.arch import Nb201Arch
 from tests.test_data import write_cifar10
@@ -32,7 +32,9 @@ def test_evolution_on_the_table_writes_history_and_resumes(tmp_path, table_path)
     assert rows[-1]["best_reward"] == max(r["reward"] for r in rows)
     best = load_genotype(out / "genotype.json")
     assert isinstance(best, Nb201Arch)
-    assert Nb201Table(table_path).test_accuracy(best) == pytest.approx(rows[-1]["best_reward"])
+    bench = Nb201Benchmark(table_path)  # rewards: the authors' 12-epoch validation accuracy, never test
+    assert bench.query(best, "cifar10", 12, "valid") == pytest.approx(rows[-1]["best_reward"])
+    assert f"nb201_cifar10_test200 {bench.query(best, 'cifar10', 200, 'test'):.2f}" in (out / "log.txt").read_text()
 
 
 def test_darts_on_nb201_reports_table_accuracy(tmp_path, table_path, capsys):
@@ -44,9 +46,11 @@ def test_darts_on_nb201_reports_table_accuracy(tmp_path, table_path, capsys):
     assert run(argv) == 0
     row = json.loads((out / "alphas.jsonl").read_text().splitlines()[-1])
     arch = load_genotype(out / "genotype.json")
-    assert row["metrics"]["nb201_cifar10_test_acc"] == Nb201Table(table_path).test_accuracy(arch)
+    bench = Nb201Benchmark(table_path)
+    assert row["metrics"]["nb201_cifar10_test200"] == bench.query(arch, "cifar10", 200, "test")
+    assert row["metrics"]["nb201_cifar10_valid12"] == bench.query(arch, "cifar10", 12, "valid")
     assert len(row["edges"]) == 6
-    assert "NAS-Bench-201 cifar10 test accuracy" in (out / "log.txt").read_text()
+    assert "table figures of" in (out / "log.txt").read_text()
 
 
 def test_random_search_trains_real_networks_on_digits(tmp_path):
@@ -70,10 +74,10 @@ def test_enas_from_the_command_line(tmp_path):
 
 
 @pytest.mark.parametrize("extra,message", [
-    (["--strategy", "evolution", "--benchmark", "x.csv"], "add --space nb201"),
-    (["--space", "nb201", "--partial_channels", "2"], "not --space nb201"),
-    (["--strategy", "random", "--unrolled"], "belong to DARTS"),
-    (["--strategy", "enas", "--partial_channels", "2"], "belong to DARTS"),
+    (["--strategy", "evolution", "--benchmark", "x.csv"], "spaces that can: nb201"),
+    (["--space", "nb201", "--partial_channels", "2"], "--partial_channels belongs to space darts"),
+    (["--strategy", "random", "--unrolled"], "--unrolled belongs to strategy darts"),
+    (["--strategy", "enas", "--partial_channels", "2"], "belongs to DARTS's supernet"),
 ])
 def test_contradictory_flags(tmp_path, extra, message, capsys):
     assert run(["--dataset", "digits", "--save", str(tmp_path / "x")] + extra) == 2

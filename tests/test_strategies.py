@@ -27,7 +27,8 @@ def one_thread():
     torch.set_num_threads(previous)
 
 
-FAST_OPTIONS = {"random": {}, "evolution": {}, "reinforce": {"hidden_size": 16}}  # defaults, a smaller LSTM
+FAST_OPTIONS = {"random": {}, "evolution": {}, "reinforce": {"hidden_size": 16}, "ppo": {"hidden_size": 16},
+                "bo": {}}  # defaults, a smaller LSTM
 
 
 class ToySpace:

@@ -25,7 +25,7 @@ def test_tiny_search_writes_genotype_and_alphas(tmp_path):
     assert run([a for a in TINY if a != "--no_plots"] + ["--epochs", "2", "--unrolled", "--save", str(out)]) == 0
     assert {p.name for p in (out / "figures").iterdir()} >= {"genotype_normal.png", "genotype_reduce.png"}
     g = json.loads((out / "genotype.json").read_text())
-    assert set(g) == {"normal", "normal_concat", "reduce", "reduce_concat"}
+    assert set(g) == {"space", "normal", "normal_concat", "reduce", "reduce_concat"} and g["space"] == "darts"
     assert len(g["normal"]) == 8 and all(len(e) == 2 and e[0] != "none" for e in g["normal"])
     rows = [json.loads(line) for line in (out / "alphas.jsonl").read_text().splitlines()]
     assert [r["epoch"] for r in rows] == [0, 1]

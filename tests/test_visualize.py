@@ -17,8 +17,8 @@ from darts.genotype import Genotype, RecurrentGenotype, available_cells
 from darts.ops import PRIMITIVES
 from visualize import render_genotype, render_search_dir
 from visualize.__main__ import main
-from visualize.cells import (FALLBACK_COLORS, OP_COLORS, genotype_graphs, nb201_cell_diagram, nb201_cell_graph,
-                             op_color, parse_nb201_arch)
+from darts.spaces.nb201.diagram import nb201_cell_diagram, nb201_cell_graph, parse_nb201_arch
+from visualize.cells import FALLBACK_COLORS, OP_COLORS, genotype_graphs, op_color
 from visualize.plots import (chosen_edges, edge_endpoints, metric_series, plot_best_so_far, read_records,
                              seed_mean_std)
 
@@ -219,8 +219,12 @@ def test_search_dir_errors_are_one_line_user_errors(tmp_path):
     fake_cnn_search(bad)
     with open(bad / "alphas.jsonl", "a") as f:
         f.write('{"epoch": 3, "primitives": [\n')
+    complete = read_records(bad / "alphas.jsonl")  # a truncated last line (a copy cut short) is left out
+    with open(bad / "alphas.jsonl", "a") as f:
+        f.write('{"epoch": 4}\n')
     with pytest.raises(UserError, match="line 4"):
         read_records(bad / "alphas.jsonl")
+    assert len(complete) == 3
 
 
 def test_edge_names_match_between_alpha_rows_and_genotype():

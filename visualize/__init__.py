@@ -9,18 +9,17 @@ import json
 from pathlib import Path
 
 from darts.errors import UserError
-from darts.genotype import AnyGenotype, genotype_from_dict
-from visualize.cells import (FORMATS, OP_COLORS, nb201_cell_diagram, op_color, parse_nb201_arch,
-                             render_genotype, report_missing_dot, write_genotype_graphs)
+from darts.genotype import genotype_from_dict
+from darts.spaces.registry import genotype_record
+from visualize.cells import FORMATS, OP_COLORS, op_color, render_genotype, report_missing_dot, write_genotype_graphs
 from visualize.plots import (alpha_cells, plot_alpha_evolution, plot_alpha_heatmap, plot_best_so_far,
                              plot_history, plot_metrics, read_records)
 
-__all__ = ["FORMATS", "OP_COLORS", "op_color", "render_genotype", "render_search_dir", "nb201_cell_diagram",
-           "parse_nb201_arch", "plot_best_so_far", "plot_alpha_evolution", "plot_alpha_heatmap",
+__all__ = ["FORMATS", "OP_COLORS", "op_color", "render_genotype", "render_search_dir", "plot_best_so_far", "plot_alpha_evolution", "plot_alpha_heatmap",
            "plot_metrics", "plot_history"]
 
 
-def _genotype(data: dict, primitives: list[str] | None, where: str) -> AnyGenotype:
+def _genotype(data: dict, primitives: list[str] | None, where: str):
     try:
         return genotype_from_dict(data, primitives)
     except UserError as e:
@@ -65,7 +64,7 @@ def render_search_dir(search_dir: str | Path, out_dir: str | Path | None = None,
         written += write_genotype_graphs(final, out, "genotype", fmt)
 
     if records:
-        kept = final.to_dict() if final is not None else None
+        kept = genotype_record(final) if final is not None else None
         for cell in alpha_cells(records[-1]):
             written.append(plot_alpha_evolution(records, cell, out / f"alphas_{cell}", fmt, genotype=kept))
         if alpha_cells(records[-1]):

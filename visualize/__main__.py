@@ -11,6 +11,7 @@ from pathlib import Path
 
 from darts.errors import UserError
 from darts.genotype import available_cells, load_genotype, parse_genotype
+from darts.plugins import import_plugins
 from visualize import FORMATS, render_genotype, render_search_dir
 
 
@@ -23,7 +24,7 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     cells = ", ".join(available_cells()) or "none yet"
     p = _Parser(
-        prog="python -m visualize",
+        prog="python -m visualize", allow_abbrev=False,
         description="Draw cell diagrams of a genotype, or the cells and plots of a search output folder.")
     p.add_argument("target", metavar="ARCH_OR_SEARCH_DIR",
                    help=f"a cells/ name ({cells}), a genotype JSON path, or an output folder of train_search.py")
@@ -35,6 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "or the JSON file's stem)")
     p.add_argument("--epoch_cells", "--epoch-cells", action="store_true",
                    help="for a search folder, also draw the genotype of every epoch")
+    p.add_argument("--ops_module", action="append", default=None, metavar="FILE_OR_MODULE",
+                   help="a .py file or module that registers operations or spaces (repeatable)")
     return p
 
 
@@ -48,6 +51,7 @@ def _default_stem(arch: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        import_plugins(args.ops_module)
         is_text = args.target.lstrip().startswith("Genotype(")  # paper text; too long for a file name
         if not is_text and Path(args.target).is_dir():
             paths = render_search_dir(args.target, args.out, args.format, epoch_cells=args.epoch_cells)

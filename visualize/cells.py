@@ -11,13 +11,12 @@ import shutil
 import sys
 import zlib
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Sequence
 
 import graphviz
 
 from darts.checkpoint import atomic_write_bytes
 from darts.errors import UserError
-from darts.genotype import Genotype, RecurrentGenotype
 
 FORMATS = ("png", "pdf", "svg")
 
@@ -65,11 +64,11 @@ def op_color(op: str) -> str:
     return FALLBACK_COLORS[zlib.crc32(op.encode()) % len(FALLBACK_COLORS)]
 
 
-def _html(name: str, sub: str | None = None) -> str:
+def html_label(name: str, sub: str | None = None) -> str:
     return f"<{name}<SUB>{sub}</SUB>>" if sub else f"<{name}>"
 
 
-def _new_graph() -> graphviz.Digraph:
+def new_graph() -> graphviz.Digraph:
     g = graphviz.Digraph(engine="dot")
     g.attr(rankdir="LR", nodesep="0.35", ranksep="0.9", fontname=FONT, bgcolor="white", pad="0.15")
     g.attr("node", shape="box", style="rounded,filled", fontname=FONT, fontsize="16", penwidth="1.5",
@@ -78,16 +77,16 @@ def _new_graph() -> graphviz.Digraph:
     return g
 
 
-def _node(g: graphviz.Digraph, name: str, label: str, kind: str) -> None:
+def add_node(g: graphviz.Digraph, name: str, label: str, kind: str) -> None:
     g.node(name, label=label, fillcolor=NODE_COLORS[kind])
 
 
-def _op_edge(g: graphviz.Digraph, src: str, dst: str, op: str) -> None:
+def op_edge(g: graphviz.Digraph, src: str, dst: str, op: str) -> None:
     color = op_color(op)
     g.edge(src, dst, label=op, color=color, fontcolor=color)
 
 
-def _stack_by_depth(g: graphviz.Digraph, inputs_of: dict[str, list[str]], order: list[str]) -> None:
+def stack_by_depth(g: graphviz.Digraph, inputs_of: dict[str, list[str]], order: list[str]) -> None:
     """Keep nodes of equal depth in one column, stacked in `order` (invisible edges), so numbering reads top-down."""
     depth: dict[str, int] = {}
     for name in order:
@@ -103,102 +102,8 @@ def _stack_by_depth(g: graphviz.Digraph, inputs_of: dict[str, list[str]], order:
                     s.edge(a, b, style="invis")
 
 
-def _plain_edge(g: graphviz.Digraph, src: str, dst: str) -> None:
+def plain_edge(g: graphviz.Digraph, src: str, dst: str) -> None:
     g.edge(src, dst, color="#999999", penwidth="1.2")
-
-
-def conv_cell_graph(edges: Sequence[tuple[str, int]], concat: Iterable[int]) -> graphviz.Digraph:
-    """A convolutional cell: node k (0-based, paper numbering) sums edges 2k and 2k+1 of `edges`.
-
-    Input indices follow the genotype: 0 = c_{k-2}, 1 = c_{k-1}, i >= 2 = intermediate node i-2.
-    """
-    g = _new_graph()
-    inputs = [("c_{k-2}", _html("c", "k-2")), ("c_{k-1}", _html("c", "k-1"))]
-    with g.subgraph() as s:
-        s.attr(rank="source")
-        for name, label in inputs:
-            _node(s, name, label, "input")
-        s.edge(inputs[0][0], inputs[1][0], style="invis")  # c_{k-2} above c_{k-1}, as in the paper
-    steps = len(edges) // 2
-    names = [n for n, _ in inputs] + [str(k) for k in range(steps)]
-    for k in range(steps):
-        _node(g, str(k), str(k), "intermediate")
-    inputs_of: dict[str, list[str]] = {}
-    for j, (op, i) in enumerate(edges):
-        _op_edge(g, names[i], names[j // 2 + 2], op)
-        inputs_of.setdefault(names[j // 2 + 2], []).append(names[i])
-    _stack_by_depth(g, inputs_of, names[2:])
-    with g.subgraph() as s:
-        s.attr(rank="sink")
-        _node(s, "c_{k}", _html("c", "k"), "output")
-    for i in concat:
-        _plain_edge(g, names[i], "c_{k}")
-    return g
-
-
-def recurrent_cell_graph(edges: Sequence[tuple[str, int]], concat: Iterable[int]) -> graphviz.Digraph:
-    """A recurrent cell: node 0 mixes x_t and h_{t-1}; node k+1 applies edge k's activation to its input."""
-    g = _new_graph()
-    with g.subgraph() as s:
-        s.attr(rank="source")
-        _node(s, "x_{t}", _html("x", "t"), "input")
-        _node(s, "h_{t-1}", _html("h", "t-1"), "input")
-        s.edge("x_{t}", "h_{t-1}", style="invis")
-    _node(g, "0", "0", "intermediate")
-    _plain_edge(g, "x_{t}", "0")
-    _plain_edge(g, "h_{t-1}", "0")
-    for k, (op, i) in enumerate(edges):
-        _node(g, str(k + 1), str(k + 1), "intermediate")
-        _op_edge(g, str(i), str(k + 1), op)
-    _stack_by_depth(g, {str(k + 1): [str(i)] for k, (_, i) in enumerate(edges)},
-                    [str(k) for k in range(len(edges) + 1)])
-    with g.subgraph() as s:
-        s.attr(rank="sink")
-        _node(s, "h_{t}", _html("h", "t"), "output")
-    for i in concat:
-        _plain_edge(g, str(i), "h_{t}")
-    return g
-
-
-def parse_nb201_arch(arch: str) -> list[tuple[str, int, int]]:
-    """`|op~0|+|op~0|op~1|+|...|` -> [(op, from, to)]: segment j-1 lists node j's incoming edges."""
-    triples = []
-    for j, segment in enumerate(arch.strip().split("+"), start=1):
-        tokens = [t for t in segment.strip().strip("|").split("|") if t]
-        if not tokens:
-            raise UserError(f"NAS-Bench-201 cell {arch!r}: node {j} has no incoming edges")
-        for token in tokens:
-            op, sep, src = token.partition("~")
-            if not sep or not src.isdigit() or not op:
-                raise UserError(f"NAS-Bench-201 cell {arch!r}: edge {token!r} is not 'op~input'")
-            if int(src) >= j:
-                raise UserError(f"NAS-Bench-201 cell {arch!r}: node {j} cannot take input {src}")
-            triples.append((op, int(src), j))
-    return triples
-
-
-def nb201_cell_graph(arch: str | Sequence[tuple[str, int, int]]) -> graphviz.Digraph:
-    """A NAS-Bench-201 cell: node 0 is the input, the last node the output, each node sums its edges.
-
-    `none` edges are left out; a node they disconnect is still drawn so the cell keeps its shape.
-    """
-    triples = parse_nb201_arch(arch) if isinstance(arch, str) else [(op, int(i), int(j)) for op, i, j in arch]
-    if not triples:
-        raise UserError("NAS-Bench-201 cell has no edges")
-    last = max(j for _, _, j in triples)
-    g = _new_graph()
-    with g.subgraph() as s:
-        s.attr(rank="source")
-        _node(s, "0", _html("in"), "input")
-    for n in range(1, last):
-        _node(g, str(n), str(n), "intermediate")
-    with g.subgraph() as s:
-        s.attr(rank="sink")
-        _node(s, str(last), _html("out"), "output")
-    for op, i, j in triples:
-        if op != "none":
-            _op_edge(g, str(i), str(j), op)
-    return g
 
 
 def write_graph(g: graphviz.Digraph, base: str | Path, fmt: str) -> Path:
@@ -228,19 +133,15 @@ def report_missing_dot(paths: Sequence[Path]) -> None:
         print(INSTALL_HINT, file=sys.stderr)
 
 
-def genotype_graphs(genotype: Genotype | RecurrentGenotype) -> dict[str, graphviz.Digraph]:
-    """Cell name -> diagram: {'normal', 'reduce'} for convolutional genotypes, {'recurrent'} otherwise."""
-    if isinstance(genotype, Genotype):
-        return {"normal": conv_cell_graph(genotype.normal, genotype.normal_concat),
-                "reduce": conv_cell_graph(genotype.reduce, genotype.reduce_concat)}
-    if isinstance(genotype, RecurrentGenotype):
-        return {"recurrent": recurrent_cell_graph(genotype.recurrent, genotype.concat)}
-    if getattr(genotype, "space", None) == "nb201":
-        return {"cell": nb201_cell_graph(str(genotype))}
-    raise TypeError(f"expected a Genotype or RecurrentGenotype, got {type(genotype).__name__}")
+def genotype_graphs(genotype) -> dict[str, graphviz.Digraph]:
+    """Part name -> diagram of any registered space's genotype (e.g. {'normal', 'reduce'} for DARTS cells)."""
+    from darts.spaces.registry import require, space_of
+    space = space_of(genotype)
+    require(space, "diagrams", "drawing")
+    return space.diagrams(genotype)
 
 
-def render_genotype(genotype: Genotype | RecurrentGenotype, out_dir: str | Path, stem: str,
+def render_genotype(genotype, out_dir: str | Path, stem: str,
                     fmt: str = "png") -> list[Path]:
     """Draw each cell of `genotype` to OUT_DIR/STEM_<cell>.<fmt>; returns the files written."""
     paths = write_genotype_graphs(genotype, out_dir, stem, fmt)
@@ -248,22 +149,18 @@ def render_genotype(genotype: Genotype | RecurrentGenotype, out_dir: str | Path,
     return paths
 
 
-def write_genotype_graphs(genotype: Genotype | RecurrentGenotype, out_dir: str | Path, stem: str,
+def write_genotype_graphs(genotype, out_dir: str | Path, stem: str,
                           fmt: str = "png") -> list[Path]:
     """`render_genotype` without the install hint, for callers that draw many genotypes and hint once."""
     return [write_graph(g, Path(out_dir) / f"{stem}_{cell}", fmt) for cell, g in genotype_graphs(genotype).items()]
 
 
-def nb201_cell_diagram(arch: str | Sequence[tuple[str, int, int]], path: str | Path,
-                       format: str | None = None) -> Path:
-    """Draw a NAS-Bench-201 cell (arch string or (op, from, to) triples) to `path`; returns the file written.
-
-    The format defaults to the suffix of `path` (png when it has none).
-    """
+def draw_graph_file(g: graphviz.Digraph, path: str | Path, format: str | None = None) -> Path:
+    """Draw one diagram to `path` (format from its suffix, png when it has none); returns the file written."""
     path = Path(path)
     suffix = path.suffix.lstrip(".")
     fmt = format or suffix or "png"
     base = path.with_suffix("") if suffix in FORMATS + ("dot",) else path
-    written = write_graph(nb201_cell_graph(arch), base, fmt)
+    written = write_graph(g, base, fmt)
     report_missing_dot([written])
     return written

@@ -7,7 +7,6 @@ colours of the cell diagrams (`visualize.cells.op_color`).
 from __future__ import annotations
 
 import io
-import json
 from pathlib import Path
 from functools import wraps
 from typing import Sequence
@@ -46,16 +45,9 @@ def _styled(plot):
 # -------------------------------------------------------------------------------------------------
 # reading
 def read_records(path: str | Path) -> list[dict]:
-    """The JSON lines of alphas.jsonl / history.jsonl, with a one-line error naming a damaged line."""
-    try:
-        records = read_jsonl(path)
-    except json.JSONDecodeError:
-        for n, line in enumerate(Path(path).read_text().splitlines(), start=1):
-            try:
-                json.loads(line) if line.strip() else None
-            except json.JSONDecodeError as e:
-                raise UserError(f"{path} line {n} is not valid JSON ({e.msg}); is the file damaged?") from None
-        raise
+    """The JSON lines of alphas.jsonl / history.jsonl (read_jsonl: a damaged line is a one-line error naming
+    it; a truncated last line, a copy cut short, is left out)."""
+    records = read_jsonl(path)
     for n, record in enumerate(records, start=1):
         if not isinstance(record, dict):
             raise UserError(f"{path} record {n} is not a JSON object")

@@ -2,6 +2,8 @@
 
 Shared by the image-folder and npz readers and by the library API (tensors or any torch Dataset), so
 every way of bringing data gets the same checks and the same conventions:
+- one layout rule for every route (`image_layout`): (N, H, W) is grayscale; (N, C, H, W) or (N, H, W, C)
+  is read from which axis holds 1, 3 or 4 channels, or from `channels_last` when the shape cannot tell;
 - images become uint8 (N, C, H, W); float images must be in [0, 1] (scaled by 255) or [0, 255];
 - labels are integers 0..K-1;
 - without a test split, a stratified `test_fraction` of each class is held out with a fixed seed, so a
@@ -21,20 +23,35 @@ from darts.data.images import Augmentation, ImageDataset
 from darts.errors import UserError
 
 SPLIT_SEED = 0  # fixed: the held-out split and the training order must not depend on --seed
+CHANNEL_COUNTS = (1, 3, 4)  # grayscale, RGB, RGBA: the only channel counts the layout rule recognises
 
 
-def to_uint8_images(x: Any, channels_last: bool, what: str) -> torch.Tensor:
-    """(N, H, W), (N, H, W, C) if `channels_last` else (N, C, H, W), uint8 or float -> uint8 (N, C, H, W)."""
+def image_layout(shape: Sequence[int], channels_last: bool | None = None, what: str = "images") -> str:
+    """The layout of a batch of images, one rule for every route (arrays, npz files, Datasets):
+    "NHW" (grayscale) for 3-D; for 4-D, `channels_last` if given, else "NCHW" when only dim 1 is a channel
+    count (1, 3 or 4) and "NHWC" when only dim 3 is; an ambiguous shape is a UserError, not a guess."""
+    shape = tuple(shape)
+    if len(shape) == 3:
+        return "NHW"
+    if len(shape) != 4:
+        raise UserError(f"{what} has shape {shape}; images must be (N, H, W), (N, C, H, W) or (N, H, W, C)")
+    if channels_last is not None:
+        return "NHWC" if channels_last else "NCHW"
+    first, last = shape[1] in CHANNEL_COUNTS, shape[3] in CHANNEL_COUNTS
+    if first != last:
+        return "NCHW" if first else "NHWC"
+    raise UserError(f"{what} has shape {shape}: channels-first (N, C, H, W) or channels-last (N, H, W, C)? "
+                    f"say which with channels_last=True or False (in a .npz file: a channels_last array, "
+                    f"numpy.savez(path, x=..., y=..., channels_last=True))")
+
+
+def to_uint8_images(x: Any, channels_last: bool | None, what: str) -> torch.Tensor:
+    """(N, H, W), (N, C, H, W) or (N, H, W, C) (see `image_layout`), uint8 or float -> uint8 (N, C, H, W)."""
     x = torch.as_tensor(np.asarray(x) if not torch.is_tensor(x) else x)
-    if x.dim() == 3:
-        x = x.unsqueeze(-1 if channels_last else 1)
-    if x.dim() != 4:
-        layout = "(N, H, W) or (N, H, W, C)" if channels_last else "(N, H, W) or (N, C, H, W)"
-        raise UserError(f"{what} has shape {tuple(x.shape)}; images must be {layout}")
-    if channels_last:
-        if x.shape[1] in (1, 3, 4) and x.shape[3] not in (1, 3, 4):
-            raise UserError(f"{what} has shape {tuple(x.shape)}, which looks channel-first; images must be "
-                            f"(N, H, W, C): transpose with x.transpose(0, 2, 3, 1)")
+    layout = image_layout(x.shape, channels_last, what)
+    if layout == "NHW":
+        x = x.unsqueeze(1)
+    elif layout == "NHWC":
         x = x.permute(0, 3, 1, 2)
     if x.shape[0] == 0 or min(x.shape[2:]) < 1:
         raise UserError(f"{what} has shape {tuple(x.shape)}: no images")
@@ -142,11 +159,12 @@ def make_image_dataset(name: str, train_x: torch.Tensor, train_y: torch.Tensor,
 
 
 def arrays_to_dataset(name: str, x: Any, y: Any, x_test: Any = None, y_test: Any = None,
-                      channels_last: bool = False, test_fraction: float = 0.2, num_classes: int | None = None,
+                      channels_last: bool | None = None, test_fraction: float = 0.2, num_classes: int | None = None,
                       array_names: Sequence[str] = ("images", "labels", "test images", "test labels"),
                       source: str | None = None) -> ImageDataset:
-    """Check and convert image and label arrays (numpy or torch) into an ImageDataset; errors call the
-    arrays `source` (default `name`) + `array_names` (e.g. "data.npz array x")."""
+    """Check and convert image and label arrays (numpy or torch) into an ImageDataset; the layout follows
+    `image_layout` (`channels_last` None: read from the shape); errors call the arrays `source`
+    (default `name`) + `array_names` (e.g. "data.npz array x")."""
     where = source or name
     what = [f"{where} {a}" for a in array_names]
     if (x_test is None) != (y_test is None):
@@ -163,22 +181,18 @@ def arrays_to_dataset(name: str, x: Any, y: Any, x_test: Any = None, y_test: Any
 
 
 def materialize(dataset: Iterable, what: str = "dataset") -> tuple[torch.Tensor, torch.Tensor]:
-    """Every (image, label) pair of a map-style or iterable torch Dataset, stacked once into tensors
-    (images (N, C, H, W) as given; labels unchecked: pass both through `to_uint8_images` / `to_labels`).
+    """Every (image, label) pair of a map-style or iterable torch Dataset, stacked once into tensors:
+    images as given ((N, H, W), or 4-D in either layout); labels unchecked. Pass both through `to_uint8_images`
+    (whose `image_layout` tells (C, H, W) from (H, W, C) images, the same rule as for arrays) and `to_labels`.
 
-    Images may be torch tensors (C, H, W) or (H, W) - the torch convention - or numpy arrays and PIL
-    images (H, W[, C]) - the image-library convention; uint8 or float as `to_uint8_images` accepts.
+    Images may be torch tensors, numpy arrays or PIL images (which become (H, W[, C]) arrays).
     """
     images, labels = [], []
     for i, item in enumerate(dataset):
         if not (isinstance(item, (tuple, list)) and len(item) == 2):
             raise UserError(f"{what} item {i} is a {type(item).__name__}; a dataset must yield (image, label) pairs")
         image, label = item
-        if torch.is_tensor(image):
-            t = image.unsqueeze(0) if image.dim() == 2 else image
-        else:
-            a = np.array(image)  # PIL images convert to (H, W[, C]); a writable copy
-            t = torch.from_numpy(a[:, :, None] if a.ndim == 2 else a).permute(2, 0, 1)
+        t = image if torch.is_tensor(image) else torch.from_numpy(np.array(image))  # PIL: a writable copy
         if images and t.shape != images[0].shape:
             raise UserError(f"{what} item {i} has shape {tuple(t.shape)} but item 0 {tuple(images[0].shape)}; "
                             f"resize the images to one size first")

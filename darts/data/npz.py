@@ -1,7 +1,9 @@
 """The user's own images as numpy arrays in one .npz file (numpy.savez).
 
-Arrays: `x` (N, H, W) or (N, H, W, C), uint8 or float in [0, 1] or [0, 255]; `y` (N,) integer labels
-0..K-1; optionally `x_test` and `y_test`, else a stratified fraction of x is held out for testing.
+Arrays: `x` (N, H, W), (N, H, W, C) or (N, C, H, W), uint8 or float in [0, 1] or [0, 255]; `y` (N,) integer
+labels 0..K-1; optionally `x_test` and `y_test`, else a stratified fraction of x is held out for testing;
+optionally a scalar `channels_last` (True / False) where the shape cannot tell the layout (darts.data.arrays.
+image_layout: the axis holding 1, 3 or 4 channels tells it otherwise).
 Shapes, dtypes and label ranges are checked with a message that names the array (darts.data.arrays).
 """
 from __future__ import annotations
@@ -17,6 +19,7 @@ from darts.errors import UserError
 
 REQUIRED = ("x", "y")
 OPTIONAL = ("x_test", "y_test")
+LAYOUT = "channels_last"
 
 
 def _open(path: Path):
@@ -44,12 +47,24 @@ def _array(archive, path: Path, key: str) -> np.ndarray:
                         f"(numpy.stack the images into one uint8 or float array)") from None
 
 
+def _channels_last(archive, path: Path) -> bool | None:
+    """The file's optional scalar `channels_last` flag; None (absent): the shape tells the layout."""
+    if LAYOUT not in archive.files:
+        return None
+    flag = _array(archive, path, LAYOUT)
+    if flag.shape != () or flag.dtype.kind not in "biu" or int(flag) not in (0, 1):
+        raise UserError(f"{path}: array {LAYOUT!r} must be a scalar True or False, got {flag.dtype} "
+                        f"{flag.shape}; save it as numpy.savez(path, ..., channels_last=True)")
+    return bool(flag)
+
+
 def load_npz(path: str | Path, test_fraction: float = 0.2) -> ImageDataset:
     path = Path(path)
     with _open(path) as archive:
         arrays = {k: _array(archive, path, k) for k in REQUIRED + OPTIONAL if k in archive.files}
+        channels_last = _channels_last(archive, path)
     return arrays_to_dataset("npz", arrays["x"], arrays["y"], arrays.get("x_test"), arrays.get("y_test"),
-                             channels_last=True, test_fraction=test_fraction,
+                             channels_last=channels_last, test_fraction=test_fraction,
                              array_names=("array x", "array y", "array x_test", "array y_test"), source=str(path))
 
 

@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Protocol, Sequence
 
-from darts.checkpoint import append_jsonl, load_checkpoint, read_jsonl, save_checkpoint, write_jsonl
+from darts.checkpoint import read_jsonl
+from darts.engine import Epoch, RunEngine
 from darts.errors import UserError
 from darts.evaluators.base import Evaluator
 from darts.progress import Progress
@@ -99,68 +100,80 @@ def default_state_path(history_path: str | Path) -> Path:
 
 def run_strategy(strategy: Strategy, evaluator: Evaluator, budget: int, history_path: str | Path | None = None,
                  on_step: Callable[[dict], None] | None = None, state_path: str | Path | None = None,
-                 progress: bool = True) -> StrategyResult:
-    """Evaluate `budget` architectures proposed by `strategy`; resume from `history_path` if it exists."""
+                 progress: bool = True, callbacks: list[Callable[[int, dict], None]] | None = None) -> StrategyResult:
+    """Evaluate `budget` architectures proposed by `strategy`; resume from `history_path` if it exists.
+    `on_step(record)` and each `callback(step, record)` run after every evaluation is written."""
     if budget < 1:
         raise UserError(f"the search budget must be at least one evaluation, got {budget}")
-    space = strategy.space
+    search = _Search(strategy, evaluator, budget)
+    engine = RunEngine(None, key="step", callbacks=list(callbacks or []))
     records: list[dict] = []
-    best_arch, best_reward, elapsed = None, float("-inf"), 0.0
     if history_path is not None:
         history_path = Path(history_path)
         state_path = Path(state_path) if state_path is not None else default_state_path(history_path)
-        resumed = _resume(strategy, evaluator, history_path, state_path)
-        if resumed is not None:
-            records, best_enc, best_reward, elapsed = resumed
-            best_arch = space.decode(best_enc) if best_enc is not None else None
-            log.info(f"resuming {strategy.name} search from {history_path}: {len(records)} of {budget} evaluations done")
+        engine = RunEngine(state_path, {"history": history_path}, "step", engine.callbacks)
+        records = _resume(search, engine, history_path)
+    if on_step is not None:
+        engine.callbacks.append(lambda step, record: on_step(record))
     bar = Progress(budget, f"{strategy.name} search", report_freq=max(1, budget // 20), unit="arch",
                    enabled=progress)
     bar.count = min(len(records), budget)
-    start = time.perf_counter() - elapsed
-    for step in range(len(records), budget):
-        arch = strategy.ask()
-        reward = float(evaluator.evaluate(arch))
-        strategy.tell(arch, reward)
-        if reward > best_reward:
-            best_arch, best_reward = arch, reward
-        elapsed = time.perf_counter() - start
-        record = {"step": step, "arch": space.encode(arch), "reward": reward, "best_reward": best_reward,
-                  "time": round(elapsed, 3)}
+    search.start = time.perf_counter() - search.elapsed
+    while search.epoch < budget:
+        record = engine.step(search, search.evaluate_next).rows["history"][0]
         records.append(record)
-        if history_path is not None:
-            append_jsonl(history_path, record)
-            save_checkpoint(state_path, {
-                "format": STATE_FORMAT, "strategy": strategy.name, "space": space.name,
-                "evaluator": evaluator.name, "step": step + 1, "elapsed": elapsed,
-                "best_arch": space.encode(best_arch), "best_reward": best_reward,
-                "strategy_state": strategy.state_dict()})
-        if on_step is not None:
-            on_step(record)
-        bar.update(1, reward=reward, best=best_reward)
+        bar.update(1, reward=record["reward"], best=record["best_reward"])
     bar.close()
-    return StrategyResult(best_arch, best_reward, records)
+    return StrategyResult(search.best_arch, search.best_reward, records)
 
 
-def _resume(strategy: Strategy, evaluator: Evaluator, history_path: Path, state_path: Path):
-    """(records, best arch encoded, best reward, elapsed) from an earlier run, or None to start afresh."""
-    if not state_path.is_file():
-        if read_jsonl(history_path):
-            raise UserError(f"{history_path} holds a search history but its state {state_path} is missing, "
-                            f"so the search cannot resume; delete the history or choose another output folder")
-        return None
-    state = load_checkpoint(state_path)
-    for key, ours in (("strategy", strategy.name), ("space", strategy.space.name), ("evaluator", evaluator.name)):
-        if state.get(key) != ours:
-            raise UserError(f"{state_path} belongs to a search with {key} {state.get(key)!r}, not {ours!r}; "
-                            f"resume with the same settings or choose another output folder")
-    done = int(state["step"])
+class _Search:
+    """run_strategy's loop for the run engine (darts.engine): one unit is one evaluation."""
+
+    def __init__(self, strategy: Strategy, evaluator: Evaluator, budget: int):
+        self.strategy, self.evaluator, self.space = strategy, evaluator, strategy.space
+        self.epoch, self.epochs = 0, budget  # evaluations done, evaluations to do
+        self.best_arch, self.best_reward = None, float("-inf")
+        self.elapsed, self.start = 0.0, time.perf_counter()
+
+    def state_dict(self) -> dict:
+        return {"format": STATE_FORMAT, "strategy": self.strategy.name, "space": self.space.name,
+                "evaluator": self.evaluator.name, "step": self.epoch, "elapsed": self.elapsed,
+                "best_arch": self.space.encode(self.best_arch), "best_reward": self.best_reward,
+                "strategy_state": self.strategy.state_dict()}
+
+    def load_state_dict(self, state: dict) -> None:
+        ours = {"strategy": self.strategy.name, "space": self.space.name, "evaluator": self.evaluator.name}
+        for key, name in ours.items():
+            if state.get(key) != name:
+                raise UserError(f"the saved state belongs to a search with {key} {state.get(key)!r}, not "
+                                f"{name!r}; resume with the same settings or choose another output folder")
+        self.epoch, self.elapsed = int(state["step"]), float(state["elapsed"])
+        self.best_reward = float(state["best_reward"])
+        self.best_arch = self.space.decode(state["best_arch"]) if state["best_arch"] is not None else None
+        self.strategy.load_state_dict(state["strategy_state"])
+
+    def evaluate_next(self) -> Epoch:
+        """ask, evaluate, tell; the history line of this evaluation."""
+        arch = self.strategy.ask()
+        reward = float(self.evaluator.evaluate(arch))
+        self.strategy.tell(arch, reward)
+        if reward > self.best_reward:
+            self.best_arch, self.best_reward = arch, reward
+        self.elapsed = time.perf_counter() - self.start
+        step, self.epoch = self.epoch, self.epoch + 1
+        record = {"step": step, "arch": self.space.encode(arch), "reward": reward, "best_reward": self.best_reward,
+                  "time": round(self.elapsed, 3)}
+        return Epoch({k: v for k, v in record.items() if k != "step"}, {"history": [record]})
+
+
+def _resume(search: _Search, engine: RunEngine, history_path: Path) -> list[dict]:
+    """The history lines of an earlier run, with `search` restored to its saved state ([] to start afresh)."""
+    if engine.resume(search):
+        log.info(f"resuming {search.strategy.name} search from {history_path}: {search.epoch} of "
+                 f"{search.epochs} evaluations done")
     records = read_jsonl(history_path)
-    if len(records) < done:
-        raise UserError(f"{history_path} has {len(records)} lines but the saved state is at step {done}; "
+    if len(records) < search.epoch:
+        raise UserError(f"{history_path} has {len(records)} lines but the saved state is at step {search.epoch}; "
                         f"the history was edited or truncated, so the search cannot resume")
-    if len(records) > done:  # killed between the history line and the state: redo that step
-        records = records[:done]
-        write_jsonl(history_path, records)
-    strategy.load_state_dict(state["strategy_state"])
-    return records, state["best_arch"], float(state["best_reward"]), float(state["elapsed"])
+    return records

@@ -35,11 +35,14 @@ from typing import Any, Callable, Iterable, Iterator
 import torch
 import torch.nn as nn
 
-from darts.checkpoint import load_checkpoint, read_jsonl, rng_state, save_checkpoint, set_rng_state, write_jsonl
+from darts.checkpoint import rng_state, set_rng_state
 from darts.distributed import is_distributed
+from darts.engine import CHECKPOINT, Epoch, RunEngine  # noqa: F401  (CHECKPOINT: the file resume reads)
 from darts.errors import UserError
 from darts.progress import Progress
 from darts.runs import RunDir
+from darts.spaces.registry import genotype_record
+from darts.search import DartsSearchConfig
 from darts.strategies.base import ArchSpace
 from darts.strategies.controller import cpu_threads
 from darts.strategies.reinforce import Reinforce
@@ -47,26 +50,26 @@ from darts.training import epoch_scheduler, Totals, check_finite, scaled_learnin
 
 log = logging.getLogger("darts")
 
-CHECKPOINT = "checkpoint.pt"
 EPOCHS_FILE = "controller.jsonl"   # one line per epoch: the controller's most likely cell and the metrics
 SAMPLES_FILE = "history.jsonl"     # one line per controller sample, in the sample-based strategies' format
 DERIVE_FILE = "derive.json"        # the derivation's candidates and their rewards
 
-# Flags whose default depends on the modality: controller samples per epoch (the authors' scripts: 30 steps
-# of 10 samples for CIFAR-10, 100 of 10 for Penn Treebank).
-ENAS_DEFAULTS = {"image": {"controller_train_steps": 300}, "text": {"controller_train_steps": 1000}}
+# The command line's names of EnasConfig fields that differ from them (the ENAS code's flag names).
+ENAS_FLAGS = {"controller_steps": "controller_train_steps", "controller_hidden": "controller_lstm_size",
+              "entropy_weight": "controller_entropy_weight", "baseline_decay": "controller_bl_dec",
+              "temperature": "controller_temperature", "tanh_constant": "controller_tanh_constant"}
 
 
 @dataclass
 class EnasConfig:
-    # shared weights (DARTS's search settings, images)
-    epochs: int = 50
-    learning_rate: float = 0.025
-    learning_rate_min: float = 0.001
-    momentum: float = 0.9
-    weight_decay: float = 3e-4
-    grad_clip: float | None = 5.0
-    lr_schedule: str = "cosine"          # "cosine" (images) or "constant" (text)
+    # shared weights: DARTS's search settings (one source of their defaults), so the two compare fairly
+    epochs: int = DartsSearchConfig.epochs
+    learning_rate: float = DartsSearchConfig.learning_rate
+    learning_rate_min: float = DartsSearchConfig.learning_rate_min
+    momentum: float = DartsSearchConfig.momentum
+    weight_decay: float = DartsSearchConfig.weight_decay
+    grad_clip: float | None = DartsSearchConfig.grad_clip
+    lr_schedule: str = DartsSearchConfig.lr_schedule  # "cosine" (images) or "constant" (text)
     max_batches: int | None = None       # cap on shared-weight steps (and evaluation batches) per epoch
     # controller (the paper's)
     controller_lr: float = 3.5e-4
@@ -98,7 +101,7 @@ class EnasConfig:
 
 
 def _flag(field: str) -> str:
-    return {"controller_steps": "controller_train_steps", "controller_hidden": "controller_lstm_size"}.get(field, field)
+    return ENAS_FLAGS.get(field, field)
 
 
 def reward_from_metrics(metrics: dict, reward_c: float = 80.0) -> float:
@@ -150,26 +153,6 @@ def path_weight_step(params: list[nn.Parameter], loss: torch.Tensor, optimizer: 
     optimizer.zero_grad(set_to_none=True)
 
 
-def arch_space_for(model: nn.Module) -> ArchSpace:
-    """The decision encoding (the sample-based strategies' adapter) of a supernet's space."""
-    from darts.spaces.darts_cnn import SearchNetwork
-    from darts.spaces.darts_cnn.sampling import DartsCnnArchSpace
-    from darts.spaces.darts_rnn import RNNSearchModel
-    from darts.spaces.darts_rnn.sampling import DartsRnnArchSpace
-    from darts.spaces.nb201 import Nb201ArchSpace, Nb201SearchNetwork
-    if isinstance(model, SearchNetwork):
-        if model.multiplier != model.steps:
-            raise UserError(f"ENAS samples cells that concatenate all {model.steps} nodes; this supernet "
-                            f"concatenates {model.multiplier}")
-        return DartsCnnArchSpace(model.primitives, model.steps)
-    if isinstance(model, Nb201SearchNetwork):
-        return Nb201ArchSpace()
-    if isinstance(model, RNNSearchModel):
-        return DartsRnnArchSpace(model.primitives, model.steps)
-    raise UserError(f"ENAS has no decision encoding for {type(model).__name__}; it searches the DARTS "
-                    f"convolutional, NAS-Bench-201 and DARTS recurrent supernets")
-
-
 class EnasSearch:
     def __init__(self, model: nn.Module, space: ArchSpace, task, train_stream, val_stream, config: EnasConfig,
                  run: RunDir | None = None, valid_batches: Callable[[], Iterable] | None = None,
@@ -200,6 +183,12 @@ class EnasSearch:
         self.samples = 0                 # controller samples so far (the step of history.jsonl)
         self.best_reward = float("-inf")
         self.history: list[dict] = []
+        self.engine = RunEngine.in_run_dir(self.run_dir, (SAMPLES_FILE, EPOCHS_FILE))
+        self.callbacks = self.engine.callbacks  # callback(epoch, row) once the epoch is written
+
+    @property
+    def epochs(self) -> int:
+        return self.config.epochs
 
     # -- state -------------------------------------------------------------------------------------
     def state_dict(self) -> dict:
@@ -224,11 +213,9 @@ class EnasSearch:
         self.history = state["history"]
 
     def resume(self, path) -> None:
-        """Continue from a checkpoint; lines of unfinished epochs are dropped (they are redone)."""
-        self.load_state_dict(load_checkpoint(path, map_location=next(self.model.parameters()).device))
-        for name in (EPOCHS_FILE, SAMPLES_FILE):
-            self.run_dir.truncate_jsonl(name, lambda row: row["epoch"] < self.epoch)
-        log.info("resumed ENAS search from %s at epoch %d", path, self.epoch)
+        """Continue from a checkpoint (none yet: from the start); lines of unfinished epochs are dropped
+        (they are redone)."""
+        self.engine.resume(self, path)
 
     # -- scoring -----------------------------------------------------------------------------------
     @torch.no_grad()
@@ -253,13 +240,16 @@ class EnasSearch:
 
     # -- the loop ------------------------------------------------------------------------------------
     def run(self) -> Any:
-        while self.epoch < self.config.epochs:
-            self.train_epoch()
+        self.engine.run(self, self.train_epoch)
         arch, _ = self.derive()
-        self.run_dir.write_json("genotype.json", self.space.encode(arch))  # NB201: the cell's string
+        self.engine.finish({"genotype.json": genotype_record(arch)})
         return arch
 
     def train_epoch(self) -> dict:
+        """One epoch, then its lines of history.jsonl and controller.jsonl and the checkpoint."""
+        return self.engine.step(self, self._epoch).metrics
+
+    def _epoch(self) -> Epoch:
         cfg, epoch = self.config, self.epoch
         lr = self.optimizer.param_groups[0]["lr"]
         log.info("epoch %d/%d lr %.6g most likely cell %s", epoch, cfg.epochs, lr, self.most_likely()[0])
@@ -281,15 +271,8 @@ class EnasSearch:
         log.info("most likely cell = %s", arch)
         self.history.append({"epoch": epoch, **metrics})
         self.epoch += 1
-        # Lines first: if the run dies before the checkpoint, resume drops them and redoes the epoch.
-        if self.run_dir.enabled:
-            path = self.run_dir.file(SAMPLES_FILE)
-            write_jsonl(path, read_jsonl(path) + samples)
-        self.run_dir.append_jsonl(EPOCHS_FILE, {"epoch": epoch, "genotype": self.space.encode(arch),
-                                                "metrics": metrics})
-        if self.run_dir.enabled:
-            save_checkpoint(self.run_dir.file(CHECKPOINT), self.state_dict())
-        return metrics
+        row = {"epoch": epoch, "genotype": self.space.encode(arch), "metrics": metrics}
+        return Epoch(metrics, {SAMPLES_FILE: samples, EPOCHS_FILE: [row]})
 
     def train_shared(self, epoch: int) -> dict:
         """Phase 1: one SGD step per training batch, each through an architecture the controller samples."""
@@ -320,8 +303,8 @@ class EnasSearch:
         bar = Progress(cfg.controller_steps, f"controller, epoch {epoch}", cfg.report_freq, unit="arch",
                        enabled=cfg.progress)
         t0 = time.perf_counter()
-        for _ in range(cfg.controller_steps):
-            arch, reward = self.controller_step(self.val_stream.next(), epoch)
+        for step in range(cfg.controller_steps):
+            arch, reward = self.controller_step(self.val_stream.next(), epoch, step)
             self.best_reward = max(self.best_reward, reward)
             rows.append({"step": self.samples, "epoch": epoch, "arch": self.space.encode(arch), "reward": reward,
                          "best_reward": self.best_reward, "time": round(time.perf_counter() - t0, 3)})
@@ -330,13 +313,11 @@ class EnasSearch:
         bar.close()
         return rows
 
-    def controller_step(self, batch, epoch: int = 0) -> tuple[Any, float]:
+    def controller_step(self, batch, epoch: int = 0, step: int = 0) -> tuple[Any, float]:
         """One REINFORCE step: sample a path, score it on the validation `batch`, update the controller."""
         arch = self.controller.ask()
         reward = self.reward(arch, batch)
-        if not math.isfinite(reward):
-            raise UserError(f"the controller's reward became {reward} at epoch {epoch}; the last good "
-                            f"checkpoint is intact")
+        check_finite(reward, "the controller's reward", epoch, step)
         self.controller.tell(arch, reward)
         return arch, reward
 
@@ -358,51 +339,3 @@ class EnasSearch:
         if extra:
             log.info("derived cell: %s", " ".join(f"{k} {v}" for k, v in extra.items()))
         return best, samples
-
-
-# -- wiring for train_search.py ---------------------------------------------------------------------------
-def config_from_args(args, text: bool) -> EnasConfig:
-    """An EnasConfig from train_search.py's arguments (the DARTS weight flags plus the ENAS flags)."""
-    defaults = EnasConfig()
-    steps = getattr(args, "controller_train_steps", None)
-    if steps is None:
-        steps = ENAS_DEFAULTS["text" if text else "image"]["controller_train_steps"]
-    return EnasConfig(
-        epochs=args.epochs, learning_rate=args.learning_rate, learning_rate_min=args.learning_rate_min,
-        momentum=args.momentum, weight_decay=args.weight_decay, grad_clip=args.grad_clip,
-        lr_schedule="constant" if text else "cosine", max_batches=args.max_batches,
-        controller_lr=getattr(args, "controller_lr", defaults.controller_lr), controller_steps=steps,
-        controller_hidden=getattr(args, "controller_lstm_size", defaults.controller_hidden),
-        entropy_weight=getattr(args, "controller_entropy_weight", defaults.entropy_weight),
-        baseline_decay=getattr(args, "controller_bl_dec", defaults.baseline_decay),
-        temperature=getattr(args, "controller_temperature", defaults.temperature),
-        tanh_constant=getattr(args, "controller_tanh_constant", defaults.tanh_constant),
-        reward_c=getattr(args, "reward_c", defaults.reward_c),
-        derive_samples=getattr(args, "derive_samples", defaults.derive_samples),
-        seed=args.seed, report_freq=args.report_freq, progress=not getattr(args, "no_progress", False))
-
-
-def nb201_table_metrics(table) -> Callable[[Any], dict]:
-    """arch -> the NAS-Bench-201 table's 200-epoch test accuracies of that cell (for logs, never the reward)."""
-    from darts.evaluators.nb201_table import DATASETS
-
-    def metrics(arch) -> dict:
-        return {f"nb201_{d}": table.test_accuracy(arch, d) for d in DATASETS}
-    return metrics
-
-
-def run_enas_search(args, run: RunDir, model: nn.Module, task, train_stream, val_stream,
-                    valid_batches: Callable[[], Iterable] | None = None,
-                    arch_metrics: Callable[[Any], dict] | None = None) -> Any:
-    """Search `model`'s space with ENAS from train_search.py's arguments; resumes when args.resume is set.
-    Writes genotype.json (the derived cell), derive.json, controller.jsonl, history.jsonl, checkpoint.pt."""
-    text = "ppl" in getattr(task, "metric_names", ())
-    searcher = EnasSearch(model, arch_space_for(model), task, train_stream, val_stream, config_from_args(args, text),
-                          run, valid_batches=valid_batches, arch_metrics=arch_metrics)
-    if getattr(args, "resume", None):
-        searcher.resume(run.file(CHECKPOINT))
-    arch = searcher.run()
-    log.info("final genotype = %s", arch)
-    if run.enabled:
-        log.info("wrote %s", run.file("genotype.json"))
-    return arch

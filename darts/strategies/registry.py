@@ -1,9 +1,25 @@
-"""Sample-based strategies by name, so a CLI picks one with `--strategy NAME`."""
+"""Every search strategy by name, so `--strategy NAME` and the library pick one from one table.
+
+Three kinds, by what they need from a space:
+- "gradient" (DARTS): a supernet whose alphas are learned by the architect;
+- "weight-sharing" (ENAS): a supernet that runs one sampled path, and the space's ArchSpace;
+- "sample" (random, evolution, REINFORCE, ...): the space's ArchSpace and an evaluator for rewards.
+A sample strategy is a `Strategy` subclass added to SAMPLE_STRATEGIES; its constructor's keyword
+arguments become its options (flags `--<strategy>_<argument>`), with the constructor's defaults.
+"""
 from __future__ import annotations
 
+import dataclasses
+import inspect
+from dataclasses import dataclass
+from typing import Callable
+
 from darts.errors import UserError
+from darts.options import Option
 from darts.strategies.base import ArchSpace, Strategy
+from darts.strategies.bayesian import BayesianOptimization
 from darts.strategies.evolution import RegularizedEvolution
+from darts.strategies.ppo import PPO
 from darts.strategies.random_search import RandomSearch
 from darts.strategies.reinforce import Reinforce
 
@@ -11,7 +27,115 @@ SAMPLE_STRATEGIES: dict[str, type[Strategy]] = {
     RandomSearch.name: RandomSearch,
     RegularizedEvolution.name: RegularizedEvolution,
     Reinforce.name: Reinforce,
+    BayesianOptimization.name: BayesianOptimization,
+    PPO.name: PPO,
 }
+
+
+@dataclass(frozen=True)
+class StrategyInfo:
+    name: str
+    kind: str                        # "gradient", "weight-sharing" or "sample"
+    description: str
+    options: tuple[Option, ...] = ()
+    check: Callable[[dict], None] | None = None  # refuses contradictory settings (one-line UserError)
+
+
+_NOT_OPTIONS = {"self", "space", "seed", "device"}
+
+
+def sample_strategy_options(cls: type[Strategy]) -> tuple[Option, ...]:
+    """The options of a sample strategy: its constructor's keyword arguments, flags prefixed by its name."""
+    out = []
+    for p in inspect.signature(cls.__init__).parameters.values():
+        if p.name in _NOT_OPTIONS or p.default is inspect.Parameter.empty:
+            continue
+        kind = float if isinstance(p.default, float) or p.default is None else None
+        out.append(Option(f"{cls.name}_{p.name}", p.default, f"{cls.name}: {p.name.replace('_', ' ')}",
+                          type=kind, key=p.name))
+    return tuple(out)
+
+
+def darts_options() -> tuple[Option, ...]:
+    """DARTS's flags (the original code's names and aliases); defaults from DartsSearchConfig."""
+    from darts.search import DartsSearchConfig
+    from darts.strategies.architect import HESSIAN_METHODS
+    from darts.options import dataclass_options
+    from darts.spaces.relaxation import RELAXATIONS
+    return dataclass_options(DartsSearchConfig, {
+        "learning_rate": "initial weight learning rate", "learning_rate_min": "final weight learning rate (cosine)",
+        "momentum": "weight SGD momentum", "weight_decay": "weight decay of the weights",
+        "grad_clip": "gradient norm clipping of the weights", "arch_learning_rate": "Adam learning rate of the alphas",
+        "arch_weight_decay": "weight decay of the alphas",
+        "unrolled": "second-order architect (one unrolled weight step)",
+        "hessian": "second-order Hessian-vector product: the paper's finite difference or exact double backward"},
+        skip=("epochs", "max_batches", "report_freq", "progress", "bf16", "arch_betas", "lr_schedule",
+              "clip_virtual_step"),
+        learning_rate={"aliases": ("--lr",), "minimum": 0.0}, learning_rate_min={"minimum": 0.0},
+        momentum={"minimum": 0.0, "below": 1.0}, weight_decay={"aliases": ("--wdecay",), "minimum": 0.0},
+        grad_clip={"aliases": ("--clip",), "minimum": 0.0}, arch_learning_rate={"aliases": ("--arch_lr",),
+                                                                                "minimum": 0.0},
+        arch_weight_decay={"aliases": ("--arch_wdecay",), "minimum": 0.0}, unrolled={"flag": True},
+        hessian={"choices": tuple(HESSIAN_METHODS)}) + (
+        Option("relaxation", "softmax", "the supernet's continuous relaxation of each choice",
+               choices=tuple(RELAXATIONS)),)
+
+
+def enas_options() -> tuple[Option, ...]:
+    """ENAS's flags (the ENAS paper's controller); the shared weights take DARTS's weight flags."""
+    from darts.strategies.enas import ENAS_FLAGS, EnasConfig
+    helps = {"controller_lr": "Adam learning rate of the controller",
+             "controller_steps": "controller samples (REINFORCE steps) per epoch",
+             "controller_hidden": "hidden size of the controller LSTM",
+             "entropy_weight": "entropy bonus weight", "baseline_decay": "decay of the moving-average baseline",
+             "temperature": "logit temperature", "tanh_constant": "logits = c * tanh(logits / temperature)",
+             "reward_c": "text reward = reward_c / perplexity",
+             "derive_samples": "architectures scored to derive the final cell"}
+    out = []
+    for f in dataclasses.fields(EnasConfig):
+        if f.name in helps:
+            kind = float if f.name in ("temperature", "tanh_constant") else None
+            out.append(Option(ENAS_FLAGS.get(f.name, f.name), f.default, helps[f.name], type=kind, key=f.name,
+                              minimum=0.0 if kind is float or isinstance(f.default, float) else 1))
+    weights = {o.name: o for o in darts_options()}
+    return tuple(weights[n] for n in ("learning_rate", "learning_rate_min", "momentum", "weight_decay",
+                                      "grad_clip")) + tuple(out)
+
+
+def check_darts(settings: dict) -> None:
+    if settings.get("hessian", "finite-difference") != "finite-difference" and not settings.get("unrolled"):
+        raise UserError(f"--hessian {settings['hessian']} only matters for a second-order search: add --unrolled")
+
+
+def _describe(cls: type[Strategy]) -> str:
+    return (cls.__doc__ or inspect.getmodule(cls).__doc__ or cls.name).strip().splitlines()[0]
+
+
+def strategies() -> dict[str, StrategyInfo]:
+    """Name -> StrategyInfo of every strategy (DARTS and ENAS first, then the sample-based ones)."""
+    table = {"darts": StrategyInfo("darts", "gradient", "DARTS: alphas learned by gradient descent (the architect)",
+                                   darts_options(), check_darts),
+             "enas": StrategyInfo("enas", "weight-sharing", "ENAS: a REINFORCE controller over shared weights",
+                                  enas_options())}
+    for name, cls in SAMPLE_STRATEGIES.items():
+        table[name] = StrategyInfo(name, "sample", _describe(cls), sample_strategy_options(cls))
+    return table
+
+
+def register_strategy(cls: type[Strategy]) -> type[Strategy]:
+    """Add a sample-based strategy (a `Strategy` subclass with a unique `name`); usable as a decorator."""
+    old = SAMPLE_STRATEGIES.get(cls.name)
+    if cls.name in ("darts", "enas") or (old is not None and old is not cls):
+        raise ValueError(f"a strategy named {cls.name!r} is already registered")
+    SAMPLE_STRATEGIES[cls.name] = cls
+    return cls
+
+
+def get_strategy(name: str) -> StrategyInfo:
+    table = strategies()
+    if name not in table:
+        raise UserError(f"unknown strategy {name!r}; choose one of {', '.join(table)}")
+    return table[name]
 
 
 def build_strategy(name: str, space: ArchSpace, seed: int = 0, **options) -> Strategy:

@@ -7,7 +7,12 @@ policy-gradient step on
 
 where b is an exponential moving average of earlier rewards (the variance-reducing baseline) and the
 entropy bonus keeps the controller from collapsing onto one architecture too early. Adam updates the
-controller after every architecture.
+controller after every `batch_size` = m architectures (default 1), with the paper's estimate averaged
+over them: (1/m) sum_k sum_t grad log P(a_t | a_{1:t-1}) (R_k - b), b as it was before the batch.
+
+A space whose ArchSpace has a `controller(hidden_size, num_layers, temperature, tanh_constant)` method
+supplies its own controller (e.g. with the anchor-point skip connections of
+darts.strategies.anchor_controller); other spaces get the flat categorical `Controller`.
 
 The entropy weight is in reward units (rewards are accuracies in percent). Defaults were tuned on
 NAS-Bench-201 (benchmarks/nb201_strategies.py, seeds 1000-1029, never the reported seeds): Adam
@@ -25,6 +30,7 @@ from typing import Any
 
 import torch
 
+from darts.errors import UserError
 from darts.strategies.base import ArchSpace, Strategy
 from darts.strategies.controller import Controller, cpu_threads
 
@@ -35,18 +41,24 @@ class Reinforce(Strategy):
     def __init__(self, space: ArchSpace, seed: int = 0, learning_rate: float = 0.02, baseline_decay: float = 0.9,
                  entropy_weight: float = 1.0, hidden_size: int = 64, num_layers: int = 1,
                  temperature: float | None = None, tanh_constant: float | None = None,
-                 device: torch.device | str = "cpu"):
+                 device: torch.device | str = "cpu", batch_size: int = 1):
         super().__init__(space, seed)
+        if batch_size < 1:
+            raise UserError(f"reinforce needs batch_size >= 1, got {batch_size}")
         self.baseline_decay = baseline_decay
         self.entropy_weight = entropy_weight
+        self.batch_size = batch_size
         torch_seed = random_seed_for_torch(seed)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(torch_seed)
-            self.controller = Controller(space.decisions(), hidden_size, num_layers, temperature,
-                                         tanh_constant).to(device)
+            factory = getattr(space, "controller", None)
+            controller = (factory(hidden_size, num_layers, temperature, tanh_constant) if factory is not None
+                          else Controller(space.decisions(), hidden_size, num_layers, temperature, tanh_constant))
+            self.controller = controller.to(device)
         self.optimizer = torch.optim.Adam(self.controller.parameters(), lr=learning_rate)
         self.generator = torch.Generator(device=self.controller.start.device).manual_seed(torch_seed)
         self.baseline: float | None = None
+        self.pending: list[tuple[Any, float]] = []  # architectures told since the last step
 
     def _threads(self):
         on_cpu = self.controller.start.device.type == "cpu"
@@ -58,22 +70,28 @@ class Reinforce(Strategy):
         return self.space.from_decisions(sample.decisions)
 
     def tell(self, arch: Any, reward: float) -> None:
-        reward = float(reward)
+        self.pending.append((arch, float(reward)))
+        if len(self.pending) < self.batch_size:
+            return
         if self.baseline is None:
-            self.baseline = reward
-        advantage = reward - self.baseline
+            self.baseline = self.pending[0][1]
         with self._threads():
-            sample = self.controller(self.space.to_decisions(arch))
-            loss = -advantage * sample.log_prob - self.entropy_weight * sample.entropy
+            loss = 0.0
+            for arch, reward in self.pending:
+                sample = self.controller(self.space.to_decisions(arch))
+                loss = loss - (reward - self.baseline) * sample.log_prob - self.entropy_weight * sample.entropy
+            loss = loss / len(self.pending)
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             self.optimizer.step()
-        self.baseline = self.baseline_decay * self.baseline + (1 - self.baseline_decay) * reward
+        for _, reward in self.pending:
+            self.baseline = self.baseline_decay * self.baseline + (1 - self.baseline_decay) * reward
+        self.pending = []
 
     def state_dict(self) -> dict:
         return {**super().state_dict(), "controller": self.controller.state_dict(),
                 "optimizer": self.optimizer.state_dict(), "generator": self.generator.get_state(),
-                "baseline": self.baseline}
+                "baseline": self.baseline, "pending": [[self.space.encode(a), r] for a, r in self.pending]}
 
     def load_state_dict(self, state: dict) -> None:
         super().load_state_dict(state)
@@ -81,6 +99,7 @@ class Reinforce(Strategy):
         self.optimizer.load_state_dict(state["optimizer"])
         self.generator.set_state(state["generator"])
         self.baseline = state["baseline"]
+        self.pending = [(self.space.decode(a), float(r)) for a, r in state.get("pending", [])]
 
 
 def random_seed_for_torch(seed: int) -> int:

@@ -131,6 +131,11 @@ class AuxiliaryHeadImageNet(_AuxiliaryHead):
 class _FinalNetwork(nn.Module):
     """Cells stacked from a genotype; subclasses build their stem, then call `_build_cells`."""
 
+    @staticmethod
+    def convert_state_dict(state: dict) -> dict:
+        """Weights saved by the original code, under this module's names (see from_original_state_dict)."""
+        return from_original_state_dict(state)
+
     def _build_cells(self, genotype: Genotype, C: int, num_classes: int, layers: int, auxiliary: bool,
                      C_stem: int, reduction_prev: bool, aux_head: type[_AuxiliaryHead]) -> None:
         self.genotype = genotype

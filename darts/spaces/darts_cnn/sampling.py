@@ -21,7 +21,7 @@ CELLS = ("normal", "reduce")
 
 
 class DartsCnnArchSpace:
-    name = "darts_cnn"
+    name = "darts"
 
     def __init__(self, primitives: Sequence[str] = PRIMITIVES, steps: int = 4):
         self.ops = [p for p in primitives if p != "none"]

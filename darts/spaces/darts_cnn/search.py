@@ -28,6 +28,7 @@ from darts.genotype import Genotype
 from darts.ops import PRIMITIVES, FactorizedReduce, ReLUConvBN, build_op
 from darts.spaces.darts_cnn.discretize import derive_genotype
 from darts.spaces.mixed_op import MixedOp
+from darts.spaces.relaxation import Relaxation, make_relaxation
 
 
 def search_op(name: str, C: int, stride: int) -> nn.Module:
@@ -93,8 +94,9 @@ class SearchNetwork(nn.Module):
 
     def __init__(self, C: int = 16, num_classes: int = 10, layers: int = 8, steps: int = 4, multiplier: int = 4,
                  stem_multiplier: int = 3, in_channels: int = 3, primitives: Sequence[str] = PRIMITIVES,
-                 partial_channels: int = 1):
+                 partial_channels: int = 1, relaxation: Relaxation | str | None = None):
         super().__init__()
+        self.relaxation = make_relaxation(relaxation)
         if partial_channels < 1 or C % partial_channels:
             raise ValueError(f"partial_channels {partial_channels} must be at least 1 and divide C={C} "
                              f"(each edge's ops get C / partial_channels channels)")
@@ -152,15 +154,16 @@ class SearchNetwork(nn.Module):
     def genotype(self) -> Genotype:
         with torch.no_grad():
             e_normal, e_reduce = self.edge_weights()
-            return derive_genotype(F.softmax(self.alphas_normal, dim=-1), F.softmax(self.alphas_reduce, dim=-1),
+            return derive_genotype(self.relaxation.probabilities(self.alphas_normal),
+                                   self.relaxation.probabilities(self.alphas_reduce),
                                    self.primitives, self.steps, self.multiplier, edge_scale_normal=e_normal,
                                    edge_scale_reduce=e_reduce)
 
     def alpha_summary(self) -> dict:
         """Softmaxed alphas per cell type, as plain lists (one row per edge) for logs and plots."""
         return {"primitives": self.primitives,
-                "normal": F.softmax(self.alphas_normal.detach().float(), dim=-1).cpu().tolist(),
-                "reduce": F.softmax(self.alphas_reduce.detach().float(), dim=-1).cpu().tolist(),
+                "normal": self.relaxation.probabilities(self.alphas_normal.detach().float()).cpu().tolist(),
+                "reduce": self.relaxation.probabilities(self.alphas_reduce.detach().float()).cpu().tolist(),
                 **self._edge_summary()}
 
     def _edge_summary(self) -> dict:
@@ -174,8 +177,8 @@ class SearchNetwork(nn.Module):
     # ---------------------------------------------------------------------------------------------
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         s0 = s1 = self.stem(x)
-        w_normal = F.softmax(self.alphas_normal, dim=-1)
-        w_reduce = F.softmax(self.alphas_reduce, dim=-1)
+        w_normal = self.relaxation.mix(self.alphas_normal)
+        w_reduce = self.relaxation.mix(self.alphas_reduce)
         e_normal, e_reduce = self.edge_weights()
         for cell in self.cells:
             if cell.reduction:

@@ -12,25 +12,17 @@ are counted as the original counts them: the tied matrix once.
 """
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
 from darts.errors import UserError
 from darts.genotype import RecurrentGenotype
+from darts.language_task import LMOutput  # noqa: F401  (the output every language model returns)
 from darts.spaces.darts_rnn.dropout import embedding_dropout, locked_dropout, variational_mask
 from darts.spaces.darts_rnn.ops import build_activation, highway
 
 INIT_RANGE = 0.04
-
-
-class LMOutput(NamedTuple):
-    logits: torch.Tensor      # (T, B, ntoken)
-    hidden: torch.Tensor      # (B, nhid): state after the last step, carried to the next window
-    raw_output: torch.Tensor  # (T, B, nhid) cell outputs, for temporal activation regularisation
-    output: torch.Tensor      # (T, B, nhid) after output dropout, for activation regularisation
 
 
 def _uniform(*shape) -> nn.Parameter:

@@ -19,10 +19,10 @@ from typing import Iterator, Sequence
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 from darts.genotype import RecurrentGenotype
 from darts.spaces.darts_rnn.discretize import derive_recurrent_genotype
+from darts.spaces.relaxation import Relaxation, make_relaxation
 from darts.spaces.darts_rnn.model import LMOutput, RecurrentCell, RNNModel, check_sizes
 from darts.spaces.darts_rnn.ops import RNN_OPS, RNN_PRIMITIVES
 from darts.spaces.mixed_op import MixedOp
@@ -62,16 +62,18 @@ class RNNSearchModel(RNNModel):
 
     def __init__(self, ntoken: int, emsize: int = 300, nhid: int = 300, nhidlast: int = 300, dropout: float = 0.75,
                  dropouth: float = 0.25, dropoutx: float = 0.75, dropouti: float = 0.2, dropoute: float = 0.0,
-                 steps: int = 8, primitives: Sequence[str] = RNN_PRIMITIVES):
+                 steps: int = 8, primitives: Sequence[str] = RNN_PRIMITIVES,
+                 relaxation: Relaxation | str | None = None):
         check_sizes(emsize, nhid, nhidlast)
         super().__init__(ntoken, SearchCell(emsize, nhid, dropouth, dropoutx, steps, primitives),
                          dropout, dropouti, dropoute)
         self.primitives, self.steps = list(primitives), steps
+        self.relaxation = make_relaxation(relaxation)
         n_edges = steps * (steps + 1) // 2
         self.alphas_recurrent = nn.Parameter(1e-3 * torch.randn(n_edges, len(self.primitives)))
 
     def cell_args(self) -> tuple:
-        return (F.softmax(self.alphas_recurrent, dim=-1),)
+        return (self.relaxation.mix(self.alphas_recurrent),)
 
     def forward_path(self, tokens: torch.Tensor, hidden: torch.Tensor | None,
                      genotype: RecurrentGenotype) -> LMOutput:
@@ -94,9 +96,10 @@ class RNNSearchModel(RNNModel):
         return [p for _, p in self.named_weights()]
 
     def genotype(self) -> RecurrentGenotype:
-        return derive_recurrent_genotype(F.softmax(self.alphas_recurrent, dim=-1), self.primitives, self.steps)
+        return derive_recurrent_genotype(self.relaxation.probabilities(self.alphas_recurrent), self.primitives,
+                                         self.steps)
 
     def alpha_summary(self) -> dict:
         """Softmaxed alphas as plain lists, one row per edge (node 1's edge first), for logs and plots."""
         return {"primitives": self.primitives,
-                "recurrent": F.softmax(self.alphas_recurrent.detach().float(), dim=-1).cpu().tolist()}
+                "recurrent": self.relaxation.probabilities(self.alphas_recurrent.detach().float()).cpu().tolist()}

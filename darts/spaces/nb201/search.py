@@ -11,13 +11,13 @@ from typing import Iterator, Sequence
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 from darts.spaces.mixed_op import MixedOp
 from darts.spaces.nb201.arch import EDGES, Nb201Arch
 from darts.spaces.nb201.cell import Nb201Cell
 from darts.spaces.nb201.ops import NB201_OPS, nb201_op
 from darts.spaces.nb201.skeleton import Nb201Skeleton
+from darts.spaces.relaxation import Relaxation, make_relaxation
 
 
 def search_cell(C: int, primitives: Sequence[str]) -> Nb201Cell:
@@ -33,7 +33,7 @@ class Nb201SearchNetwork(Nb201Skeleton):
     ALPHA_NAMES = ("alphas_edges",)
 
     def __init__(self, C: int = 16, N: int = 5, num_classes: int = 10, in_channels: int = 3,
-                 primitives: Sequence[str] = NB201_OPS):
+                 primitives: Sequence[str] = NB201_OPS, relaxation: Relaxation | str | None = None):
         primitives = list(primitives)
         if sorted(primitives) != sorted(NB201_OPS):
             # The discrete cell must be a benchmark cell, so the table can score it.
@@ -41,6 +41,7 @@ class Nb201SearchNetwork(Nb201Skeleton):
         super().__init__(lambda C_stage: search_cell(C_stage, primitives), C, N, num_classes, in_channels)
         self.config = dict(C=C, N=N, num_classes=num_classes, in_channels=in_channels, primitives=primitives)
         self.primitives = primitives
+        self.relaxation = make_relaxation(relaxation)
         self.alphas_edges = nn.Parameter(1e-3 * torch.randn(len(EDGES), len(primitives)))
 
     # --- the contract every searchable supernet offers the strategies ----------------------------
@@ -59,11 +60,11 @@ class Nb201SearchNetwork(Nb201Skeleton):
     def alpha_summary(self) -> dict:
         """Softmaxed alphas, one row per edge in EDGES order (1<-0, 2<-0, 2<-1, 3<-0, ...), for logs and plots."""
         return {"primitives": self.primitives,
-                "edges": F.softmax(self.alphas_edges.detach().float(), dim=-1).cpu().tolist()}
+                "edges": self.relaxation.probabilities(self.alphas_edges.detach().float()).cpu().tolist()}
 
     # ---------------------------------------------------------------------------------------------
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.forward_with(x, F.softmax(self.alphas_edges, dim=-1))
+        return self.forward_with(x, self.relaxation.mix(self.alphas_edges))
 
     def forward_path(self, x: torch.Tensor, arch: Nb201Arch) -> torch.Tensor:
         """Logits of the discrete cell `arch` with the supernet's weights: each edge runs only its op (ENAS)."""

@@ -1,0 +1,241 @@
+"""The package as a library: search a space on your own data, retrain the result, draw it - the calls the
+command lines make, with the same settings and the same run folders.
+
+    from darts import api
+    data = api.load_data("folder", "my_images", image_size=32)     # or api.as_image_dataset((x, y)) ...
+    result = api.search(data, epochs=50, save="search-out")        # -> SearchResult(genotype, history, model)
+    net = api.build_network(result.genotype, data.in_channels, data.num_classes)
+    trained = api.train(net, data, epochs=600, save="eval-out")    # -> TrainResult(network, history, ...)
+    api.render(result.genotype, "figures")
+    net = api.load_network("eval-out")                              # a saved network, weights loaded
+
+Data may be an `ImageDataset` (the readers: load_data), a pair of tensors or arrays (images
+(N, C, H, W), uint8 or float in [0, 1]; labels (N,)), or any torch Dataset of (image, label) pairs,
+stacked into tensors once. Candidate operations are the paper's eight unless `primitives` names others
+registered with `darts.ops.register_op`. `search` takes every setting the command line has, by the flag's
+name (`space`, `strategy`, `learning_rate`, `unrolled`, `max_batches`, `budget`, ...); `train` every field
+of `FinalTrainingConfig`.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+import torch.nn as nn
+
+from darts.checkpoint import seed_everything
+from darts.data import BatchStream, ImageDataset, load_image_dataset
+from darts.data.arrays import arrays_to_dataset, materialize
+from darts.data.batches import search_streams
+from darts.errors import UserError
+from darts.final_training import FinalTraining, FinalTrainingConfig, NetworkSpec
+from darts.genotype import genotype_from_dict, load_genotype
+from darts.ops import PRIMITIVES, check_primitives
+from darts.plugins import import_plugin
+from darts.runs import RunDir, pick_device
+from darts.spaces.registry import DataShape, get_space, space_of
+
+__all__ = ["load_data", "as_image_dataset", "check_primitives", "search_space", "search_streams", "search",
+           "SearchResult", "build_network", "train", "TrainResult", "render", "load_genotype", "load_network",
+           "import_plugin", "PRIMITIVES"]
+
+log = logging.getLogger("darts")
+
+load_data = load_image_dataset  # load_data(name, root, **reader options): see darts.data.images
+
+# --- data ---------------------------------------------------------------------------------------------
+def _as_tensors(data: Any, what: str) -> tuple[Any, Any]:
+    if isinstance(data, (tuple, list)) and len(data) == 2 and getattr(data[0], "ndim", 0) >= 3:
+        return data[0], data[1]  # (images, labels)
+    if isinstance(data, torch.utils.data.Dataset) or hasattr(data, "__iter__"):
+        return materialize(data, what)
+    raise UserError(f"{what} is a {type(data).__name__}; give an ImageDataset, an (images, labels) pair or a "
+                    f"torch Dataset of (image, label) pairs")
+
+
+def as_image_dataset(data: Any, test_data: Any = None, test_fraction: float = 0.2,
+                     num_classes: int | None = None, name: str = "data") -> ImageDataset:
+    """`data` as an ImageDataset (returned unchanged if it is one). Without `test_data`, a stratified
+    `test_fraction` is held out with a fixed seed; mean and std come from the training split."""
+    if isinstance(data, ImageDataset):
+        if test_data is not None:
+            raise UserError("an ImageDataset has its own test split; leave out test_data")
+        return data
+    x, y = _as_tensors(data, name)
+    x_test = y_test = None
+    if test_data is not None:
+        x_test, y_test = _as_tensors(test_data, f"{name} (test)")
+    return arrays_to_dataset(name, x, y, x_test, y_test, channels_last=None, test_fraction=test_fraction,
+                             num_classes=num_classes)
+
+
+# --- search -------------------------------------------------------------------------------------------
+def search_space(space: str = "darts", in_channels: int = 3, num_classes: int = 10, **options):
+    """The supernet of a registered `space` (default: the DARTS convolutional cells), alphas apart from the
+    weights; `options` are the space's own (darts: init_channels, layers, primitives, partial_channels)."""
+    s = get_space(space)
+    opts = s.resolve(options)
+    s.check_options(opts)
+    return s.build_supernet(opts, DataShape(in_channels, num_classes=num_classes))
+
+
+@dataclass
+class SearchResult:
+    genotype: Any
+    history: list[dict]  # one row per epoch (train/valid loss and accuracy, lr, seconds) or per evaluation
+    model: Any  # the trained supernet of a DARTS / ENAS search (its alphas: model.alpha_summary()), else None
+
+
+def search(data: Any, *, save: str | Path | None = None, resume: bool = False, overwrite: bool = False,
+           callback: Callable[[int, dict], None] | None = None, tensorboard: str | Path | None = None,
+           log_to_console: bool = True, **settings) -> SearchResult:
+    """Search on `data` (see the module docstring) with the command line's settings, by name (defaults: the
+    paper's CIFAR-10 DARTS search). With `save`, the folder is the one the command line writes (args.json,
+    log.txt, genotype.json, JSONL rows, checkpoint.pt, figures unless no_plots=True); `resume=True`
+    continues it. `callback(epoch, row)` runs after every epoch (or evaluation), `tensorboard` names a
+    folder for TensorBoard event files."""
+    from darts.experiment import prepare_search
+    from darts.runs import setup_console_logging
+    from darts.settings import NOT_SAVED, resolve_settings
+    if "cutout_length" in settings and "cutout" not in settings:
+        settings["cutout"] = bool(settings["cutout_length"])
+    settings["no_progress"] = not settings.pop("progress", True) or settings.get("no_progress")
+    space, values = resolve_settings({"dataset": "data", **settings})
+    if log_to_console:
+        setup_console_logging()
+    device = pick_device(str(values["device"]))
+    prepared = prepare_search(space, values, device, data=as_image_dataset(data) if space.modality == "image"
+                              else data)
+    seed_everything(values["seed"])
+    run = RunDir(save, resume=resume, overwrite=overwrite) if save is not None else RunDir(None)
+    callbacks = _callbacks(callback, tensorboard)
+    try:
+        if not resume:
+            run.write_json("args.json", {k: v for k, v in values.items() if k not in NOT_SAVED})
+        outcome = prepared.run(run, callbacks)
+        if run.enabled and not values["no_plots"]:
+            from visualize import render_search_dir
+            render_search_dir(run.path)
+    finally:
+        run.close()
+        for c in callbacks:
+            getattr(c, "close", lambda: None)()
+    return SearchResult(outcome.genotype, outcome.history, outcome.model)
+
+
+def _callbacks(callback, tensorboard) -> list:
+    out = [callback] if callback is not None else []
+    if tensorboard is not None:
+        from darts.tensorboard_log import TensorBoardLog
+        out.append(TensorBoardLog(tensorboard))
+    return out
+
+
+# --- final network ------------------------------------------------------------------------------------
+def _genotype(genotype: Any) -> Any:
+    """A genotype object from itself, its JSON dict, a shipped cell's name or a genotype.json path."""
+    if isinstance(genotype, dict):
+        return genotype_from_dict(genotype)
+    if isinstance(genotype, (str, Path)):
+        return load_genotype(genotype)
+    space_of(genotype)  # a genotype of a registered space, or a one-line error
+    return genotype
+
+
+def build_network(genotype: Any, in_channels: int = 3, num_classes: int = 10, init_channels: int | None = None,
+                  layers: int | None = None, auxiliary: bool = False) -> nn.Module:
+    """The final network of `genotype` (an object, its JSON dict, a shipped cell's name such as "DARTS_V2", or
+    a genotype.json path), built by its space (DARTS cells: the paper's CIFAR network, C=36, 20 layers, whose
+    forward returns (logits, auxiliary logits or None))."""
+    g = _genotype(genotype)
+    space = space_of(g)
+    sizes = {**space.resolve({}), **space.final_recipe("custom")}
+    spec = NetworkSpec(genotype=space.genotype_to_dict(g), arch="custom", space=space.name,
+                       init_channels=sizes.get("init_channels", 0) if init_channels is None else init_channels,
+                       layers=sizes.get("layers", 0) if layers is None else layers,
+                       num_classes=num_classes, in_channels=in_channels, auxiliary=auxiliary)
+    network = spec.build()
+    network.network_spec = spec  # what rebuilds it beside its saved weights
+    return network
+
+
+def network_spec(network: nn.Module, dataset: str = "custom") -> NetworkSpec:
+    """The NetworkSpec that rebuilds `network` (built by build_network), saved beside its weights."""
+    spec = getattr(network, "network_spec", None)
+    if spec is None:
+        raise UserError(f"train takes a network from api.build_network, got a {type(network).__name__}")
+    return NetworkSpec(**{**asdict(spec), "dataset": dataset})
+
+
+def load_network(path: str | Path) -> nn.Module:
+    """A network saved by train_final.py / api.train (a weights .pt file or its --save folder), weights loaded."""
+    from darts.final_training import load_network_weights, read_saved_network
+    spec, state, _ = read_saved_network(path)
+    if spec is None:
+        raise UserError(f"{path} is a bare state dict: build the network with api.build_network and load it")
+    network = spec.build()
+    load_network_weights(network, state, str(path))
+    network.network_spec = spec
+    return network
+
+
+@dataclass
+class TrainResult:
+    network: nn.Module
+    history: list[dict]  # one row per epoch: train/test loss and accuracy, lr, drop path probability
+    test_acc: float  # after the last epoch
+    best_test_acc: float
+
+
+def train(network: nn.Module, data: Any, *, epochs: int = 600, batch_size: int = 96, cutout_length: int = 0,
+          seed: int = 0, device: str | torch.device = "auto", save: str | Path | None = None,
+          resume: bool = False, callback: Callable[[int, dict], None] | None = None,
+          tensorboard: str | Path | None = None, **options) -> TrainResult:
+    """Train `network` from its current weights on the training split of `data` and test it each epoch
+    on the test split (the paper's protocol: its CIFAR-10 settings are the defaults). With `save`, the
+    folder gets weights.pt (evaluable by train_final.py --eval_only), history.jsonl and checkpoint.pt."""
+    data = as_image_dataset(data)
+    spec = network_spec(network, data.name)
+    if (spec.in_channels, spec.num_classes) != (data.in_channels, data.num_classes):
+        raise UserError(f"the network takes {spec.in_channels}-channel images and {spec.num_classes} classes; "
+                        f"the data has {data.in_channels} and {data.num_classes}: build it with those")
+    device = pick_device(str(device))
+    seed_everything(seed)
+    network.to(device)
+    train_stream = BatchStream(data.train_x, data.train_y, batch_size, data.mean, data.std, device,
+                               data.augmentation, cutout_length, seed=seed)
+    test_stream = BatchStream(data.test_x, data.test_y, batch_size, data.mean, data.std, device, shuffle=False)
+    config = _config(FinalTrainingConfig, options, epochs=epochs)
+    run = RunDir(save, resume=resume) if save is not None else RunDir(None)
+    callbacks = _callbacks(callback, tensorboard)
+    try:
+        trainer = FinalTraining(network, train_stream, test_stream, config, spec, run)
+        trainer.callbacks.extend(callbacks)
+        if resume:
+            from darts.final_training import CHECKPOINT
+            trainer.resume(run.file(CHECKPOINT))
+        final = trainer.run()
+    finally:
+        run.close()
+        for c in callbacks:
+            getattr(c, "close", lambda: None)()
+    return TrainResult(network, trainer.history, final.get("test_acc", float("nan")), trainer.best_acc)
+
+
+def _config(cls, options: dict, **values):
+    known = {f.name for f in fields(cls)}
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise UserError(f"unknown option(s) {', '.join(unknown)}; {cls.__name__} takes: {', '.join(sorted(known))}")
+    return cls(**{**values, **options})
+
+
+# --- diagrams -----------------------------------------------------------------------------------------
+def render(genotype: Any, out_dir: str | Path, stem: str = "genotype", fmt: str = "png") -> list[Path]:
+    """Draw each part of `genotype` (DARTS: STEM_normal.FMT and STEM_reduce.FMT) into OUT_DIR (graphviz; a
+    .dot source when the `dot` program is missing). Returns the files written."""
+    from visualize import render_genotype
+    return render_genotype(_genotype(genotype), out_dir, stem, fmt)

@@ -1,0 +1,118 @@
+"""darts-search (python train_search.py): search a space with a strategy; the paper's defaults reproduce
+its CIFAR-10 and Penn Treebank searches.
+
+    darts-search --dataset digits --epochs 1 --layers 3 --init_channels 4 --save out
+    darts-search --unrolled                                  # second order, CIFAR-10 in --data
+    darts-search --dataset ptb --data data/ptb               # the recurrent cell (the original rnn/ flags work)
+    darts-search --space nb201 --strategy evolution --benchmark nats_bench_tss_200ep.csv --budget 100
+    darts-search --resume out                                # continue a killed run exactly
+"""
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from typing import Sequence
+
+from darts.cli.common import (add_options, add_plugin_flag, explicit_flags, merge_saved, new_parser, pre_parse,
+                              read_settings_file)
+from darts.errors import UserError
+from darts.settings import (CORE, IMAGE, NOT_SAVED, ORIGINAL_UNUSED, RESUME_MAY_CHANGE, SAMPLING, TEXT,
+                            resolve_settings)
+
+log = logging.getLogger("darts")
+
+
+def build_parser():
+    """The parser: core flags, each modality's, each registered space's and each strategy's, in groups."""
+    from darts.spaces.registry import get_space, space_names
+    from darts.strategies.registry import strategies
+    p = new_parser("train_search.py", __doc__)
+    owners: dict[str, list[str]] = {}
+    add_options(p, "core", CORE, owners)
+    add_options(p, "images", IMAGE, owners)
+    add_options(p, "text", TEXT, owners)
+    for name in space_names():
+        add_options(p, f"space {name}", get_space(name).options, owners)
+    for name, info in strategies().items():
+        add_options(p, f"strategy {name}", info.options, owners)
+    add_options(p, "sample-based strategies", SAMPLING, owners)
+    add_plugin_flag(p, owners)
+    add_options(p, "original flags", ORIGINAL_UNUSED, owners)
+    p.owners = owners
+    return p
+
+
+def settings_from_argv(argv: Sequence[str]) -> tuple[object, dict, object]:
+    """(space, settings, parser) of a command line, with --resume / --config folded in."""
+    from darts.plugins import import_plugins
+    import_plugins(pre_parse(argv, "ops_module").ops_module)  # plugins may register spaces and strategies
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    explicit = explicit_flags(parser, argv)
+    given = {k: v for k, v in vars(args).items() if v is not None}
+    if args.continue_train and not args.resume:
+        if not args.save:
+            raise UserError("--continue_train needs --save naming the run folder to continue")
+        given["resume"] = args.save
+    if given.get("resume"):
+        if args.save and args.save != given["resume"]:
+            raise UserError(f"--resume {given['resume']} continues that folder; leave out --save {args.save}")
+        saved = read_settings_file(f"{given['resume']}/args.json", f"--resume {given['resume']}")
+        import_plugins(saved.get("ops_module"))
+        given = merge_saved(saved, given, explicit, RESUME_MAY_CHANGE, "--resume")
+        given["save"] = given["resume"]
+    elif args.config:
+        given = merge_saved(read_settings_file(args.config, "--config"), given, explicit, None, "--config")
+    if args.gpu is not None and given.get("device", "auto") == "auto":
+        given["device"] = f"cuda:{args.gpu}"
+    space, settings = resolve_settings(given, explicit, parser.owners)
+    return space, settings, parser
+
+
+def summary(space, settings: dict) -> None:
+    """The supernet's size (reads no data beyond image headers or the vocabulary)."""
+    import torch
+    from darts.modalities import load_modality
+    from darts.spaces.registry import require
+    from darts.summary import count_multiply_adds, count_parameters
+    require(space, "build_supernet", "--summary (it prints the supernet's size)")
+    shape = load_modality(space.modality, settings, read=False).shape
+    model = space.build_supernet(settings, shape)
+    n, alphas = count_parameters(model), sum(a.numel() for a in model.alphas())
+    print(f"{space.name} search supernet on {settings['dataset']}: "
+          + ", ".join(f"{o.name} {settings[o.name]}" for o in space.options if settings.get(o.name) is not None))
+    print(f"param size = {n / 1e6:f}MB ({n:,} weights; {alphas} alphas not counted)")
+    if space.modality == "image":
+        macs = count_multiply_adds(model, torch.zeros(1, shape.in_channels, shape.height, shape.width))
+        print(f"multiply-adds = {macs / 1e6:.1f}M per image")
+
+
+def main(argv: Sequence[str] | None = None):
+    argv = list(sys.argv[1:] if argv is None else argv)
+    space, settings, _ = settings_from_argv(argv)
+    from darts.experiment import check_combination, prepare_search
+    check_combination(space, settings["strategy"], settings)
+    if settings["summary"]:
+        return summary(space, settings)
+    from darts.cli.run import run_command
+    settings["save"] = settings["save"] or f"search-EXP-{time.strftime('%Y%m%d-%H%M%S')}"
+    return run_command(settings, NOT_SAVED, lambda device: prepare_search(space, settings, device), _search)
+
+
+def _search(prepared, run, device):
+    outcome = prepared.run(run)
+    if run.enabled and not prepared.settings["no_plots"]:
+        from visualize import render_search_dir
+        files = render_search_dir(run.path, epoch_cells=prepared.settings["plot_epoch_cells"])
+        log.info("drew %d figures into %s", len(files), run.file("figures"))
+    return outcome.genotype
+
+
+def cli() -> int:
+    from darts.runs import run_cli
+    return run_cli(main)
+
+
+if __name__ == "__main__":
+    sys.exit(cli())

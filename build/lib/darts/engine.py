@@ -1,0 +1,142 @@
+"""The run engine: the bookkeeping every loop shares (DARTS, ENAS, final training, the language model,
+and the sample-based strategies), so that a run killed at any moment resumes to exactly the run that was
+not killed.
+
+A loop is a small object with
+    epoch, epochs                      units done and units to do (epochs, or evaluations of a search)
+    state_dict(), load_state_dict()    everything a resumed run needs (weights, optimizers, RNG, streams)
+and a method doing one unit: it advances `epoch` and returns an `Epoch` (metrics, JSON-lines rows per
+file, other files such as weights). The engine does the rest:
+
+    engine.resume(loop, path)   load the checkpoint (none yet: start from the beginning) and drop the
+                                JSON-lines rows of units the checkpoint does not hold
+    engine.step(loop, unit)     one unit, then the rows, the unit's other files and the checkpoint, in
+                                that order (a kill between them leaves rows that resume drops and redoes);
+                                then each callback(epoch, row)
+    engine.run(loop, step)      steps until loop.epoch == loop.epochs
+    engine.finish(files)        the final JSON files (genotype.json, ...)
+
+A loss that turns NaN raises darts.training.TrainingDiverged inside the unit (a one-line error naming the
+epoch and step) before anything is written, so the last checkpoint is the last good one.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping, Protocol
+
+from darts.checkpoint import atomic_write_json, load_checkpoint, read_jsonl, save_checkpoint, write_jsonl
+from darts.errors import UserError
+
+log = logging.getLogger("darts")
+
+CHECKPOINT = "checkpoint.pt"
+
+Callback = Callable[[int, dict], None]
+
+
+class Loop(Protocol):
+    epoch: int
+    epochs: int
+
+    def state_dict(self) -> dict: ...
+
+    def load_state_dict(self, state: dict) -> None: ...
+
+
+@dataclass
+class Epoch:
+    """What one unit produced: its metrics, the rows to append per JSON-lines file name, and other files
+    (name -> object for torch.save, next to the checkpoint) written with it."""
+    metrics: dict
+    rows: dict[str, list[dict]] = field(default_factory=dict)
+    files: dict[str, Any] = field(default_factory=dict)
+
+
+class RunEngine:
+    def __init__(self, checkpoint: Path | None, files: Mapping[str, Path] | None = None, key: str = "epoch",
+                 callbacks: list[Callback] | None = None):
+        """`checkpoint`: the state file (None: nothing is written, e.g. no --save or not rank 0); `files`:
+        the JSON-lines files by name, whose rows carry the unit's number under `key`."""
+        self.checkpoint = Path(checkpoint) if checkpoint is not None else None
+        self.files = dict(files or {})
+        self.key = key
+        self.callbacks: list[Callback] = callbacks if callbacks is not None else []
+
+    @classmethod
+    def in_run_dir(cls, run, files: tuple[str, ...], checkpoint: str = CHECKPOINT, key: str = "epoch"):
+        """The engine of a loop writing into a RunDir (writes nothing where the RunDir is disabled)."""
+        if not run.enabled:
+            return cls(None, key=key)
+        return cls(run.file(checkpoint), {name: run.file(name) for name in files}, key)
+
+    @property
+    def enabled(self) -> bool:
+        return self.checkpoint is not None
+
+    # -- resume ------------------------------------------------------------------------------------------
+    def resume(self, loop: Loop, path: str | Path | None = None) -> bool:
+        """Continue `loop` from the checkpoint at `path` (default: the engine's); True if there was one.
+        Without a checkpoint, rows of the first unit only (a run killed before its first checkpoint) are
+        dropped and the run starts over; later rows mean the checkpoint was lost, and are refused."""
+        path = Path(path) if path is not None else self.checkpoint
+        resumed = path is not None and path.is_file()
+        if resumed:
+            loop.load_state_dict(load_checkpoint(path))
+            log.info("resumed from %s at %s %d", path, self.key, loop.epoch)
+        else:
+            self._refuse_lost_checkpoint(path)
+        self.keep_rows(lambda row: row[self.key] < loop.epoch)
+        return resumed
+
+    def _refuse_lost_checkpoint(self, path: Path | None) -> None:
+        for name, rows in self._rows().items():
+            if any(row[self.key] > 0 for row in rows):
+                raise UserError(f"{self.files[name]} holds a history but its state {path} is missing, so the run "
+                                f"cannot resume; delete the history or choose another output folder")
+            if rows:
+                log.info("no checkpoint at %s yet: the run starts from the beginning", path)
+
+    def _rows(self) -> dict[str, list[dict]]:
+        """The rows of every JSON-lines file, each checked to carry the unit's number."""
+        out = {}
+        for name, path in self.files.items() if self.enabled else ():
+            out[name] = rows = read_jsonl(path)
+            if any(not isinstance(row, dict) or self.key not in row for row in rows):
+                raise UserError(f"{path} has a row without {self.key!r}; it was not written by this run")
+        return out
+
+    def keep_rows(self, keep: Callable[[dict], bool]) -> None:
+        """Rewrite the JSON-lines files with only the rows for which keep(row) is true."""
+        for name, rows in self._rows().items():
+            kept = [row for row in rows if keep(row)]
+            if kept != rows:
+                write_jsonl(self.files[name], kept)
+
+    # -- the loop ----------------------------------------------------------------------------------------
+    def step(self, loop: Loop, unit: Callable[[], Epoch]) -> Epoch:
+        """One unit of `loop`, then its rows, its files and the checkpoint, then the callbacks."""
+        index = loop.epoch
+        done = unit()
+        if self.enabled:
+            for name, new in done.rows.items():
+                if new:
+                    write_jsonl(self.files[name], read_jsonl(self.files[name]) + list(new))
+            for name, obj in done.files.items():
+                save_checkpoint(self.checkpoint.parent / name, obj)
+            save_checkpoint(self.checkpoint, loop.state_dict())
+        for callback in self.callbacks:
+            callback(index, {self.key: index, **done.metrics})
+        return done
+
+    def run(self, loop: Loop, step: Callable[[], Any]) -> None:
+        """`step()` (one unit, written through `self.step`) until the loop has done all its units."""
+        while loop.epoch < loop.epochs:
+            step()
+
+    def finish(self, files: Mapping[str, Any]) -> None:
+        """The run's final JSON files (name -> object), next to the checkpoint."""
+        if self.enabled:
+            for name, obj in files.items():
+                atomic_write_json(self.checkpoint.parent / name, obj)

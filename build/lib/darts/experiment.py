@@ -1,0 +1,167 @@
+"""A search from resolved settings: the space and strategy come from their registries, the data from its
+modality, and the strategy's kind picks the loop (DARTS, ENAS, or a sample-based strategy).
+
+`prepare_search` does everything that can fail on bad input - reading the data or the benchmark table,
+building the supernet - and writes nothing, so a run folder is created only for a search that can run;
+`PreparedSearch.run(run_dir)` then searches and writes genotype.json ({"space": ..., ...}).
+`settings` is the flat dict of darts.settings.resolve_settings; nothing here parses flags.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field, replace
+from typing import Any, Callable
+
+import torch
+
+from darts.modalities import load_modality
+from darts.options import config_from
+from darts.runs import RunDir
+from darts.spaces.registry import genotype_record, require
+from darts.strategies.registry import get_strategy
+from darts.summary import count_parameters
+
+log = logging.getLogger("darts")
+
+
+@dataclass
+class SearchOutcome:
+    genotype: Any
+    history: list[dict] = field(default_factory=list)  # a row per epoch (DARTS, ENAS) or per evaluation
+    model: Any = None                                   # the trained supernet (DARTS, ENAS)
+
+
+def check_combination(space, strategy_name: str, settings: dict) -> None:
+    """Refuse a space / strategy / flag combination that cannot run."""
+    strategy = get_strategy(strategy_name)
+    if strategy.kind == "sample":
+        require(space, "arch_space", f"--strategy {strategy.name}")
+        if not settings.get("benchmark"):
+            require(space, "build_network", f"--strategy {strategy.name} without --benchmark (rewards by training)")
+    else:
+        require(space, "build_supernet", f"--strategy {strategy.name} (it needs a supernet)")
+        if strategy.kind == "weight-sharing":
+            require(space, "arch_space", f"--strategy {strategy.name}")
+    if settings.get("benchmark"):
+        require(space, "table", "--benchmark (a table of another space's accuracies): add --space")
+    space.check_options(settings)
+
+
+def prepare_search(space, settings: dict, device: torch.device, data: Any = None) -> "PreparedSearch":
+    """Check the combination, read the data (or use `data`, an already loaded dataset) and the table, build
+    the supernet: every input error happens here, before anything is written."""
+    strategy = get_strategy(settings["strategy"])
+    check_combination(space, strategy.name, settings)
+    prepared = PreparedSearch(space, strategy, settings, device)
+    if settings.get("benchmark"):
+        prepared.evaluator, prepared.report = space.table(settings["benchmark"], settings["dataset"],
+                                                          settings["reward"])
+    if strategy.kind != "sample" or prepared.evaluator is None:
+        prepared.data = load_modality(space.modality, settings, dataset=data)
+    if strategy.kind != "sample":
+        prepared.model = space.build_supernet(settings, prepared.data.shape)
+    else:
+        prepared.adapter = space.arch_space(settings)
+    return prepared
+
+
+@dataclass
+class PreparedSearch:
+    space: Any
+    strategy: Any
+    settings: dict
+    device: torch.device
+    data: Any = None
+    model: Any = None
+    adapter: Any = None
+    evaluator: Any = None
+    report: Callable | None = None
+
+    def run(self, run: RunDir, callbacks: list | None = None) -> SearchOutcome:
+        """Search; `callbacks` (epoch or step, row) are called after each epoch's (or evaluation's) files."""
+        loop = {"gradient": self._darts, "weight-sharing": self._enas, "sample": self._sample}[self.strategy.kind]
+        outcome = loop(run, list(callbacks or []))
+        run.write_json("genotype.json", genotype_record(outcome.genotype))
+        log.info("final genotype = %s", outcome.genotype)
+        if run.enabled:
+            log.info("wrote %s", run.file("genotype.json"))
+        return outcome
+
+    def _config(self, cls, **fixed):
+        """A loop's config from the strategy's options (their `key`s), the core settings, and the space's
+        defaults for the fields that are no flags (e.g. the text search's constant learning rate)."""
+        s = self.settings
+        values = dict(self.space.strategy_defaults.get(self.strategy.name, {}))
+        values.update({o.field: s[o.name] for o in self.strategy.options if o.name in s})
+        values.update({k: s[k] for k in ("epochs", "max_batches", "report_freq") if k in s})
+        return config_from(cls, values, progress=not s.get("no_progress"), **fixed)
+
+    def _table_hook(self):
+        """Logs the derived cell's table figures at each epoch end (never used as a reward)."""
+        def hook(epoch, genotype, metrics):
+            figures = self.report(genotype)
+            metrics.update(figures)
+            log.info("table figures of %s: %s", genotype, " ".join(f"{k} {v:.2f}" for k, v in figures.items()))
+        return hook
+
+    def _darts(self, run: RunDir, callbacks: list) -> SearchOutcome:
+        from darts.distributed import shard
+        from darts.search import CHECKPOINT, DartsSearch, DartsSearchConfig
+        bf16, channels_last = _precision(self.settings, self.device)
+        model = self.model.to(self.device,
+                              memory_format=torch.channels_last if channels_last else torch.preserve_format)
+        train, val, valid_batches = self.data.search_streams(self.device, shard(), channels_last)
+        if self.device.type == "cuda" and bf16 is not None:
+            log.info("precision: %s, %s", "bf16 autocast" if bf16 else "float32",
+                     "channels_last" if channels_last else "NCHW")
+        log.info("param size = %fMB", count_parameters(model) / 1e6)
+        searcher = DartsSearch(model, self.data.task(), train, val, self._config(DartsSearchConfig, bf16=bool(bf16)),
+                               run, valid_batches=valid_batches)
+        if self.report:
+            searcher.epoch_end_hooks.append(self._table_hook())
+        searcher.callbacks.extend(callbacks)
+        if self.settings.get("resume"):
+            searcher.resume(run.file(CHECKPOINT))
+        return SearchOutcome(searcher.run(), searcher.history, model)
+
+    def _enas(self, run: RunDir, callbacks: list) -> SearchOutcome:
+        from darts.strategies.enas import CHECKPOINT, EnasConfig, EnasSearch
+        model = self.model.to(self.device)
+        train, val, valid_batches = self.data.search_streams(self.device)
+        log.info("param size = %fMB", count_parameters(model) / 1e6)
+        searcher = EnasSearch(model, self.space.arch_space(self.settings), self.data.task(), train, val,
+                              self._config(EnasConfig, seed=self.settings["seed"]), run,
+                              valid_batches=valid_batches, arch_metrics=self.report)
+        searcher.callbacks.extend(callbacks)
+        if self.settings.get("resume"):
+            searcher.resume(run.file(CHECKPOINT))
+        return SearchOutcome(searcher.run(), searcher.history, model)
+
+    def _sample(self, run: RunDir, callbacks: list) -> SearchOutcome:
+        """Random search, evolution, REINFORCE, ...: rewards from the space's table, or from training."""
+        from darts.strategies.base import run_strategy
+        from darts.strategies.registry import build_strategy
+        s, space = self.settings, self.space
+        evaluator = self.evaluator or self.data.low_fidelity_evaluator(
+            lambda arch, c, k: space.build_network(arch, s, replace(self.data.shape, in_channels=c, num_classes=k)),
+            self.device)
+        options = {o.field: s[o.name] for o in self.strategy.options}
+        searcher = build_strategy(self.strategy.name, self.adapter, seed=s["seed"], **options)
+        log.info("%s search of the %s space: %d evaluations, reward = %s", self.strategy.name, space.name,
+                 s["budget"], evaluator.name)
+        result = run_strategy(searcher, evaluator, s["budget"],
+                              history_path=run.file("history.jsonl") if run.enabled else None,
+                              progress=not s.get("no_progress"), callbacks=callbacks)
+        log.info("best architecture (reward %.3f): %s", result.best_reward, result.best_arch)
+        if self.report is not None:
+            figures = self.report(result.best_arch)
+            log.info("the chosen cell's table figures: %s", " ".join(f"{k} {v:.2f}" for k, v in figures.items()))
+        return SearchOutcome(result.best_arch, result.records)
+
+
+def _precision(settings: dict, device: torch.device) -> tuple[bool | None, bool]:
+    """(bf16 autocast, channels_last): on by default on CUDA for image searches (None: not an image search)."""
+    if "no_amp" not in settings:
+        return None, False
+    cuda = device.type == "cuda"
+    return cuda and not settings["no_amp"], cuda and not settings["no_channels_last"]

@@ -1,0 +1,289 @@
+"""Retraining a genotype as a final network, and evaluating saved ones (the paper's evaluation protocol).
+
+Each epoch: drop path probability ramped linearly (prob * epoch / epochs), SGD over every weight with
+the loss of the logits plus `auxiliary_weight` times that of the auxiliary head, gradient clipping,
+one pass over the test split, then `weights.pt` (last model), `best_weights.pt` (best test accuracy),
+a row of history.jsonl and `checkpoint.pt`, from which `resume` continues exactly.
+
+Distributed (torchrun): the network is wrapped in DistributedDataParallel, which averages gradients
+during the backward pass; each rank trains on its shard of every batch and evaluates its shard of the
+test split (the totals are summed). BatchNorm uses per-rank batch statistics (DDP broadcasts rank 0's
+running statistics at each forward) unless `sync_bn` converts it to SyncBatchNorm (CUDA only).
+"""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from darts.checkpoint import load_checkpoint, rng_state, set_rng_state
+from darts.distributed import all_reduce_sum, average_batchnorm_statistics, is_main_process, world_size
+from darts.engine import CHECKPOINT, Epoch, RunEngine
+from darts.errors import UserError
+from darts.progress import Progress
+from darts.runs import RunDir
+from darts.training import ImageClassification, Totals, autocast, check_finite, evaluate, weight_step
+
+log = logging.getLogger("darts")
+
+HISTORY_FILE = "history.jsonl"
+LAST_WEIGHTS = "weights.pt"
+BEST_WEIGHTS = "best_weights.pt"
+WEIGHTS_FORMAT = "darts-final-network"
+
+
+@dataclass
+class NetworkSpec:
+    """Everything needed to rebuild a final network; saved with its weights so they evaluate alone."""
+    genotype: dict
+    arch: str = "DARTS_V2"
+    kind: str = "cifar"  # "cifar" (NetworkCIFAR) or "imagenet" (NetworkImageNet)
+    init_channels: int = 36
+    layers: int = 20
+    num_classes: int = 10
+    in_channels: int = 3
+    auxiliary: bool = False
+    dataset: str = "cifar10"
+    space: str = "darts"  # the registered space whose network this is (files without it are DARTS cells)
+    options: dict = field(default_factory=dict)  # the space's other options (sizes), when it has any
+
+    def build(self) -> nn.Module:
+        from darts.spaces.registry import DataShape, get_space
+        space = get_space(self.space)
+        genotype = space.genotype_from_dict({k: v for k, v in self.genotype.items() if k != "space"})
+        opts = {**space.resolve(self.options), "init_channels": self.init_channels, "layers": self.layers,
+                "auxiliary": self.auxiliary, "kind": self.kind}
+        return space.build_network(genotype, opts, DataShape(self.in_channels, num_classes=self.num_classes))
+
+
+@dataclass
+class FinalTrainingConfig:
+    """The paper's CIFAR-10 evaluation settings are the defaults (ImageNet: see train_final.py)."""
+    epochs: int = 600
+    learning_rate: float = 0.025
+    learning_rate_min: float = 0.0
+    momentum: float = 0.9
+    nesterov: bool = False  # the NAS-Bench-201 recipe uses Nesterov momentum
+    weight_decay: float = 3e-4
+    grad_clip: float = 5.0
+    auxiliary_weight: float = 0.4
+    drop_path_prob: float = 0.2
+    label_smoothing: float = 0.0
+    lr_schedule: str = "cosine"  # or "step": multiply by gamma every decay_period epochs (ImageNet)
+    gamma: float = 0.97
+    decay_period: int = 1
+    max_batches: int | None = None
+    report_freq: int = 50
+    progress: bool = True
+    bf16: bool = False  # autocast to bfloat16 (CUDA)
+    channels_last: bool = False
+    sync_bn: bool = False  # distributed: BatchNorm statistics over the global batch (SyncBatchNorm, CUDA)
+
+
+class AuxiliaryClassification(ImageClassification):
+    """Training loss of a network returning (logits, aux logits): CE(logits) + weight * CE(aux logits),
+    both label-smoothed if asked (as the original's ImageNet training); accuracy is the main head's."""
+
+    def __init__(self, label_smoothing: float = 0.0, auxiliary_weight: float = 0.4):
+        super().__init__(label_smoothing)
+        self.auxiliary_weight = auxiliary_weight
+
+    def loss_and_stats(self, forward, batch) -> tuple[torch.Tensor, dict]:
+        x, y = batch
+        out = forward(x)
+        logits, aux = out if isinstance(out, tuple) else (out, None)
+        loss = F.cross_entropy(logits, y, label_smoothing=self.label_smoothing)
+        if aux is not None and self.auxiliary_weight:
+            loss = loss + self.auxiliary_weight * F.cross_entropy(aux, y, label_smoothing=self.label_smoothing)
+        n = y.numel()
+        return loss, {"loss_sum": loss.detach().float() * n, "correct": (logits.argmax(1) == y).sum(), "n": n}
+
+
+def _prepared(batches: Iterable, channels_last: bool):
+    for x, y in batches:
+        yield (x.contiguous(memory_format=torch.channels_last) if channels_last else x), y
+
+
+def evaluate_network(model: nn.Module, batches: Iterable, bf16: bool = False, channels_last: bool = False) -> dict:
+    """Test loss (plain cross-entropy) and top-1 accuracy in eval mode: no drop path, no auxiliary head."""
+    device = next(model.parameters()).device
+    with autocast(device, bf16):
+        return evaluate(model, ImageClassification(), _prepared(batches, channels_last))
+
+
+class FinalTraining:
+    def __init__(self, model: nn.Module, train_stream, test_stream, config: FinalTrainingConfig,
+                 spec: NetworkSpec, run: RunDir | None = None):
+        """`train_stream.epoch(max_batches)` yields augmented training batches, and
+        `test_stream.evaluation_batches(max_batches)` the test split (BatchStream or ImageFolderStream)."""
+        self.model, self.config, self.spec = model, config, spec
+        self.train_stream, self.test_stream = train_stream, test_stream
+        self.run_dir = run or RunDir(None)
+        self.device = next(model.parameters()).device
+        self.ddp = world_size() > 1
+        if self.ddp and config.sync_bn:
+            self.model = nn.SyncBatchNorm.convert_sync_batchnorm(model)  # same parameters, same state_dict keys
+        # The module the training steps call: the network itself, or its DDP wrapper (which starts every
+        # rank from rank 0's weights). Evaluation and checkpoints use the network itself.
+        self.train_forward = self.model
+        if self.ddp:
+            unused = bool(getattr(model, "auxiliary", False)) and not config.auxiliary_weight  # idle aux head
+            self.train_forward = nn.parallel.DistributedDataParallel(
+                self.model, device_ids=[self.device] if self.device.type == "cuda" else None,
+                find_unused_parameters=unused)
+        self.params = [p for p in self.model.parameters() if p.requires_grad]
+        self.optimizer = torch.optim.SGD(self.params, config.learning_rate, momentum=config.momentum,
+                                         weight_decay=config.weight_decay, nesterov=config.nesterov)
+        if config.lr_schedule == "cosine":
+            self.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(
+                self.optimizer, float(config.epochs), eta_min=config.learning_rate_min)
+        elif config.lr_schedule == "step":
+            self.scheduler = torch.optim.lr_scheduler.StepLR(self.optimizer, config.decay_period, config.gamma)
+        else:
+            raise UserError(f"unknown learning-rate schedule {config.lr_schedule!r}; use cosine or step")
+        self.task = AuxiliaryClassification(config.label_smoothing, config.auxiliary_weight)
+        self.epoch = 0
+        self.best_acc = float("-inf")
+        self.history: list[dict] = []
+        self.engine = RunEngine.in_run_dir(self.run_dir, (HISTORY_FILE,))
+        self.callbacks = self.engine.callbacks  # callback(epoch, row) once the epoch is written
+
+    @property
+    def epochs(self) -> int:
+        return self.config.epochs
+
+    # -- state -------------------------------------------------------------------------------------
+    def state_dict(self) -> dict:
+        return {
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "train_stream": self.train_stream.state_dict(),
+            "rng": rng_state(),
+            "epoch": self.epoch,
+            "best_acc": self.best_acc,
+            "history": self.history,
+            "config": asdict(self.config),
+            "network": asdict(self.spec),
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        if not isinstance(state, dict) or "optimizer" not in state or "network" not in state:
+            raise UserError("the checkpoint is not a train_final.py checkpoint")
+        if state.get("network") != asdict(self.spec):
+            raise UserError("the checkpoint holds a different network (arch, size or dataset) from the one "
+                            "being trained; resume it with its own settings")
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.train_stream.load_state_dict(state["train_stream"])
+        set_rng_state(state["rng"])
+        self.epoch = state["epoch"]
+        self.best_acc = state["best_acc"]
+        self.history = state["history"]
+
+    def resume(self, path) -> None:
+        """Continue from a checkpoint file (none yet: from the start); rows of history.jsonl beyond it are
+        dropped (they are redone)."""
+        self.engine.resume(self, path)
+
+    # -- the loop ------------------------------------------------------------------------------------
+    def run(self) -> dict:
+        self.engine.run(self, self.train_epoch)
+        return self.history[-1] if self.history else {}
+
+    def train_epoch(self) -> dict:
+        """One epoch, then its row of history.jsonl, weights.pt (best_weights.pt) and the checkpoint."""
+        return self.engine.step(self, self._epoch).metrics
+
+    def _epoch(self) -> Epoch:
+        cfg, epoch = self.config, self.epoch
+        lr = self.optimizer.param_groups[0]["lr"]
+        self.model.drop_path_prob = cfg.drop_path_prob * epoch / cfg.epochs
+        log.info("epoch %d/%d lr %e drop_path_prob %.4f", epoch, cfg.epochs, lr, self.model.drop_path_prob)
+        self.model.train()
+        totals = Totals()
+        n_batches = self.train_stream.batches_per_epoch(cfg.max_batches)
+        bar = Progress(n_batches, f"train epoch {epoch}", cfg.report_freq,
+                       enabled=cfg.progress and is_main_process())
+        t0 = time.perf_counter()
+        for step, batch in enumerate(_prepared(self.train_stream.epoch(cfg.max_batches), cfg.channels_last)):
+            with autocast(self.device, cfg.bf16):
+                loss, stats = self.task.loss_and_stats(self.train_forward, batch)
+            check_finite(loss, "training loss", epoch, step, "; try a lower --learning_rate")
+            weight_step(self.params, loss, self.optimizer, cfg.grad_clip, ddp=self.ddp)
+            totals.add(stats)
+            bar.update(**self.task.summarize(totals))
+        bar.close()
+        train_metrics = self.task.summarize(all_reduce_sum(totals))  # over every rank's shard
+        average_batchnorm_statistics(self.model)  # one model on every rank for the test and the checkpoint
+        test_metrics = self.evaluate()
+        self.scheduler.step()
+        metrics = {f"train_{k}": v for k, v in train_metrics.items()}
+        metrics.update({f"test_{k}": v for k, v in test_metrics.items()})
+        metrics.update(lr=lr, drop_path_prob=self.model.drop_path_prob, seconds=time.perf_counter() - t0)
+        log.info("epoch %d train_acc %f test_acc %f (train_loss %.4f test_loss %.4f, %.1f s)", epoch,
+                 metrics["train_acc"], metrics["test_acc"], metrics["train_loss"], metrics["test_loss"],
+                 metrics["seconds"])
+        row = {"epoch": epoch, **metrics}
+        self.history.append(row)
+        self.epoch += 1
+        weights = self.weights_file(row)
+        files = {LAST_WEIGHTS: weights, **({BEST_WEIGHTS: weights} if metrics["test_acc"] > self.best_acc else {})}
+        self.best_acc = max(self.best_acc, metrics["test_acc"])
+        return Epoch(metrics, {HISTORY_FILE: [row]}, files)
+
+    def evaluate(self) -> dict:
+        return evaluate_network(self.model, self.test_stream.evaluation_batches(self.config.max_batches),
+                                self.config.bf16, self.config.channels_last)
+
+    def weights_file(self, metrics: dict) -> dict:
+        """What weights.pt holds: the network's description, its weights, the epoch and its metrics."""
+        return {"format": WEIGHTS_FORMAT, "network": asdict(self.spec), "model": self.model.state_dict(),
+                "epoch": self.epoch, "metrics": metrics}
+
+
+# -- saved networks ------------------------------------------------------------------------------------
+def read_saved_network(path: str | Path) -> tuple[NetworkSpec | None, dict, dict]:
+    """(spec or None, state dict, metadata) of a weights file, a training checkpoint, a run folder
+    (its weights.pt), or a bare state dict such as the original code's weights.pt (spec None)."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / LAST_WEIGHTS
+    state = load_checkpoint(path)
+    if isinstance(state, dict) and "network" in state and "model" in state:
+        try:
+            spec = NetworkSpec(**state["network"])
+        except TypeError:
+            raise UserError(f"{path}: unrecognised network description; was it written by train_final.py?") from None
+        return spec, state["model"], {k: v for k, v in state.items() if k not in ("model", "network")}
+    if isinstance(state, dict) and state and all(torch.is_tensor(v) for v in state.values()):
+        return None, state, {}
+    raise UserError(f"{path} holds neither a train_final.py network nor a state dict of one")
+
+
+def load_network_weights(model: nn.Module, state: dict, source: str) -> None:
+    """Load weights by name, accepting the names of the code a network was ported from (the network's
+    `convert_state_dict`, e.g. the original DARTS code's); a mismatch is a user error."""
+    own = model.state_dict()
+    convert = getattr(model, "convert_state_dict", None)
+    mismatch = not set(state) <= set(own) or not {k for k in own if not k.endswith("num_batches_tracked")} <= set(state)
+    if mismatch and convert is not None:
+        state = convert(state)
+    missing = sorted(k for k in own if k not in state and not k.endswith("num_batches_tracked"))
+    unexpected = sorted(k for k in state if k not in own)
+    wrong = sorted(k for k in state if k in own and tuple(state[k].shape) != tuple(own[k].shape))
+    if missing or unexpected or wrong:
+        detail = (f"{len(missing)} weights missing (e.g. {missing[0]})" if missing else
+                  f"{len(unexpected)} unexpected weights (e.g. {unexpected[0]})" if unexpected else
+                  f"{len(wrong)} weights of another shape (e.g. {wrong[0]}: {tuple(state[wrong[0]].shape)} "
+                  f"vs {tuple(own[wrong[0]].shape)})")
+        raise UserError(f"{source} does not fit this network ({detail}); give the --arch, --init_channels, "
+                        f"--layers, --auxiliary and --dataset it was trained with")
+    model.load_state_dict(state, strict=False)

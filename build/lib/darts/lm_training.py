@@ -1,0 +1,443 @@
+"""Training the language model of a recurrent genotype (the original rnn/train.py), and its CLI `main_lm`.
+
+Each epoch: one pass over train.txt in --batch_size columns with variable-length windows (the learning
+rate scaled by seq_len / bptt for each step), loss = cross-entropy + AR + TAR, gradient-norm clipping,
+SGD; then the validation perplexity over valid.txt in 10 columns. Training switches from SGD to averaged
+SGD (ASGD with t0 = 0, lambda = 0) once the validation loss is worse than the best one from more than
+`nonmono` epochs ago, and from then on validates the averaged weights (NT-ASGD, Merity et al. 2018).
+The best model so far is kept in best.pt; a loss that turns NaN rolls back to it, as the original does.
+At the end (or on Ctrl-C, as the original) the best model is tested on test.txt in 1 column.
+
+Files in --save: args.json, log.txt, history.jsonl (a row per epoch), checkpoint.pt (every epoch, for
+an exact --resume), best.pt (weights and what rebuilds the model) and results.json.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import math
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Iterable
+
+import torch
+import torch.nn as nn
+
+from darts.checkpoint import load_checkpoint, rng_state, save_checkpoint, seed_everything, set_rng_state
+from darts.data.text import DEFAULT_FOLDERS, KNOWN_VOCAB_SIZES, TextStream, read_corpus
+from darts.errors import UserError
+from darts.genotype import GenotypeError, available_cells, genotype_from_dict, load_genotype
+from darts.engine import CHECKPOINT, Epoch, RunEngine
+from darts.progress import Progress
+from darts.runs import RunDir, Terminated, explicit_flags, resumed_args, pick_device, setup_console_logging
+from darts.language_task import LanguageModel
+from darts.spaces.registry import DataShape, get_space, space_of
+from darts.summary import count_parameters
+from darts.training import TrainingDiverged, Totals, check_finite, evaluate, scaled_learning_rate, weight_step
+
+log = logging.getLogger("darts")
+
+HISTORY_FILE = "history.jsonl"
+BEST = "best.pt"
+BEST_FORMAT = "darts-language-model"
+TEXT_DATASETS = tuple(KNOWN_VOCAB_SIZES)
+MAX_ROLLBACKS = 5  # consecutive NaN rollbacks before giving up
+
+
+# -- the model's description, saved with its weights -------------------------------------------------------
+@dataclass
+class LMSpec:
+    genotype: dict
+    ntokens: int
+    arch: str = "DARTS_V2"
+    emsize: int = 850
+    nhid: int = 850
+    nhidlast: int = 850
+    dropout: float = 0.75
+    dropouth: float = 0.25
+    dropoutx: float = 0.75
+    dropouti: float = 0.2
+    dropoute: float = 0.0
+    space: str = "darts_rnn"  # the registered text space that builds the model (older files: the DARTS cell)
+
+    def build(self) -> nn.Module:
+        space = get_space(self.space)
+        genotype = genotype_from_dict(self.genotype, space=space.name)
+        sizes = {k: v for k, v in asdict(self).items() if k not in ("genotype", "ntokens", "arch", "space")}
+        return space.build_network(genotype, {**space.resolve({}), **sizes}, DataShape(ntokens=self.ntokens))
+
+
+def is_text_genotype(genotype) -> bool:
+    return space_of(genotype).modality == "text"
+
+
+def load_recurrent_genotype(arch: str):
+    """A language-model genotype by cells/ name, JSON path or paper text. Names shared with a convolutional
+    cell (DARTS, DARTS_V1, DARTS_V2) resolve to its recurrent counterpart NAME_RNN."""
+    genotype = load_genotype(arch)
+    if is_text_genotype(genotype):
+        return genotype
+    with contextlib.suppress(GenotypeError):
+        twin = load_genotype(f"{arch}_RNN")
+        if is_text_genotype(twin):
+            return twin
+    recurrent = [name for name in available_cells() if is_text_genotype(load_genotype(name))]
+    raise GenotypeError(f"--arch {arch} is a convolutional genotype; the language model needs a recurrent one "
+                        f"(a search's genotype.json, or one of: {', '.join(recurrent)})")
+
+
+# -- the training loop ---------------------------------------------------------------------------------------
+@dataclass
+class LMTrainingConfig:
+    """The original rnn/train.py defaults (PTB)."""
+    epochs: int = 8000
+    lr: float = 20.0
+    clip: float = 0.25
+    wdecay: float = 8e-7
+    nonmono: int = 5
+    max_batches: int | None = None
+    report_freq: int = 200
+    progress: bool = True
+
+
+class LMTrainer:
+    def __init__(self, model: nn.Module, spec: LMSpec, task: LanguageModel, train_stream: TextStream,
+                 valid_stream: TextStream, config: LMTrainingConfig, run: RunDir | None = None):
+        self.model, self.spec, self.task, self.config = model, spec, task, config
+        self.train_stream, self.valid_stream = train_stream, valid_stream
+        self.run_dir = run or RunDir(None)
+        self.weights = list(model.parameters())
+        self.optimizer = self._optimizer("sgd")
+        self.epoch = 0
+        self.val_losses: list[float] = []  # validation losses of the SGD phase (the switch rule reads them)
+        self.best_loss = math.inf
+        self.history: list[dict] = []
+        self.rollbacks = 0
+        self.engine = RunEngine.in_run_dir(self.run_dir, (HISTORY_FILE,))
+        self.callbacks = self.engine.callbacks  # callback(epoch, row) once the epoch is written
+
+    @property
+    def epochs(self) -> int:
+        return self.config.epochs
+
+    def _optimizer(self, kind: str) -> torch.optim.Optimizer:
+        cfg = self.config
+        if kind == "asgd":
+            return torch.optim.ASGD(self.weights, lr=cfg.lr, t0=0, lambd=0.0, weight_decay=cfg.wdecay)
+        return torch.optim.SGD(self.weights, lr=cfg.lr, weight_decay=cfg.wdecay)
+
+    @property
+    def averaging(self) -> bool:
+        return isinstance(self.optimizer, torch.optim.ASGD)
+
+    @contextlib.contextmanager
+    def averaged_weights(self):
+        """The ASGD average in place of the weights (for validation and saving); no-op under SGD."""
+        if not self.averaging:
+            yield
+            return
+        saved = [p.detach().clone() for p in self.weights]
+        with torch.no_grad():
+            for p in self.weights:
+                if "ax" in self.optimizer.state.get(p, {}):
+                    p.copy_(self.optimizer.state[p]["ax"])
+        try:
+            yield
+        finally:
+            with torch.no_grad():
+                for p, w in zip(self.weights, saved):
+                    p.copy_(w)
+
+    # -- state ---------------------------------------------------------------------------------------------
+    def _optimizer_state(self) -> dict:
+        return {"optimizer_kind": "asgd" if self.averaging else "sgd", "optimizer": self.optimizer.state_dict()}
+
+    def _load_optimizer(self, state: dict) -> None:
+        self.optimizer = self._optimizer(state["optimizer_kind"])
+        self.optimizer.load_state_dict(state["optimizer"])
+
+    def state_dict(self) -> dict:
+        return {"model": self.model.state_dict(), **self._optimizer_state(), "epoch": self.epoch,
+                "val_losses": self.val_losses, "best_loss": self.best_loss, "history": self.history,
+                "rollbacks": self.rollbacks, "train_stream": self.train_stream.state_dict(), "rng": rng_state(),
+                "config": asdict(self.config), "spec": asdict(self.spec)}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.model.load_state_dict(state["model"])
+        self._load_optimizer(state)
+        self.epoch, self.val_losses, self.best_loss = state["epoch"], state["val_losses"], state["best_loss"]
+        self.history, self.rollbacks = state["history"], state["rollbacks"]
+        self.train_stream.load_state_dict(state["train_stream"])
+        set_rng_state(state["rng"])
+
+    def resume(self, path) -> None:
+        """Continue from a checkpoint (none yet: from the start); rows of unfinished epochs are dropped."""
+        self.engine.resume(self, path)
+
+    def _save_best(self, valid_loss: float) -> None:
+        self.best_loss = valid_loss
+        if self.run_dir.enabled:
+            save_checkpoint(self.run_dir.file(BEST), {
+                "format": BEST_FORMAT, "spec": asdict(self.spec), "model": self.model.state_dict(),
+                **self._optimizer_state(), "epoch": self.epoch, "valid_loss": valid_loss})
+        log.info("saved the best model (%s weights), valid ppl %.2f",
+                 "averaged" if self.averaging else "current", math.exp(valid_loss))
+
+    def _rollback(self, error: TrainingDiverged) -> None:
+        best = self.run_dir.file(BEST) if self.run_dir.enabled else None
+        if best is None or not best.is_file() or self.rollbacks >= MAX_ROLLBACKS:
+            raise error
+        state = load_checkpoint(best, map_location=next(self.model.parameters()).device)
+        self.model.load_state_dict(state["model"])
+        self._load_optimizer(state)
+        self.epoch = state["epoch"] + 1
+        self.rollbacks += 1
+        log.info("rolling back to the best model (epoch %d) and going on from epoch %d", state["epoch"], self.epoch)
+
+    # -- the loop -------------------------------------------------------------------------------------------
+    def run(self) -> None:
+        """Train until `epochs`; a NaN loss rolls back to the best model; Ctrl-C stops early (kept resumable)."""
+        try:
+            self.engine.run(self, self._epoch_or_rollback)
+        except KeyboardInterrupt as e:
+            if isinstance(e, Terminated):  # SIGTERM stops the process; Ctrl-C stops training only
+                raise
+            log.info("exiting from training early (resume with --resume on the --save folder)")
+
+    def _epoch_or_rollback(self) -> None:
+        try:
+            self.train_epoch()
+        except TrainingDiverged as e:
+            self._rollback(e)
+
+    def train_epoch(self) -> dict:
+        """One epoch, then its row of history.jsonl and the checkpoint (best.pt during the epoch)."""
+        return self.engine.step(self, self._epoch).metrics
+
+    def _epoch(self) -> Epoch:
+        cfg, epoch = self.config, self.epoch
+        self.model.train()
+        totals = Totals()
+        n_batches = self.train_stream.batches_per_epoch(cfg.max_batches)
+        bar = Progress(n_batches, f"epoch {epoch}", cfg.report_freq, enabled=cfg.progress)
+        t0 = time.perf_counter()
+        for step, batch in enumerate(self.train_stream.epoch(cfg.max_batches)):
+            with scaled_learning_rate(self.optimizer, self.task.lr_scale(batch)):
+                loss, stats = self.task.loss_and_stats(self.model, batch)
+                check_finite(loss, "training loss", epoch, step, "; rolling back to the best model")
+                weight_step(self.weights, loss, self.optimizer, cfg.clip)
+            totals.add(stats)
+            bar.update(**self.task.summarize(totals))
+        bar.close()
+        metrics = {f"train_{k}": v for k, v in self.task.summarize(totals).items()}
+        averaged = self.averaging
+        with self.averaged_weights():
+            valid = evaluate(self.model, self.task, self.valid_stream.evaluation_batches(cfg.max_batches))
+            if valid["loss"] < self.best_loss:
+                self._save_best(valid["loss"])
+        if not averaged:
+            earlier = self.val_losses[:-cfg.nonmono] if len(self.val_losses) > cfg.nonmono else []
+            if earlier and valid["loss"] > min(earlier):
+                log.info("validation stopped improving: switching from SGD to averaged SGD")
+                self.optimizer = self._optimizer("asgd")
+            self.val_losses.append(valid["loss"])
+        metrics.update({f"valid_{k}": v for k, v in valid.items()})
+        metrics.update(optimizer="asgd" if averaged else "sgd", seconds=time.perf_counter() - t0)
+        log.info("end of epoch %d | %s", epoch, " | ".join(
+            f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}" for k, v in metrics.items()))
+        self.history.append({"epoch": epoch, **metrics})
+        self.epoch += 1
+        self.rollbacks = 0
+        return Epoch(metrics, {HISTORY_FILE: [{"epoch": epoch, **metrics}]})
+
+    def load_best(self) -> None:
+        """Put the best saved weights into the model (kept as they are when none were saved)."""
+        if self.run_dir.enabled and self.run_dir.file(BEST).is_file():
+            state = load_checkpoint(self.run_dir.file(BEST), map_location=next(self.model.parameters()).device)
+            self.model.load_state_dict(state["model"])
+
+
+def perplexity(loss: float) -> float:
+    """exp(loss), infinite where it overflows a float (written as null in JSON)."""
+    return math.exp(loss) if loss < 700.0 else math.inf
+
+
+def evaluate_lm(model: nn.Module, batches: Iterable) -> dict:
+    """Loss (nats per token) and perplexity of `model` over text batches."""
+    return evaluate(model, LanguageModel(), batches)
+
+
+# -- the CLI ------------------------------------------------------------------------------------------------
+# Flags that a resumed run may change (they do not alter the computation done so far). --epochs too when
+# given: training has no schedule tied to it, so a stopped run can be continued for longer.
+RESUME_MAY_CHANGE = {"resume", "device", "report_freq", "save", "no_progress", "continue_train"}
+# The original README's WikiText-2 command; PTB uses the parser defaults (rnn/train.py's).
+DATASET_DEFAULTS = {"ptb": {}, "wikitext2": {"emsize": 700, "nhid": 700, "nhidlast": 700, "dropouth": 0.15,
+                                             "wdecay": 5e-7}}
+PTB_DEFAULTS = {"emsize": 850, "nhid": 850, "nhidlast": 850, "dropouth": 0.25, "wdecay": 8e-7}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser("train_final.py --dataset ptb|wikitext2",
+                                description="Train the language model of a recurrent genotype (the original "
+                                            "rnn/train.py; its flags and defaults).")
+    a = p.add_argument
+    a("--data", default=None, help="corpus folder with train.txt, valid.txt, test.txt (default: data/ptb, "
+                                   "data/wikitext-2)")
+    a("--dataset", default="ptb", choices=TEXT_DATASETS, help="which corpus the defaults are for")
+    a("--arch", default="DARTS", help="recurrent genotype: cells/ name (DARTS, DARTS_V1, DARTS_V2, ...), "
+                                      "a genotype.json, or Genotype(recurrent=..., concat=...) text")
+    a("--emsize", type=int, default=None, help="size of word embeddings (default: 850 PTB, 700 WikiText-2)")
+    a("--nhid", type=int, default=None, help="recurrent cell size (default: as --emsize)")
+    a("--nhidlast", type=int, default=None, help="size of the last recurrent layer (default: as --emsize)")
+    a("--lr", type=float, default=20.0, help="initial learning rate (default: 20)")
+    a("--clip", type=float, default=0.25, help="gradient norm clipping (default: 0.25)")
+    a("--epochs", type=int, default=8000, help="upper epoch limit; Ctrl-C stops early and tests (default: 8000)")
+    a("--batch_size", type=int, default=64, help="(default: 64)")
+    a("--bptt", type=int, default=35, help="mean window length (default: 35)")
+    a("--dropout", type=float, default=0.75, help="locked dropout on the cell's outputs (default: 0.75)")
+    a("--dropouth", type=float, default=None, help="dropout on hidden connections (default: 0.25 PTB, 0.15 WT2)")
+    a("--dropoutx", type=float, default=0.75, help="dropout on input connections (default: 0.75)")
+    a("--dropouti", type=float, default=0.2, help="locked dropout on embeddings (default: 0.2)")
+    a("--dropoute", type=float, default=0.0, help="dropout of whole words from the embedding (default: 0)")
+    a("--seed", type=int, default=1267, help="(default: 1267)")
+    a("--nonmono", type=int, default=5, help="epochs without improvement before switching to ASGD (default: 5)")
+    a("--log-interval", "--report_freq", dest="report_freq", type=int, default=200,
+      help="log every N batches (default: 200)")
+    a("--save", default=None, help="output folder (default: eval-EXP-<time>)")
+    a("--alpha", type=float, default=0.0, help="activation regularisation weight (default: 0)")
+    a("--beta", type=float, default=1e-3, help="temporal activation regularisation weight (default: 1e-3)")
+    a("--wdecay", type=float, default=None, help="weight decay (default: 8e-7 PTB, 5e-7 WikiText-2)")
+    a("--continue_train", action="store_true", help="(original flag) same as --resume on the --save folder")
+    a("--small_batch_size", type=int, default=-1, help="(original flag) only -1 or --batch_size are supported")
+    a("--max_seq_len_delta", type=int, default=20, help="longest window: bptt + this (default: 20)")
+    a("--eval_batch_size", type=int, default=10, help="columns of the validation pass (default: 10)")
+    a("--test_batch_size", type=int, default=1, help="columns of the test pass (default: 1)")
+    a("--cuda", action="store_true", help="(original flag, unused: see --device)")
+    a("--single_gpu", action="store_true", help="(original flag, unused)")
+    a("--gpu", type=int, default=None, help="(original flag) CUDA device index; same as --device cuda:N")
+    a("--device", default="auto", help="auto, cpu, cuda, cuda:N (default: auto)")
+    a("--resume", default=None, metavar="DIR", help="continue the run saved in DIR from its last checkpoint")
+    a("--max_batches", type=int, default=None, help="cap on batches per epoch and per evaluation (smoke runs)")
+    a("--summary", action="store_true", help="print the model's size and exit")
+    a("--no_progress", action="store_true", help="no progress bar, only the log lines")
+    return p
+
+
+def fill_defaults(args) -> None:
+    """Dataset defaults; --nhid and --nhidlast follow --emsize when only it is given."""
+    if args.emsize is not None:
+        args.nhid = args.emsize if args.nhid is None else args.nhid
+        args.nhidlast = args.nhid if args.nhidlast is None else args.nhidlast
+    for name, value in {**PTB_DEFAULTS, **DATASET_DEFAULTS[args.dataset]}.items():
+        if getattr(args, name) is None:
+            setattr(args, name, value)
+
+
+def check_args(args) -> None:
+    if not args.emsize == args.nhid == args.nhidlast:
+        raise UserError(f"--emsize {args.emsize}, --nhid {args.nhid} and --nhidlast {args.nhidlast} must be equal "
+                        f"(the decoder is tied to the embedding)")
+    for name in ("emsize", "bptt", "batch_size", "eval_batch_size", "test_batch_size", "epochs", "nonmono"):
+        if getattr(args, name) < (0 if name in ("epochs", "nonmono") else 1):
+            raise UserError(f"--{name} must be positive, got {getattr(args, name)}")
+    for name in ("dropout", "dropouth", "dropoutx", "dropouti", "dropoute"):
+        if not 0 <= getattr(args, name) < 1:
+            raise UserError(f"--{name} {getattr(args, name)} must be in [0, 1)")
+    if args.small_batch_size not in (-1, args.batch_size):
+        raise UserError("--small_batch_size (gradient accumulation) is not supported; leave it out or set it "
+                        "to --batch_size")
+    if args.max_batches is not None and args.max_batches < 1:
+        raise UserError("--max_batches must be at least 1")
+
+
+def spec_from_args(args, ntokens: int) -> LMSpec:
+    genotype = load_recurrent_genotype(args.arch)
+    space = space_of(genotype)
+    return LMSpec(space.genotype_to_dict(genotype), ntokens, str(args.arch), args.emsize, args.nhid, args.nhidlast,
+                  args.dropout, args.dropouth, args.dropoutx, args.dropouti, args.dropoute, space=space.name)
+
+
+def summary(args) -> int:
+    """Vocabulary from --data when it is a corpus folder, else the standard corpus's size."""
+    if args.data and Path(args.data).is_dir():
+        ntokens, source = read_corpus(args.data).ntokens, args.data
+    else:
+        ntokens, source = KNOWN_VOCAB_SIZES[args.dataset], f"the standard {args.dataset}"
+    spec = spec_from_args(args, ntokens)
+    n = count_parameters(spec.build())
+    print(f"DARTS language model {args.arch}: {genotype_from_dict(spec.genotype)}")
+    print(f"emsize {spec.emsize}, nhid {spec.nhid}, vocabulary {ntokens:,} ({source}), decoder tied to the embedding")
+    print(f"Model total parameters: {n}")
+    print(f"param size = {n / 1e6:f}MB")
+    return n
+
+
+def main_lm(argv=None) -> dict | None:
+    """The language-model half of train_final.py (`--dataset ptb|wikitext2`); returns the final metrics."""
+    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = parser.parse_args(argv)
+    if args.gpu is not None and args.device == "auto":
+        args.device = f"cuda:{args.gpu}"
+    if args.continue_train and not args.resume:
+        if not args.save:
+            raise UserError("--continue_train needs --save naming the run folder to continue")
+        args.resume = args.save
+    if args.summary:
+        fill_defaults(args)
+        check_args(args)
+        summary(args)
+        return None
+    if args.resume:
+        # the upper epoch limit may be raised on resume (the original's --epochs 8000 is a ceiling)
+        may_change = RESUME_MAY_CHANGE | ({"epochs"} & explicit_flags(parser, argv))
+        args = resumed_args(args, parser, argv, may_change, "train_final.py")
+    fill_defaults(args)
+    check_args(args)
+    if args.save is None:
+        args.save = f"eval-EXP-{time.strftime('%Y%m%d-%H%M%S')}"
+    setup_console_logging()
+    run = RunDir(args.save, resume=bool(args.resume))
+    try:
+        return train_lm(args, run)
+    finally:
+        run.close()
+
+
+def train_lm(args, run: RunDir) -> dict:
+    device = pick_device(args.device)
+    seed_everything(args.seed)
+    corpus = read_corpus(args.data or DEFAULT_FOLDERS[args.dataset])
+    spec = spec_from_args(args, corpus.ntokens)
+    if not args.resume:
+        run.write_json("args.json", {k: v for k, v in vars(args).items() if k not in ("resume", "continue_train")})
+    log.info("args = %s", vars(args))
+    train = TextStream(corpus.train, args.batch_size, args.bptt, device, variable_length=True, length_std=5.0,
+                       max_seq_len_delta=args.max_seq_len_delta, seed=args.seed * 1000, name="train")
+    valid = TextStream(corpus.valid, args.eval_batch_size, args.bptt, device, name="valid")
+    test = TextStream(corpus.test, args.test_batch_size, args.bptt, device, name="test")
+    model = spec.build().to(device)
+    log.info("corpus %s: vocabulary %d, %d / %d / %d tokens (train / valid / test)", corpus.path, corpus.ntokens,
+             len(corpus.train), len(corpus.valid), len(corpus.test))
+    log.info("genotype %s = %s", args.arch, genotype_from_dict(spec.genotype))
+    log.info("Model total parameters: %d", count_parameters(model))
+    config = LMTrainingConfig(epochs=args.epochs, lr=args.lr, clip=args.clip, wdecay=args.wdecay,
+                              nonmono=args.nonmono, max_batches=args.max_batches, report_freq=args.report_freq,
+                              progress=not args.no_progress)
+    trainer = LMTrainer(model, spec, LanguageModel(args.alpha, args.beta), train, valid, config, run)
+    if args.resume:
+        trainer.resume(run.file(CHECKPOINT))
+    trainer.run()
+    trainer.load_best()
+    test_metrics = evaluate_lm(model, test.evaluation_batches(args.max_batches))
+    results = {"arch": str(args.arch), "epochs": trainer.epoch, "params": count_parameters(model),
+               "valid_loss": trainer.best_loss, "valid_ppl": perplexity(trainer.best_loss),
+               "test_loss": test_metrics["loss"], "test_ppl": perplexity(test_metrics["loss"])}
+    run.write_json("results.json", results)  # a loss of inf (no epoch) or a huge perplexity: null
+    log.info("end of training | best valid ppl %.2f | test loss %.2f | test ppl %.2f",
+             results["valid_ppl"], results["test_loss"], results["test_ppl"])
+    return results

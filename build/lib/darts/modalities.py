@@ -1,0 +1,136 @@
+"""The two kinds of data a space can be searched on: images (classification) and text (language models).
+
+A modality loads its data from the run's settings, says the data's shape to the space, and makes the
+pieces every search loop needs: the task (how a batch becomes a loss), the weight-training stream, the
+architecture-training stream and the end-of-epoch evaluation batches. Spaces name their modality; no
+loop looks inside a batch.
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from darts.errors import UserError
+from darts.spaces.registry import DataShape
+
+log = logging.getLogger("darts")
+
+TEXT_EVAL_BATCH_SIZE = 10  # the original evaluates text in 10 columns
+
+
+def own_data_options(dataset: str, settings: dict) -> dict:
+    """Reader options of --dataset folder / npz; given with another dataset they are an error."""
+    given = {k: settings.get(k) for k in ("image_size", "cache", "strict", "test_fraction")}
+    given["strict"] = given["strict"] or None
+    accepted = {"folder": set(given), "npz": {"test_fraction"}}.get(dataset, set())
+    wrong = [k for k, v in given.items() if v is not None and k not in accepted]
+    if wrong:
+        raise UserError(f"--{', --'.join(wrong)} do(es) not apply to --dataset {dataset} "
+                        f"({'only --test_fraction does' if dataset == 'npz' else 'only to folder and npz'})")
+    cache = given["cache"]
+    options = {"image_size": given["image_size"] or 32,
+               "cache": False if cache is not None and cache.lower() == "none" else cache,
+               "strict": bool(given["strict"]), "test_fraction": 0.2 if given["test_fraction"] is None
+               else given["test_fraction"]}
+    return {k: v for k, v in options.items() if k in accepted}
+
+
+class ImageModality:
+    name = "image"
+
+    def __init__(self, settings: dict, read: bool = True, dataset=None):
+        """Reads the dataset (or, with read=False, only its shape: names and headers, for --summary); the
+        library passes an already loaded ImageDataset as `dataset`."""
+        from darts.data import load_image_dataset
+        from darts.data.images import image_input_shape
+        self.settings = settings
+        options = own_data_options(settings["dataset"], settings) if dataset is None else {}
+        if read or dataset is not None:
+            self.data = dataset if dataset is not None else load_image_dataset(settings["dataset"],
+                                                                               settings.get("data"), **options)
+            d = self.data
+            self.shape = DataShape(d.in_channels, d.image_size, d.image_size, d.num_classes)
+        else:
+            self.data = None
+            c, h, w, k = image_input_shape(settings["dataset"], settings.get("data"), **options)
+            self.shape = DataShape(c, h, w, k)
+
+    def task(self):
+        from darts.training import ImageClassification
+        return ImageClassification()
+
+    def search_streams(self, device, shard=(0, 1), channels_last: bool = False):
+        """(weight stream, alpha stream, evaluation batches or None): the first --train_portion of the
+        training split trains the weights, the rest the alphas (as the original code)."""
+        from darts.data.batches import search_streams
+        s = self.settings
+        train, val = search_streams(self.data, s["batch_size"], s["train_portion"], device, s["seed"],
+                                    s["cutout_length"] if s.get("cutout") else 0, shard, channels_last)
+        d = self.data
+        log.info("dataset %s: %d images (%d train weights, %d train alphas), %dx%dx%d, %d classes", s["dataset"],
+                 len(d.train_x), len(train.x), len(d.train_x) - len(train.x), d.in_channels, d.image_size,
+                 d.image_size, d.num_classes)
+        if d.class_names:
+            log.info("classes: %s", ", ".join(d.class_names))
+        return train, val, None
+
+    def low_fidelity_evaluator(self, build_network, device):
+        """Rewards by training each sampled network from scratch on the first --train_portion of the training
+        split and scoring it on the rest (the test split is never touched)."""
+        import torch
+        from darts.data.augment import normalize
+        from darts.evaluators.training import TrainingEvaluator
+        s, d = self.settings, self.data
+        split = int(len(d.train_x) * s["train_portion"])
+        x = normalize(d.train_x, torch.tensor(d.mean).view(1, -1, 1, 1), torch.tensor(d.std).view(1, -1, 1, 1))
+        return TrainingEvaluator(build_network, x[:split], d.train_y[:split], x[split:], d.train_y[split:],
+                                 epochs=s["fidelity_epochs"], batch_size=s["batch_size"],
+                                 learning_rate=s["fidelity_learning_rate"], num_classes=d.num_classes, seed=s["seed"],
+                                 device=device, dataset=d.name, arch_key=str)
+
+
+class TextModality:
+    name = "text"
+
+    def __init__(self, settings: dict, read: bool = True, dataset=None):
+        from darts.data.text import DEFAULT_FOLDERS, KNOWN_VOCAB_SIZES, read_corpus
+        self.settings = settings
+        folder = settings.get("data") or DEFAULT_FOLDERS.get(settings["dataset"])
+        if read or (folder and Path(folder).is_dir()):
+            self.corpus = read_corpus(folder)
+            self.shape = DataShape(ntokens=self.corpus.ntokens)
+        else:  # --summary without the corpus: the standard vocabulary size
+            self.corpus = None
+            self.shape = DataShape(ntokens=KNOWN_VOCAB_SIZES[settings["dataset"]])
+
+    def task(self):
+        from darts.language_task import LanguageModel
+        return LanguageModel(self.settings["alpha"], self.settings["beta"])
+
+    def search_streams(self, device, shard=(0, 1), channels_last: bool = False):
+        """As the original rnn/train_search.py: weights train on train.txt, the alphas on valid.txt (both in
+        --batch_size columns, training windows of variable length); each epoch ends with the validation
+        perplexity over valid.txt in 10 columns."""
+        from darts.data.text import TextStream
+        if shard[1] > 1:
+            raise UserError("distributed (torchrun) search shards image batches; run the text search in one process")
+        s, c = self.settings, self.corpus
+        train = TextStream(c.train, s["batch_size"], s["bptt"], device, variable_length=True,
+                           seed=s["seed"] * 1000, name="train")
+        search = TextStream(c.valid, s["batch_size"], s["bptt"], device, seed=s["seed"] * 1000 + 1, name="valid")
+        valid = TextStream(c.valid, TEXT_EVAL_BATCH_SIZE, s["bptt"], device, name="valid")
+        log.info("corpus %s: vocabulary %d, %d / %d / %d tokens (train / valid / test)", c.path, c.ntokens,
+                 len(c.train), len(c.valid), len(c.test))
+        return train, search, lambda: valid.evaluation_batches(s.get("max_batches"))
+
+    def low_fidelity_evaluator(self, build_network, device):
+        raise UserError("sample-based strategies reward text spaces only through a space's own evaluator; "
+                        "search the recurrent cell with --strategy darts or enas")
+
+
+MODALITIES = {"image": ImageModality, "text": TextModality}
+
+
+def load_modality(modality: str, settings: dict, read: bool = True, dataset=None):
+    """The data of a run: read from settings["dataset"] / settings["data"], or the given `dataset` object."""
+    return MODALITIES[modality](settings, read, dataset)

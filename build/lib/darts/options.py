@@ -1,0 +1,102 @@
+"""Options that a space or a strategy declares once, with its default, help and bounds.
+
+The command lines turn every declared option into a flag (grouped by the space or strategy that owns
+it) and the library takes the same names as keyword arguments; both resolve values through
+`resolve_options`, so a default is written in exactly one place: its declaration.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Sequence
+
+from darts.errors import UserError
+
+
+@dataclass(frozen=True)
+class Option:
+    """One setting: `name` (also the flag `--name`), its default, a help line and checks."""
+    name: str
+    default: Any
+    help: str = ""
+    type: Callable | None = None          # parses a flag's text; default: the default's type
+    choices: tuple | None = None
+    aliases: tuple[str, ...] = ()         # other flag spellings, e.g. the original code's ("--lr",)
+    minimum: float | None = None          # inclusive lower bound
+    maximum: float | None = None          # inclusive upper bound
+    below: float | None = None            # exclusive upper bound (probabilities, fractions)
+    flag: bool = False                    # a switch (store_true) whose default is False
+    key: str | None = None                # the keyword / config field it sets, when not `name`
+
+    @property
+    def field(self) -> str:
+        return self.key or self.name
+
+    def parse_type(self) -> Callable | None:
+        if self.type is not None:
+            return self.type
+        if self.flag or self.default is None or isinstance(self.default, bool):
+            return None
+        return type(self.default)
+
+    def check(self, value: Any) -> Any:
+        """The value, converted and checked; a one-line UserError naming the flag otherwise."""
+        if value is None or self.flag:
+            return value
+        kind = self.parse_type()
+        if kind in (int, float) and (isinstance(value, bool) or not isinstance(value, (int, float))):
+            raise UserError(f"--{self.name} must be a number, got {value!r}")
+        if kind is int and isinstance(value, float):
+            if not value.is_integer():
+                raise UserError(f"--{self.name} must be a whole number, got {value!r}")
+            value = int(value)
+        if self.choices is not None and value not in self.choices:
+            raise UserError(f"--{self.name} {value!r} is not one of: {', '.join(map(str, self.choices))}")
+        for bound, ok, word in ((self.minimum, lambda v, b: v >= b, "at least"),
+                                (self.maximum, lambda v, b: v <= b, "at most"),
+                                (self.below, lambda v, b: v < b, "below")):
+            if bound is not None and not ok(value, bound):
+                raise UserError(f"--{self.name} must be {word} {bound}, got {value}")
+        return value
+
+
+def resolve_options(options: Sequence[Option], given: dict, defaults: dict | None = None,
+                    owner: str = "") -> dict:
+    """{name: value} for `options`: given values (None = not given) else `defaults` else the declared
+    default, each checked. Names in `given` that no option declares are ignored (they belong to others)."""
+    defaults = defaults or {}
+    out = {}
+    for opt in options:
+        value = given.get(opt.name)
+        if value is None:
+            value = defaults.get(opt.name, opt.default)
+        out[opt.name] = opt.check(value)
+    return out
+
+
+def check_known(given: dict, options: Sequence[Option], owner: str) -> None:
+    """Refuse keyword arguments that `owner` does not declare (library calls; the CLI checks flags)."""
+    known = {o.name for o in options}
+    unknown = sorted(k for k in given if k not in known)
+    if unknown:
+        raise UserError(f"{owner} takes no option(s) {', '.join(unknown)}; it takes: {', '.join(sorted(known))}")
+
+
+def dataclass_options(cls, help: dict[str, str] | None = None, skip: Iterable[str] = (),
+                      **extra: dict) -> tuple[Option, ...]:
+    """Options declared by a config dataclass's fields: the dataclass holds the defaults, `help` the help
+    lines and `extra[name]` any further Option fields (aliases, bounds)."""
+    help = help or {}
+    out = []
+    for f in dataclasses.fields(cls):
+        if f.name in skip:
+            continue
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+        out.append(Option(f.name, default, help.get(f.name, ""), **extra.get(f.name, {})))
+    return tuple(out)
+
+
+def config_from(cls, values: dict, **fixed):
+    """An instance of dataclass `cls` from the entries of `values` it has fields for, plus `fixed`."""
+    names = {f.name for f in dataclasses.fields(cls)}
+    return cls(**{**{k: v for k, v in values.items() if k in names and v is not None}, **fixed})

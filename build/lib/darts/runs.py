@@ -1,0 +1,203 @@
+"""A run's output folder: checks it is writable, logs to console and DIR/log.txt, writes JSON files.
+
+Only the main process (rank 0) writes; other ranks get a RunDir whose writes do nothing.
+"""
+from __future__ import annotations
+
+import gc
+import json
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from darts.checkpoint import append_jsonl, atomic_write_json
+from darts.distributed import is_main_process
+from darts.errors import UserError
+
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None
+
+log = logging.getLogger("darts")
+
+
+def setup_console_logging(level=logging.INFO) -> None:
+    console = [h for h in log.handlers if getattr(h, "_darts_console", False)]
+    if console:
+        console[0].stream = sys.stdout  # the current stdout (the old one may be closed: no flush)
+    else:
+        h = logging.StreamHandler(sys.stdout)
+        h.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%m/%d %I:%M:%S %p"))
+        h._darts_console = True
+        log.addHandler(h)
+    log.setLevel(level if is_main_process() else logging.WARNING)
+    log.propagate = False
+
+
+# What a run writes into its folder: a fresh run refuses a folder holding any of them (see RunDir).
+RUN_FILES = ("args.json", "log.txt", "checkpoint.pt", "alphas.jsonl", "history.jsonl", "history.state.pt",
+             "controller.jsonl", "derive.json", "genotype.json", "weights.pt", "best_weights.pt", "best.pt",
+             "results.json")
+LOCK = ".lock"
+
+
+class RunDir:
+    """A run's output folder, owned by one run at a time (an OS lock on DIR/.lock, released when the
+    process ends, however it ends). `resume=False`: a folder already holding run files is refused unless
+    `overwrite` (which deletes them first); `resume=True`: it is continued; `resume=None` (older callers):
+    either. Stale temporary files of a write cut short are removed on opening."""
+
+    def __init__(self, path: str | Path | None, resume: bool | None = None, overwrite: bool = False):
+        self.path = Path(path) if path is not None else None
+        self.enabled = self.path is not None and is_main_process()
+        self._lock = None
+        if not self.enabled:
+            return
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            probe = self.path / ".write_test"
+            probe.write_text("")
+            probe.unlink()
+        except OSError as e:
+            raise UserError(f"cannot write to --save {self.path}: {e.strerror}; choose another folder") from None
+        self._lock = _lock_folder(self.path)
+        try:
+            self._claim(resume, overwrite)
+        except BaseException:
+            self._lock.close()
+            raise
+        handler = logging.FileHandler(self.path / "log.txt")
+        handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%m/%d %I:%M:%S %p"))
+        log.addHandler(handler)
+        self._handler = handler
+
+    def _claim(self, resume: bool | None, overwrite: bool) -> None:
+        """Refuse or empty a folder holding another run (fresh runs), and drop stale temporary files."""
+        present = [name for name in RUN_FILES if (self.path / name).exists()]
+        if resume is False and set(present) - {"log.txt"}:  # a log alone: a run that wrote nothing else
+            if not overwrite:
+                raise UserError(f"{self.path} already holds a run ({', '.join(present)}); continue it with "
+                                f"--resume {self.path}, or choose another --save folder")
+            for name in present:
+                (self.path / name).unlink()
+        for stale in self.path.glob(".*.tmp"):
+            stale.unlink()
+
+    def file(self, name: str) -> Path:
+        assert self.path is not None
+        return self.path / name
+
+    def write_json(self, name: str, obj) -> None:
+        if self.enabled:
+            atomic_write_json(self.file(name), obj)
+
+    def append_jsonl(self, name: str, row: dict) -> None:
+        if self.enabled:
+            append_jsonl(self.file(name), row)
+
+    def close(self) -> None:
+        if self.enabled and self._lock is not None:
+            log.removeHandler(self._handler)
+            self._handler.close()
+            self._lock.close()
+            self._lock = None
+
+
+def _lock_folder(path: Path):
+    """An open DIR/.lock holding an exclusive, non-blocking flock (released when closed or the process ends)."""
+    f = open(path / LOCK, "a")
+    if fcntl is None:  # no flock on this platform: no protection, as before
+        return f
+    for _ in range(2):
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return f
+        except OSError:
+            gc.collect()  # an abandoned RunDir of this process, not yet collected, may still hold it
+    f.close()
+    raise UserError(f"{path} is in use by another run (it holds {path / LOCK}); wait for that run to end or "
+                    f"choose another folder")
+
+
+def pick_device(name: str = "auto"):
+    """'auto' -> CUDA when present, else CPU; anything else is passed to torch.device (checked)."""
+    import torch
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise UserError(f"--device {name!r} is not a device name; use auto, cpu, cuda or cuda:N") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise UserError(f"--device {name} asked for CUDA but no CUDA device is available; use --device cpu")
+    return device
+
+
+def explicit_flags(parser, argv) -> set:
+    """Names of the flags the user actually typed (argparse parser, argument list)."""
+    import argparse
+    import copy
+    probe = argparse.ArgumentParser(add_help=False)
+    for action in parser._actions:
+        if action.dest != "help":
+            quiet = copy.copy(action)
+            quiet.default = argparse.SUPPRESS
+            probe._add_action(quiet)
+    ns, _ = probe.parse_known_args(argv)
+    return set(vars(ns))
+
+
+def resumed_args(args, parser, argv, may_change: set, script: str):
+    """The arguments of the run saved in args.resume (its args.json), checked against the flags typed now."""
+    import argparse
+    saved_path = Path(args.resume) / "args.json"
+    if not saved_path.is_file():
+        raise UserError(f"--resume {args.resume}: no args.json there; is it a {script} --save folder?")
+    try:
+        saved = json.loads(saved_path.read_text())
+    except ValueError:
+        raise UserError(f"{saved_path} is not valid JSON; the run folder is damaged") from None
+    merged = merge_resumed_args(saved, vars(args), explicit_flags(parser, argv), may_change)
+    merged["save"] = args.resume
+    return argparse.Namespace(**{**vars(args), **merged})
+
+
+def merge_resumed_args(saved: dict, given: dict, explicit: set, may_change: set) -> dict:
+    """A resumed run keeps its saved arguments; a flag given now that contradicts them is an error."""
+    clash = sorted(k for k in explicit if k not in may_change and k in saved and saved[k] != given[k])
+    if clash:
+        shown = ", ".join(f"--{k} {given[k]!r} (run has {saved[k]!r})" for k in clash)
+        raise UserError(f"--resume continues a run with its own settings; these flags contradict it: {shown}")
+    merged = dict(saved)
+    merged.update({k: given[k] for k in may_change if k in given})
+    return merged
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a job scheduler stopping the run), raised like Ctrl-C so that the same cleanup runs."""
+
+
+def _terminate(signum, frame):
+    raise Terminated()
+
+
+def run_cli(main, argv=None) -> int:
+    """Run a CLI entry point: a UserError becomes one line on stderr and exit status 2; Ctrl-C and SIGTERM
+    stop it with a line saying how to resume (status 130 and 143)."""
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminate) if main_thread else None
+    try:
+        main(argv)
+    except UserError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt as e:
+        print("interrupted; resume with --resume on the --save folder", file=sys.stderr)
+        return 143 if isinstance(e, Terminated) else 130
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
+    return 0

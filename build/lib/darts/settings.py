@@ -1,0 +1,124 @@
+"""The settings of a search, declared once: core settings, each modality's, the sample-based strategies'
+(spaces and strategies declare their own in their registries). `resolve_settings` turns the values given
+(by flags or keyword arguments) into every setting that applies to one run, defaults filled and checked;
+the command line and the library API both call it.
+"""
+from __future__ import annotations
+
+from darts.errors import UserError
+from darts.options import Option, check_known, resolve_options
+
+# Settings that a resumed run may change (they do not alter the computation).
+RESUME_MAY_CHANGE = {"resume", "device", "gpu", "report_freq", "save", "no_progress", "no_plots", "cache",
+                     "plot_epoch_cells", "threads", "continue_train", "ops_module"}
+NOT_SAVED = {"resume", "continue_train", "config", "summary", "overwrite"}
+
+CORE = (
+    Option("dataset", "cifar10", "dataset to search on (folder and npz: your own images from --data; ptb and "
+                                 "wikitext2: any corpus folder in their layout)"),
+    Option("data", None, "dataset folder or file (default: ./data; Debian's folder for fashion-mnist)", type=str),
+    Option("space", None, "search space (default: the first image space, or the first text space for a text "
+                          "dataset)", type=str),
+    Option("strategy", "darts", "how the space is searched", type=str),
+    Option("save", None, "output folder (default: search-EXP-<time>)", type=str),
+    Option("resume", None, "continue the run saved in this folder from its last checkpoint", type=str),
+    Option("overwrite", False, "replace the run files of an existing --save folder", flag=True),
+    Option("config", None, "start from the settings of a saved args.json (flags typed now win)", type=str),
+    Option("seed", 2, "random seed", minimum=0, maximum=2 ** 32 - 1),
+    Option("device", "auto", "auto, cpu, cuda or cuda:N"),
+    Option("threads", "auto", "CPU threads: auto (1 for tiny networks, else the cores) or a number", type=str),
+    Option("batch_size", 64, "batch size (text: 256)", minimum=1),
+    Option("epochs", 50, "epochs", minimum=1),
+    Option("report_freq", 50, "log every N batches", aliases=("--log-interval",), minimum=1),
+    Option("max_batches", None, "cap on batches per epoch (smoke runs)", type=int, minimum=1),
+    Option("summary", False, "print the supernet's size and exit (reads no data)", flag=True),
+    Option("no_progress", False, "no progress bar, only the log lines", flag=True),
+    Option("no_plots", False, "skip the figures drawn into SAVE/figures at the end", flag=True),
+    Option("plot_epoch_cells", False, "also draw the cells of every epoch's genotype", flag=True),
+    Option("gpu", None, "(original flag) CUDA device index; same as --device cuda:N", type=int, minimum=0),
+)
+IMAGE = (
+    Option("train_portion", 0.5, "share of the training split that trains the weights (the rest: the "
+                                 "architecture)", minimum=0.0, below=1.0),
+    Option("cutout", False, "use cutout", flag=True),
+    Option("cutout_length", 16, "side of the cutout square", minimum=1),
+    Option("image_size", None, "(folder) images are resized to this square size (default: 32)", type=int, minimum=1),
+    Option("cache", None, "(folder) where decoded images are cached (default: ~/.cache/darts; none: no cache)",
+           type=str),
+    Option("strict", False, "(folder) stop at an unreadable image instead of skipping it", flag=True),
+    Option("test_fraction", None, "held out for testing when the data has no test split (default: 0.2)",
+           type=float, minimum=0.0, below=1.0),
+    Option("no_amp", False, "on CUDA, no bfloat16 autocast", flag=True),
+    Option("no_channels_last", False, "on CUDA, NCHW instead of channels_last", flag=True),
+)
+TEXT = (
+    Option("bptt", 35, "window length of truncated backpropagation through time", minimum=2),
+    Option("alpha", 0.0, "activation regularisation (AR) weight", minimum=0.0),
+    Option("beta", 1e-3, "temporal activation regularisation (TAR) weight", minimum=0.0),
+)
+SAMPLING = (
+    Option("budget", 100, "architectures a sample-based strategy evaluates", minimum=1),
+    Option("benchmark", None, "a tabular benchmark of the space (e.g. NAS-Bench-201's CSV) that gives rewards "
+                              "instantly", type=str),
+    Option("reward", "valid12", "with --benchmark: the reward column (valid12: the authors' 12-epoch "
+                                "validation accuracy; test200-leaks-test: the reported test accuracy itself)",
+           choices=("valid12", "test200-leaks-test")),
+    Option("fidelity_epochs", 1, "without --benchmark: epochs each sampled network trains from scratch", minimum=1),
+    Option("fidelity_learning_rate", 0.025, "without --benchmark: learning rate of that training", minimum=0.0),
+)
+ORIGINAL_UNUSED = tuple(Option(n, None, "(original flag, unused)", type=t) for n, t in (
+    ("model_path", str), ("drop_path_prob", float), ("max_seq_len_delta", int), ("nonmono", int),
+    ("small_batch_size", int))) + (
+    Option("continue_train", False, "(original flag) same as --resume on the --save folder", flag=True),
+    Option("cuda", False, "(original flag, unused: see --device)", flag=True),
+    Option("single_gpu", False, "(original flag, unused)", flag=True))
+
+
+def text_datasets() -> tuple[str, ...]:
+    from darts.data.text import KNOWN_VOCAB_SIZES
+    return tuple(KNOWN_VOCAB_SIZES)
+
+
+def choose_space(dataset: str, given: str | None):
+    from darts.spaces.registry import get_space, space_names
+    modality = "text" if dataset in text_datasets() else "image"
+    space = get_space(given) if given else get_space(space_names(modality=modality)[0])
+    if space.modality != modality:
+        raise UserError(f"--space {space.name} searches {space.modality} data; --dataset {dataset} is {modality} "
+                        f"(spaces for it: {', '.join(space_names(modality=modality))})")
+    return space
+
+
+def resolve_settings(given: dict, explicit: set | None = None, owners: dict | None = None) -> tuple[object, dict]:
+    """(space, settings): every setting that applies to this run, given or defaulted, checked. `explicit`
+    names the settings the user typed, refused when they belong to no part of this run (`owners`: name ->
+    groups; without it, every given name must belong to the run)."""
+    from darts.strategies.registry import get_strategy
+    core = resolve_options(CORE, given)
+    space = choose_space(core["dataset"], given.get("space"))
+    strategy = get_strategy(core["strategy"])
+    defaults = space.strategy_defaults.get(strategy.name, {})
+    core = resolve_options(CORE, given, defaults)
+    core["space"] = space.name
+    modality = IMAGE if space.modality == "image" else TEXT
+    parts = [core, resolve_options(modality, given, defaults), space.resolve(given),
+             resolve_options(strategy.options, given, defaults)]
+    groups = {"core", "images" if space.modality == "image" else "text", f"space {space.name}",
+              f"strategy {strategy.name}", "your own code", "original flags"}
+    if strategy.kind == "sample":
+        parts.append(resolve_options(SAMPLING, given, defaults))
+        groups.add("sample-based strategies")
+    if owners is not None:
+        from darts.cli.common import check_applicable
+        check_applicable(explicit or set(), owners, groups)
+    settings = {k: v for part in parts for k, v in part.items()}
+    settings["ops_module"] = given.get("ops_module")
+    if owners is None:
+        check_known({k: v for k, v in given.items() if v is not None and k not in ALWAYS},
+                    [Option(k, None) for k in settings], "this search")
+    return space, settings
+
+
+ALWAYS = {"ops_module", "resume"}  # accepted whatever the run
+
+

@@ -1,0 +1,213 @@
+"""The DARTS convolutional supernet: cells whose every edge is a MixedOp over the candidate ops.
+
+Built exactly as the paper's code builds it (stem multiplier 3, reduction cells at 1/3 and 2/3 of
+the depth, BatchNorm without affine parameters inside cells, pooling followed by BatchNorm), so the
+parameter count matches the original's. Alphas are registered Parameters, kept out of `weights()`
+so the weight optimizer never sees them. `forward_path(x, genotype)` runs one discrete cell through the
+shared weights instead (ENAS): per node only the genotype's two edges, each with its one chosen op.
+
+`partial_channels=K > 1` gives PC-DARTS (Xu et al., ICLR 2020; K=4 in the paper): each edge's ops see
+1/K of the channels (see `MixedOp`), and edge-normalisation weights `betas_normal` / `betas_reduce`
+(one per edge, softmaxed over the edges entering each node) scale every edge's output,
+
+    node_j = sum_{i<j} softmax_i(beta_{i->j}) * o_bar_{i,j}(x_i),
+
+which offsets the noise of sampling channels; they also scale each edge's strength when the genotype
+is derived. The betas exist only when K > 1 and are returned by `alphas()` with the alphas; K=1
+builds exactly the DARTS supernet (same parameters, same random draws).
+"""
+from __future__ import annotations
+
+from typing import Iterator, Sequence
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from darts.genotype import Genotype
+from darts.ops import PRIMITIVES, FactorizedReduce, ReLUConvBN, build_op
+from darts.spaces.darts_cnn.discretize import derive_genotype
+from darts.spaces.mixed_op import MixedOp
+from darts.spaces.relaxation import Relaxation, make_relaxation
+
+
+def search_op(name: str, C: int, stride: int) -> nn.Module:
+    """A candidate op as used inside the supernet: no affine BN; pooling gets a BN of its own."""
+    op = build_op(name, C, stride, affine=False)
+    if "pool" in name:
+        op = nn.Sequential(op, nn.BatchNorm2d(C, affine=False))
+    return op
+
+
+def edge_normalization(betas: torch.Tensor, steps: int, inputs: int = 2) -> torch.Tensor:
+    """Per-edge weights from betas (n_edges,): a softmax over the edges entering each node."""
+    parts, start = [], 0
+    for i in range(steps):
+        n = inputs + i
+        parts.append(F.softmax(betas[start:start + n], dim=-1))
+        start += n
+    return torch.cat(parts)
+
+
+class SearchCell(nn.Module):
+    def __init__(self, primitives: Sequence[str], steps: int, multiplier: int, C_prev_prev: int, C_prev: int,
+                 C: int, reduction: bool, reduction_prev: bool, partial_channels: int = 1):
+        super().__init__()
+        self.reduction = reduction
+        self.steps, self.multiplier = steps, multiplier
+        if reduction_prev:
+            self.preprocess0 = FactorizedReduce(C_prev_prev, C, affine=False)
+        else:
+            self.preprocess0 = ReLUConvBN(C_prev_prev, C, 1, 1, 0, affine=False)
+        self.preprocess1 = ReLUConvBN(C_prev, C, 1, 1, 0, affine=False)
+        self.edges = nn.ModuleList()
+        for i in range(steps):
+            for j in range(2 + i):
+                stride = 2 if reduction and j < 2 else 1
+                ops = [search_op(p, C // partial_channels, stride) for p in primitives]
+                self.edges.append(MixedOp(ops, primitives, partial_channels, stride))
+
+    def forward(self, s0, s1, weights, edge_weights=None):
+        """weights: (n_edges, n_ops) softmaxed alphas; edge_weights: (n_edges,) edge normalisation or None."""
+        states = [self.preprocess0(s0), self.preprocess1(s1)]
+        offset = 0
+        for _ in range(self.steps):
+            s = sum(self.edges[offset + j](h, weights[offset + j],
+                                           None if edge_weights is None else edge_weights[offset + j])
+                    for j, h in enumerate(states))
+            offset += len(states)
+            states.append(s)
+        return torch.cat(states[-self.multiplier:], dim=1)
+
+    def forward_path(self, s0, s1, edges: Sequence[tuple[int, int]]):
+        """One discrete cell: `edges` holds two (op index, input) pairs per node, in genotype order."""
+        states = [self.preprocess0(s0), self.preprocess1(s1)]
+        offset = 0
+        for i in range(self.steps):
+            states.append(sum(self.edges[offset + j].path(states[j], k) for k, j in edges[2 * i: 2 * i + 2]))
+            offset += len(states) - 1
+        return torch.cat(states[-self.multiplier:], dim=1)
+
+
+class SearchNetwork(nn.Module):
+    """The supernet searched by DARTS (`Network` in the original model_search.py)."""
+
+    def __init__(self, C: int = 16, num_classes: int = 10, layers: int = 8, steps: int = 4, multiplier: int = 4,
+                 stem_multiplier: int = 3, in_channels: int = 3, primitives: Sequence[str] = PRIMITIVES,
+                 partial_channels: int = 1, relaxation: Relaxation | str | None = None):
+        super().__init__()
+        self.relaxation = make_relaxation(relaxation)
+        if partial_channels < 1 or C % partial_channels:
+            raise ValueError(f"partial_channels {partial_channels} must be at least 1 and divide C={C} "
+                             f"(each edge's ops get C / partial_channels channels)")
+        self.config = dict(C=C, num_classes=num_classes, layers=layers, steps=steps, multiplier=multiplier,
+                           stem_multiplier=stem_multiplier, in_channels=in_channels, primitives=list(primitives),
+                           partial_channels=partial_channels)
+        self.partial_channels = partial_channels
+        self.primitives = list(primitives)
+        self.steps, self.multiplier = steps, multiplier
+        C_curr = stem_multiplier * C
+        self.stem = nn.Sequential(nn.Conv2d(in_channels, C_curr, 3, padding=1, bias=False), nn.BatchNorm2d(C_curr))
+        C_prev_prev, C_prev, C_curr = C_curr, C_curr, C
+        self.cells = nn.ModuleList()
+        reduction_prev = False
+        for i in range(layers):
+            reduction = i in (layers // 3, 2 * layers // 3)
+            if reduction:
+                C_curr *= 2
+            cell = SearchCell(self.primitives, steps, multiplier, C_prev_prev, C_prev, C_curr, reduction,
+                              reduction_prev, partial_channels)
+            self.cells.append(cell)
+            reduction_prev = reduction
+            C_prev_prev, C_prev = C_prev, multiplier * C_curr
+        self.global_pooling = nn.AdaptiveAvgPool2d(1)
+        self.classifier = nn.Linear(C_prev, num_classes)
+        n_edges = sum(2 + i for i in range(steps))
+        self.alphas_normal = nn.Parameter(1e-3 * torch.randn(n_edges, len(self.primitives)))
+        self.alphas_reduce = nn.Parameter(1e-3 * torch.randn(n_edges, len(self.primitives)))
+        if partial_channels > 1:  # PC-DARTS edge normalisation
+            self.betas_normal = nn.Parameter(1e-3 * torch.randn(n_edges))
+            self.betas_reduce = nn.Parameter(1e-3 * torch.randn(n_edges))
+
+    # --- the contract every searchable space offers the strategies -------------------------------
+    ALPHA_NAMES = ("alphas_normal", "alphas_reduce", "betas_normal", "betas_reduce")
+
+    def alphas(self) -> list[nn.Parameter]:
+        """The architecture parameters: alphas, and the edge-normalisation betas when partial_channels > 1."""
+        if self.partial_channels > 1:
+            return [self.alphas_normal, self.alphas_reduce, self.betas_normal, self.betas_reduce]
+        return [self.alphas_normal, self.alphas_reduce]
+
+    def edge_weights(self) -> tuple[torch.Tensor, torch.Tensor] | tuple[None, None]:
+        """(normal, reduce) edge-normalisation weights, or (None, None) without partial channels."""
+        if self.partial_channels == 1:
+            return None, None
+        return (edge_normalization(self.betas_normal, self.steps),
+                edge_normalization(self.betas_reduce, self.steps))
+
+    def named_weights(self) -> Iterator[tuple[str, nn.Parameter]]:
+        return ((n, p) for n, p in self.named_parameters() if n not in self.ALPHA_NAMES)
+
+    def weights(self) -> list[nn.Parameter]:
+        return [p for _, p in self.named_weights()]
+
+    def genotype(self) -> Genotype:
+        with torch.no_grad():
+            e_normal, e_reduce = self.edge_weights()
+            return derive_genotype(self.relaxation.probabilities(self.alphas_normal),
+                                   self.relaxation.probabilities(self.alphas_reduce),
+                                   self.primitives, self.steps, self.multiplier, edge_scale_normal=e_normal,
+                                   edge_scale_reduce=e_reduce)
+
+    def alpha_summary(self) -> dict:
+        """Softmaxed alphas per cell type, as plain lists (one row per edge) for logs and plots."""
+        return {"primitives": self.primitives,
+                "normal": self.relaxation.probabilities(self.alphas_normal.detach().float()).cpu().tolist(),
+                "reduce": self.relaxation.probabilities(self.alphas_reduce.detach().float()).cpu().tolist(),
+                **self._edge_summary()}
+
+    def _edge_summary(self) -> dict:
+        """Edge-normalisation weights (one number per edge) when partial channels are on."""
+        e_normal, e_reduce = self.edge_weights()
+        if e_normal is None:
+            return {}
+        return {"edges_normal": e_normal.detach().float().cpu().tolist(),
+                "edges_reduce": e_reduce.detach().float().cpu().tolist()}
+
+    # ---------------------------------------------------------------------------------------------
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        s0 = s1 = self.stem(x)
+        w_normal = self.relaxation.mix(self.alphas_normal)
+        w_reduce = self.relaxation.mix(self.alphas_reduce)
+        e_normal, e_reduce = self.edge_weights()
+        for cell in self.cells:
+            if cell.reduction:
+                s0, s1 = s1, cell(s0, s1, w_reduce, e_reduce)
+            else:
+                s0, s1 = s1, cell(s0, s1, w_normal, e_normal)
+        out = self.global_pooling(s1)
+        return self.classifier(out.flatten(1))
+
+    def forward_path(self, x: torch.Tensor, genotype: Genotype) -> torch.Tensor:
+        """Logits of the discrete network `genotype` with the supernet's weights (alphas unused)."""
+        normal, reduce = self.path_edges(genotype, "normal"), self.path_edges(genotype, "reduce")
+        s0 = s1 = self.stem(x)
+        for cell in self.cells:
+            s0, s1 = s1, cell.forward_path(s0, s1, reduce if cell.reduction else normal)
+        out = self.global_pooling(s1)
+        return self.classifier(out.flatten(1))
+
+    def path_edges(self, genotype: Genotype, cell: str) -> list[tuple[int, int]]:
+        """A genotype cell as (op index, input) pairs, checked against this supernet's shape."""
+        edges, concat = getattr(genotype, cell), getattr(genotype, cell + "_concat")
+        if len(edges) != 2 * self.steps:
+            raise ValueError(f"{cell} cell has {len(edges)} edges; this supernet has {self.steps} nodes of two")
+        if list(concat) != list(range(2 + self.steps - self.multiplier, 2 + self.steps)):
+            raise ValueError(f"{cell} cell concatenates nodes {list(concat)}; this supernet concatenates its "
+                             f"last {self.multiplier}")
+        pairs = []
+        for k, (op, j) in enumerate(edges):
+            if op not in self.primitives or not 0 <= j < 2 + k // 2:
+                raise ValueError(f"{cell} edge {k} ({op!r}, {j}) is not an edge of this supernet")
+            pairs.append((self.primitives.index(op), int(j)))
+        return pairs

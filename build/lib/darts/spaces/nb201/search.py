@@ -1,0 +1,71 @@
+"""The NAS-Bench-201 supernet: every edge of the (shared) cell is a MixedOp over the five operations.
+
+One alpha matrix (6 edges x 5 ops) is shared by all 15 cells, as in the benchmark's DARTS baseline.
+Inside cells BatchNorm has no affine parameters (as in DARTS search); the skeleton (stem, residual
+reductions, head) is the final network's. The discretizer takes each edge's argmax operation, 'none'
+included, as the benchmark's DARTS baseline does: this is how DARTS's collapse shows up here.
+"""
+from __future__ import annotations
+
+from typing import Iterator, Sequence
+
+import torch
+import torch.nn as nn
+
+from darts.spaces.mixed_op import MixedOp
+from darts.spaces.nb201.arch import EDGES, Nb201Arch
+from darts.spaces.nb201.cell import Nb201Cell
+from darts.spaces.nb201.ops import NB201_OPS, nb201_op
+from darts.spaces.nb201.skeleton import Nb201Skeleton
+from darts.spaces.relaxation import Relaxation, make_relaxation
+
+
+def search_cell(C: int, primitives: Sequence[str]) -> Nb201Cell:
+    return Nb201Cell([MixedOp([nb201_op(p, C, affine=False) for p in primitives], primitives) for _ in EDGES])
+
+
+def derive_arch(weights: torch.Tensor, primitives: Sequence[str] = NB201_OPS) -> Nb201Arch:
+    """Alphas (6 x n_ops, softmaxed or not) -> the argmax operation of every edge."""
+    return Nb201Arch(tuple(primitives[int(j)] for j in weights.detach().argmax(dim=-1).tolist()))
+
+
+class Nb201SearchNetwork(Nb201Skeleton):
+    ALPHA_NAMES = ("alphas_edges",)
+
+    def __init__(self, C: int = 16, N: int = 5, num_classes: int = 10, in_channels: int = 3,
+                 primitives: Sequence[str] = NB201_OPS, relaxation: Relaxation | str | None = None):
+        primitives = list(primitives)
+        if sorted(primitives) != sorted(NB201_OPS):
+            # The discrete cell must be a benchmark cell, so the table can score it.
+            raise ValueError(f"the NAS-Bench-201 supernet searches exactly {NB201_OPS}, got {primitives}")
+        super().__init__(lambda C_stage: search_cell(C_stage, primitives), C, N, num_classes, in_channels)
+        self.config = dict(C=C, N=N, num_classes=num_classes, in_channels=in_channels, primitives=primitives)
+        self.primitives = primitives
+        self.relaxation = make_relaxation(relaxation)
+        self.alphas_edges = nn.Parameter(1e-3 * torch.randn(len(EDGES), len(primitives)))
+
+    # --- the contract every searchable supernet offers the strategies ----------------------------
+    def alphas(self) -> list[nn.Parameter]:
+        return [self.alphas_edges]
+
+    def named_weights(self) -> Iterator[tuple[str, nn.Parameter]]:
+        return ((n, p) for n, p in self.named_parameters() if n not in self.ALPHA_NAMES)
+
+    def weights(self) -> list[nn.Parameter]:
+        return [p for _, p in self.named_weights()]
+
+    def genotype(self) -> Nb201Arch:
+        return derive_arch(self.alphas_edges, self.primitives)
+
+    def alpha_summary(self) -> dict:
+        """Softmaxed alphas, one row per edge in EDGES order (1<-0, 2<-0, 2<-1, 3<-0, ...), for logs and plots."""
+        return {"primitives": self.primitives,
+                "edges": self.relaxation.probabilities(self.alphas_edges.detach().float()).cpu().tolist()}
+
+    # ---------------------------------------------------------------------------------------------
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.forward_with(x, self.relaxation.mix(self.alphas_edges))
+
+    def forward_path(self, x: torch.Tensor, arch: Nb201Arch) -> torch.Tensor:
+        """Logits of the discrete cell `arch` with the supernet's weights: each edge runs only its op (ENAS)."""
+        return self.forward_with(x, [self.primitives.index(op) for op in arch.ops])

@@ -1,0 +1,187 @@
+"""The registry of search spaces: each space is one object, registered once by name.
+
+A space says what it is (name, modality, its options and their defaults) and what it can do: turn
+genotypes to and from JSON, give the sample-based strategies an `ArchSpace`, build a supernet for the
+gradient and weight-sharing strategies, build the final network of a genotype (for low-fidelity
+rewards and for retraining, with its own training recipe), and draw a genotype. Everything that
+dispatches on a space asks this registry; a new space is a package that subclasses `Space` and calls
+`register_space`, plus one line in darts/spaces/builtin.py (or a plugin file named on the command line).
+
+Every genotype JSON names its space: {"space": "nb201", ...}. Files without the key (written before it
+existed) are matched by the keys each space recognises (`legacy_keys`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+from darts.errors import UserError
+from darts.options import Option, resolve_options
+
+
+@dataclass(frozen=True)
+class DataShape:
+    """What a space needs to know about the data: image channels / size and classes, or a vocabulary."""
+    in_channels: int = 3
+    height: int = 32
+    width: int = 32
+    num_classes: int = 10
+    ntokens: int | None = None   # text: vocabulary size
+
+
+class Space:
+    """Base of every search space. Subclasses set the class attributes and implement what they support;
+    a method left unimplemented means the capability is absent (see `supports`)."""
+
+    name: str = ""
+    modality: str = "image"                  # "image" or "text": which data and training loops apply
+    description: str = ""
+    options: tuple[Option, ...] = ()         # the space's own settings (sizes of supernet and network)
+    strategy_defaults: dict[str, dict] = {}  # per strategy, defaults that differ for this space
+    legacy_keys: frozenset = frozenset()     # keys that identify this space's genotype JSON without "space"
+    aliases: tuple[str, ...] = ()            # other names found in older files' "space" key
+
+    # -- genotypes ---------------------------------------------------------------------------------
+    def genotype_from_dict(self, data: dict, opts: dict | None = None) -> Any:
+        """A validated genotype from its JSON object (without the "space" key)."""
+        raise NotImplementedError
+
+    def genotype_to_dict(self, genotype: Any) -> dict:
+        raise NotImplementedError
+
+    def owns(self, genotype: Any) -> bool:
+        """Whether `genotype` is one of this space's (used to find a genotype's space)."""
+        return False
+
+    # -- capabilities --------------------------------------------------------------------------------
+    def arch_space(self, opts: dict):
+        """The `ArchSpace` the sample-based strategies search (darts.strategies.base)."""
+        raise NotImplementedError
+
+    def build_supernet(self, opts: dict, shape: DataShape):
+        """A supernet with alphas() apart from weights(), genotype(), alpha_summary() and, for weight
+        sharing, forward_path(inputs, genotype)."""
+        raise NotImplementedError
+
+    def build_network(self, genotype: Any, opts: dict, shape: DataShape):
+        """The final network of `genotype` (opts: the space's options and final-training settings)."""
+        raise NotImplementedError
+
+    def diagrams(self, genotype: Any) -> dict:
+        """Part name -> graphviz.Digraph of `genotype` (e.g. {'normal': ..., 'reduce': ...})."""
+        raise NotImplementedError
+
+    def table(self, path: str, dataset: str, reward: str):
+        """(evaluator, report) of a tabular benchmark of this space: the evaluator gives rewards, the report
+        function arch -> dict gives the figures to log beside the reward (never the reward itself)."""
+        raise NotImplementedError
+
+    def check_options(self, opts: dict, shape: DataShape | None = None) -> None:
+        """Refuse option combinations the space cannot build (one-line UserError)."""
+
+    def supports(self, capability: str) -> bool:
+        """Whether this space implements `capability` (a method name above)."""
+        return getattr(type(self), capability) is not getattr(Space, capability)
+
+    def final_recipe(self, dataset: str) -> dict:
+        """Settings of retraining a genotype of this space on `dataset` that differ from the defaults."""
+        return {}
+
+    def resolve(self, given: dict) -> dict:
+        """The space's option values: those given (None = not given), else the declared defaults."""
+        return resolve_options(self.options, given)
+
+
+_SPACES: dict[str, Space] = {}
+_ALIASES: dict[str, str] = {}
+_LOADED = False
+
+
+def register_space(space: Space) -> Space:
+    """Add `space` to the registry (one name, never registered twice with another object)."""
+    if not space.name or space.modality not in ("image", "text"):
+        raise ValueError(f"a space needs a name and a modality of 'image' or 'text', got {space.name!r}, "
+                         f"{space.modality!r}")
+    old = _SPACES.get(space.name)
+    if old is not None and type(old) is not type(space):
+        raise ValueError(f"a space named {space.name!r} is already registered ({type(old).__name__})")
+    _SPACES[space.name] = space
+    for alias in space.aliases:
+        _ALIASES[alias] = space.name
+    return space
+
+
+def _load_builtin() -> None:
+    global _LOADED
+    if not _LOADED:
+        _LOADED = True
+        import darts.spaces.builtin  # noqa: F401  (registers the built-in spaces)
+
+
+def space_names(modality: str | None = None, capability: str | None = None) -> list[str]:
+    """Names of the registered spaces, optionally only those of a modality / with a capability."""
+    _load_builtin()
+    return [n for n, s in _SPACES.items()
+            if (modality is None or s.modality == modality) and (capability is None or s.supports(capability))]
+
+
+def get_space(name: str) -> Space:
+    _load_builtin()
+    space = _SPACES.get(_ALIASES.get(name, name))
+    if space is None:
+        raise UserError(f"unknown search space {name!r}; registered spaces: {', '.join(space_names())}")
+    return space
+
+
+def space_of(genotype: Any) -> Space:
+    """The space a genotype object belongs to."""
+    _load_builtin()
+    for space in _SPACES.values():
+        if space.owns(genotype):
+            return space
+    raise UserError(f"no registered space owns a genotype of type {type(genotype).__name__}")
+
+
+def genotype_record(genotype: Any) -> dict:
+    """The JSON form of any genotype: {"space": name, ...the space's fields}."""
+    space = space_of(genotype)
+    return {"space": space.name, **space.genotype_to_dict(genotype)}
+
+
+def genotype_from_record(data: Any, space: str | None = None, opts: dict | None = None) -> Any:
+    """A validated genotype from its JSON form; `space` (if given) must match the record's own."""
+    _load_builtin()
+    if not isinstance(data, dict):
+        raise UserError(f"a genotype must be a JSON object, got {type(data).__name__}")
+    if isinstance(data.get("genotype"), dict):  # published cells wrap the genotype with provenance
+        data = {"space": data.get("space"), **data["genotype"]}
+    named = data.get("space")
+    if named is not None and not isinstance(named, str):
+        raise UserError(f'a genotype\'s "space" must be a name, got {named!r}')
+    owner = get_space(named) if named is not None else _legacy_space(data)
+    if space is not None and owner.name != get_space(space).name:
+        raise UserError(f"this genotype belongs to the {owner.name} space, not {get_space(space).name}")
+    fields = {k: v for k, v in data.items() if k not in ("space", "source", "name", "aliases")}
+    return owner.genotype_from_dict(fields, opts)
+
+
+def _legacy_space(data: dict) -> Space:
+    keys = set(data)
+    for space in _SPACES.values():
+        if space.legacy_keys and space.legacy_keys <= keys:
+            return space
+    raise UserError(f'genotype has no "space" key and its keys {sorted(keys)} match no space; add '
+                    f'"space": one of {", ".join(space_names())}')
+
+
+def require(space: Space, capability: str, what: str) -> None:
+    """A one-line error when `space` lacks `capability` (e.g. a supernet for DARTS)."""
+    if not space.supports(capability):
+        able = ", ".join(space_names(capability=capability)) or "none"
+        raise UserError(f"the {space.name} space cannot be used for {what}; spaces that can: {able}")
+
+
+def spaces_summary(names: Sequence[str] | None = None) -> str:
+    """One line per space: name, modality, description (for --help)."""
+    names = names or space_names()
+    return "\n".join(f"{n} ({get_space(n).modality}): {get_space(n).description}" for n in names)

@@ -1,0 +1,1 @@
+"""Search strategies: how a space's architecture is chosen (DARTS architect, and the classic ones)."""

@@ -1,0 +1,70 @@
+"""NAS-Bench-201 (the NATS-Bench topology space), registered as "nb201": one cell of 4 nodes and 6 edges,
+each edge one of 5 operations, stacked in the benchmark's fixed skeleton (3 stages of N cells)."""
+from __future__ import annotations
+
+from darts.errors import UserError
+from darts.options import Option
+from darts.spaces.nb201.arch import Nb201Arch, parse_arch
+from darts.spaces.registry import DataShape, Space, register_space
+
+
+class Nb201Space(Space):
+    name = "nb201"
+    modality = "image"
+    description = "NAS-Bench-201's cell (4 nodes, 6 edges, 5 ops; 15,625 cells with tabulated accuracies)"
+    options = (
+        Option("init_channels", 16, "C, channels of the first stage (the benchmark's 16)", minimum=1),
+        Option("layers", 15, "cells in all, three stages of layers/3 (the benchmark's 15 = 3 x 5)", minimum=3),
+    )
+    legacy_keys = frozenset({"arch"})
+    # retraining: the benchmark's own recipe (NAS-Bench-201 paper, section 2.3): Nesterov SGD, lr 0.1 cosine
+    # to 0, weight decay 5e-4, batch 256, 200 epochs, random crop and flip, no cutout / drop path / aux head
+    recipe = {"epochs": 200, "batch_size": 256, "learning_rate": 0.1, "learning_rate_min": 0.0,
+              "weight_decay": 5e-4, "nesterov": True, "grad_clip": 0.0, "drop_path_prob": 0.0,
+              "auxiliary_weight": 0.0}
+
+    def final_recipe(self, dataset: str) -> dict:
+        return self.recipe
+
+    def genotype_from_dict(self, data: dict, opts: dict | None = None) -> Nb201Arch:
+        if set(data) != {"arch"} or not isinstance(data["arch"], str):
+            raise UserError('a NAS-Bench-201 genotype is {"space": "nb201", "arch": "|op~0|+|op~0|op~1|+|...|"}')
+        return parse_arch(data["arch"])
+
+    def genotype_to_dict(self, genotype: Nb201Arch) -> dict:
+        return {"arch": genotype.to_string()}
+
+    def owns(self, genotype) -> bool:
+        return isinstance(genotype, Nb201Arch)
+
+    def check_options(self, opts: dict, shape: DataShape | None = None) -> None:
+        if opts.get("primitives") is not None:
+            raise UserError("--primitives does not apply to --space nb201: the benchmark fixes its 5 operations")
+
+    def arch_space(self, opts: dict):
+        from darts.spaces.nb201.sampling import Nb201ArchSpace
+        self.check_options(opts)
+        return Nb201ArchSpace()
+
+    def build_supernet(self, opts: dict, shape: DataShape):
+        from darts.spaces.nb201.search import Nb201SearchNetwork
+        self.check_options(opts)
+        return Nb201SearchNetwork(opts["init_channels"], max(1, opts["layers"] // 3), shape.num_classes,
+                                  shape.in_channels, relaxation=opts.get("relaxation"))
+
+    def build_network(self, genotype: Nb201Arch, opts: dict, shape: DataShape):
+        from darts.spaces.nb201.network import Nb201Network
+        return Nb201Network(genotype, C=opts["init_channels"], N=max(1, opts["layers"] // 3),
+                            num_classes=shape.num_classes, in_channels=shape.in_channels)
+
+    def diagrams(self, genotype: Nb201Arch) -> dict:
+        from darts.spaces.nb201.diagram import nb201_cell_graph
+        return {"cell": nb201_cell_graph(str(genotype))}
+
+    def table(self, path: str, dataset: str, reward: str):
+        from darts.spaces.nb201.benchmark import table_evaluator
+        evaluator = table_evaluator(path, dataset, reward)
+        return evaluator, evaluator.report
+
+
+SPACE = register_space(Nb201Space())
