@@ -80,7 +80,7 @@ def run_cnn(args) -> None:
 def lm_evaluators(args, seed: int):
     """(tanh baseline evaluator, searched-cell evaluator, space) with the same low-fidelity budget."""
     from darts.data.text import read_corpus
-    from darts.spaces.nasrl_rnn.evaluator import LmEvaluator
+    from darts.evaluators.language_model import LmEvaluator
     from darts.spaces.nasrl_rnn.model import TanhCell, language_model
     corpus = read_corpus(args.data)
     space = get_space("nasrl_rnn")

@@ -57,9 +57,12 @@ def _as_tensors(data: Any, what: str) -> tuple[Any, Any]:
 
 
 def as_image_dataset(data: Any, test_data: Any = None, test_fraction: float = 0.2,
-                     num_classes: int | None = None, name: str = "data") -> ImageDataset:
-    """`data` as an ImageDataset (returned unchanged if it is one). Without `test_data`, a stratified
-    `test_fraction` is held out with a fixed seed; mean and std come from the training split."""
+                     num_classes: int | None = None, name: str = "data",
+                     channels_last: bool | None = None) -> ImageDataset:
+    """`data` as an ImageDataset (returned unchanged if it is one). Images are (N, H, W), (N, C, H, W) or
+    (N, H, W, C), told apart by the axis holding 1, 3 or 4 channels (`channels_last` for shapes that cannot
+    tell). Without `test_data`, a stratified `test_fraction` is held out with a fixed seed; mean and std
+    come from the training split."""
     if isinstance(data, ImageDataset):
         if test_data is not None:
             raise UserError("an ImageDataset has its own test split; leave out test_data")
@@ -68,7 +71,7 @@ def as_image_dataset(data: Any, test_data: Any = None, test_fraction: float = 0.
     x_test = y_test = None
     if test_data is not None:
         x_test, y_test = _as_tensors(test_data, f"{name} (test)")
-    return arrays_to_dataset(name, x, y, x_test, y_test, channels_last=None, test_fraction=test_fraction,
+    return arrays_to_dataset(name, x, y, x_test, y_test, channels_last=channels_last, test_fraction=test_fraction,
                              num_classes=num_classes)
 
 

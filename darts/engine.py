@@ -22,11 +22,12 @@ epoch and step) before anything is written, so the last checkpoint is the last g
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, is_dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping, Protocol
 
-from darts.checkpoint import atomic_write_json, load_checkpoint, read_jsonl, save_checkpoint, write_jsonl
+from darts.checkpoint import (atomic_write_json, load_checkpoint, read_jsonl, rng_state, save_checkpoint,
+                              set_rng_state, write_jsonl)
 from darts.errors import UserError
 
 log = logging.getLogger("darts")
@@ -43,6 +44,49 @@ class Loop(Protocol):
     def state_dict(self) -> dict: ...
 
     def load_state_dict(self, state: dict) -> None: ...
+
+
+class Checkpointed:
+    """State collection for a loop: `parts()` names the objects with state_dict / load_state_dict (model,
+    optimizers, scheduler, batch streams), `counters` the plain attributes (epoch, history, ...), `labels()`
+    what identifies the run (a state whose labels differ is refused with `mismatch`), `notes()` what is
+    saved for reading only (the config); the RNG states are added."""
+
+    counters: tuple[str, ...] = ("epoch", "history")
+    mismatch = "the checkpoint belongs to another run; resume it with its own settings or choose another folder"
+
+    def parts(self) -> dict:
+        raise NotImplementedError
+
+    def labels(self) -> dict:
+        return {}
+
+    def notes(self) -> dict:
+        config = getattr(self, "config", None)
+        return {"config": asdict(config)} if is_dataclass(config) else {}
+
+    def resume(self, path) -> None:
+        """Continue from the checkpoint at `path` (none yet: from the start); JSON-lines rows beyond it are
+        dropped (they are redone)."""
+        self.engine.resume(self, path)
+
+    def state_dict(self) -> dict:
+        state = {name: part.state_dict() for name, part in self.parts().items()}
+        state.update({name: getattr(self, name) for name in self.counters})
+        return {**state, **self.labels(), **self.notes(), "rng": rng_state()}
+
+    def load_state_dict(self, state: dict) -> None:
+        if not isinstance(state, dict) or not set(self.parts()) <= set(state) \
+                or any(state.get(k) != v for k, v in self.labels().items()):
+            raise UserError(self.mismatch)
+        try:
+            for name, part in self.parts().items():
+                part.load_state_dict(state[name])
+        except (RuntimeError, KeyError, ValueError, TypeError) as e:  # another architecture, size or optimizer
+            raise UserError(f"{self.mismatch} ({type(e).__name__}: {str(e).splitlines()[0][:120]})") from None
+        for name in self.counters:
+            setattr(self, name, state[name])
+        set_rng_state(state["rng"])
 
 
 @dataclass

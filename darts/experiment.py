@@ -57,7 +57,7 @@ def prepare_search(space, settings: dict, device: torch.device, data: Any = None
     prepared = PreparedSearch(space, strategy, settings, device)
     if settings.get("benchmark"):
         prepared.evaluator, prepared.report = space.table(settings["benchmark"], settings["dataset"],
-                                                          settings["reward"])
+                                                          settings.get("reward"))
     if strategy.kind != "sample" or prepared.evaluator is None:
         prepared.data = load_modality(space.modality, settings, dataset=data)
     if strategy.kind != "sample":

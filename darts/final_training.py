@@ -22,9 +22,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from darts.checkpoint import load_checkpoint, rng_state, set_rng_state
+from darts.checkpoint import load_checkpoint
 from darts.distributed import all_reduce_sum, average_batchnorm_statistics, is_main_process, world_size
-from darts.engine import CHECKPOINT, Epoch, RunEngine  # noqa: F401  (CHECKPOINT: callers import it from here)
+from darts.engine import CHECKPOINT, Checkpointed, Epoch, RunEngine  # noqa: F401  (CHECKPOINT: callers import it from here)
 from darts.errors import UserError
 from darts.progress import Progress
 from darts.runs import RunDir
@@ -117,7 +117,7 @@ def evaluate_network(model: nn.Module, batches: Iterable, bf16: bool = False, ch
         return evaluate(model, ImageClassification(), _prepared(batches, channels_last))
 
 
-class FinalTraining:
+class FinalTraining(Checkpointed):
     def __init__(self, model: nn.Module, train_stream, test_stream, config: FinalTrainingConfig,
                  spec: NetworkSpec, run: RunDir | None = None):
         """`train_stream.epoch(max_batches)` yields augmented training batches, and
@@ -159,39 +159,16 @@ class FinalTraining:
         return self.config.epochs
 
     # -- state -------------------------------------------------------------------------------------
-    def state_dict(self) -> dict:
-        return {
-            "model": self.model.state_dict(),
-            "optimizer": self.optimizer.state_dict(),
-            "scheduler": self.scheduler.state_dict(),
-            "train_stream": self.train_stream.state_dict(),
-            "rng": rng_state(),
-            "epoch": self.epoch,
-            "best_acc": self.best_acc,
-            "history": self.history,
-            "config": asdict(self.config),
-            "network": asdict(self.spec),
-        }
+    counters = ("epoch", "best_acc", "history")
+    mismatch = ("the checkpoint holds a different network (arch, size or dataset) from the one being trained, or "
+                "is not a train_final.py checkpoint; resume it with its own settings")
 
-    def load_state_dict(self, state: dict) -> None:
-        if not isinstance(state, dict) or "optimizer" not in state or "network" not in state:
-            raise UserError("the checkpoint is not a train_final.py checkpoint")
-        if state.get("network") != asdict(self.spec):
-            raise UserError("the checkpoint holds a different network (arch, size or dataset) from the one "
-                            "being trained; resume it with its own settings")
-        self.model.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.scheduler.load_state_dict(state["scheduler"])
-        self.train_stream.load_state_dict(state["train_stream"])
-        set_rng_state(state["rng"])
-        self.epoch = state["epoch"]
-        self.best_acc = state["best_acc"]
-        self.history = state["history"]
+    def parts(self) -> dict:
+        return {"model": self.model, "optimizer": self.optimizer, "scheduler": self.scheduler,
+                "train_stream": self.train_stream}
 
-    def resume(self, path) -> None:
-        """Continue from a checkpoint file (none yet: from the start); rows of history.jsonl beyond it are
-        dropped (they are redone)."""
-        self.engine.resume(self, path)
+    def labels(self) -> dict:
+        return {"network": asdict(self.spec)}
 
     # -- the loop ------------------------------------------------------------------------------------
     def run(self) -> dict:

@@ -168,6 +168,8 @@ def genotype_from_json(text: str, primitives: Sequence[str] | None = None) -> An
         data = json.loads(text)
     except json.JSONDecodeError as e:
         raise GenotypeError(f"genotype is not valid JSON: {e}") from None
+    except (ValueError, RecursionError) as e:  # a number too long to convert, nesting too deep
+        raise GenotypeError(f"genotype is not a usable JSON genotype ({type(e).__name__}: {str(e)[:80]})") from None
     return genotype_from_dict(data, primitives)
 
 
@@ -192,6 +194,8 @@ def parse_genotype(text: str, primitives: Sequence[str] | None = None) -> AnyGen
         tree = ast.parse(text, mode="exec")
     except SyntaxError as e:
         raise GenotypeError(f"cannot parse genotype text: {e.msg} (line {e.lineno})") from None
+    except (ValueError, RecursionError, MemoryError) as e:  # null bytes, nesting too deep
+        raise GenotypeError(f"cannot parse genotype text ({type(e).__name__})") from None
     if len(tree.body) != 1:
         raise GenotypeError("genotype text must be a single Genotype(...) expression")
     node = tree.body[0]
@@ -206,6 +210,8 @@ def parse_genotype(text: str, primitives: Sequence[str] | None = None) -> AnyGen
     else:
         values = {}
     for kw in node.keywords:
+        if kw.arg is None:
+            raise GenotypeError("genotype text: only named fields (normal=..., reduce=...) are allowed, not **")
         values[kw.arg] = kw.value
     data = {k: _literal(v, k) for k, v in values.items()}
     return genotype_from_dict(data, primitives)
@@ -247,7 +253,9 @@ def load_genotype(arch: str | Path, primitives: Sequence[str] | None = None) -> 
         if not path.is_file():
             raise GenotypeError(f"genotype file {arch_s} does not exist")
         try:
-            return genotype_from_json(path.read_text(), primitives)
+            return genotype_from_json(path.read_text(encoding="utf-8"), primitives)
+        except UnicodeDecodeError:
+            raise GenotypeError(f"{arch_s} is not a text file (not UTF-8); give a genotype JSON file") from None
         except GenotypeError as e:
             raise GenotypeError(f"{arch_s}: {e}") from None
     wanted = arch_s.lower()

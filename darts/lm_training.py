@@ -26,13 +26,14 @@ from typing import Iterable
 import torch
 import torch.nn as nn
 
+from darts.cli.common import check_ranges
 from darts.checkpoint import load_checkpoint, rng_state, save_checkpoint, seed_everything, set_rng_state
 from darts.data.text import DEFAULT_FOLDERS, KNOWN_VOCAB_SIZES, TextStream, read_corpus
 from darts.errors import UserError
 from darts.genotype import GenotypeError, available_cells, genotype_from_dict, load_genotype
 from darts.engine import CHECKPOINT, Epoch, RunEngine
 from darts.progress import Progress
-from darts.runs import RunDir, Terminated, explicit_flags, resumed_args, pick_device, setup_console_logging
+from darts.runs import RunDir, Terminated, new_run_name, explicit_flags, resumed_args, pick_device, setup_console_logging
 from darts.language_task import LanguageModel
 from darts.spaces.registry import DataShape, get_space, space_of
 from darts.summary import count_parameters
@@ -352,6 +353,7 @@ def check_args(args) -> None:
                         "to --batch_size")
     if args.max_batches is not None and args.max_batches < 1:
         raise UserError("--max_batches must be at least 1")
+    check_ranges(args, ("lr", "clip", "wdecay", "alpha", "beta", "seed"), ("report_freq", "max_seq_len_delta"))
 
 
 def spec_from_args(args, ntokens: int) -> LMSpec:
@@ -399,7 +401,7 @@ def main_lm(argv=None) -> dict | None:
     fill_defaults(args)
     check_args(args)
     if args.save is None:
-        args.save = f"eval-EXP-{time.strftime('%Y%m%d-%H%M%S')}"
+        args.save = new_run_name("eval")
     setup_console_logging()
     run = RunDir(args.save, resume=bool(args.resume))
     try:

@@ -16,6 +16,7 @@ from darts.spaces.registry import DataShape
 log = logging.getLogger("darts")
 
 TEXT_EVAL_BATCH_SIZE = 10  # the original evaluates text in 10 columns
+FIDELITY_LEARNING_RATE = {"image": 0.025, "text": 20.0}  # low-fidelity rewards: SGD as DARTS's weights
 
 
 def own_data_options(dataset: str, settings: dict) -> dict:
@@ -85,7 +86,7 @@ class ImageModality:
         x = normalize(d.train_x, torch.tensor(d.mean).view(1, -1, 1, 1), torch.tensor(d.std).view(1, -1, 1, 1))
         return TrainingEvaluator(build_network, x[:split], d.train_y[:split], x[split:], d.train_y[split:],
                                  epochs=s["fidelity_epochs"], batch_size=s["batch_size"],
-                                 learning_rate=s["fidelity_learning_rate"], num_classes=d.num_classes, seed=s["seed"],
+                                 learning_rate=_fidelity_lr(s, self.name), num_classes=d.num_classes, seed=s["seed"],
                                  device=device, dataset=d.name, arch_key=str)
 
 
@@ -124,8 +125,19 @@ class TextModality:
         return train, search, lambda: valid.evaluation_batches(s.get("max_batches"))
 
     def low_fidelity_evaluator(self, build_network, device):
-        raise UserError("sample-based strategies reward text spaces only through a space's own evaluator; "
-                        "search the recurrent cell with --strategy darts or enas")
+        """Rewards c / validation perplexity of each sampled cell's language model, trained briefly on
+        train.txt (`--fidelity_epochs` x 100 windows) and validated on valid.txt (the test text is never read)."""
+        from darts.evaluators.language_model import LmEvaluator
+        s, c = self.settings, self.corpus
+        return LmEvaluator(lambda arch: build_network(arch, 0, 0), c.train, c.valid,
+                           train_batches=100 * s["fidelity_epochs"], batch_size=min(s["batch_size"], 64),
+                           bptt=s["bptt"], learning_rate=_fidelity_lr(s, self.name), seed=s["seed"], device=device,
+                           dataset=s["dataset"], arch_key=str)
+
+
+def _fidelity_lr(settings: dict, modality: str) -> float:
+    given = settings.get("fidelity_learning_rate")
+    return FIDELITY_LEARNING_RATE[modality] if given is None else given
 
 
 MODALITIES = {"image": ImageModality, "text": TextModality}

@@ -7,6 +7,7 @@ from __future__ import annotations
 import gc
 import json
 import logging
+import logging.handlers
 import signal
 import sys
 import threading
@@ -44,6 +45,28 @@ RUN_FILES = ("args.json", "log.txt", "checkpoint.pt", "alphas.jsonl", "history.j
 LOCK = ".lock"
 
 
+class EarlyLog(logging.handlers.BufferingHandler):
+    """Keeps the log lines of a run's preparation (data read, network built), said before its folder may be
+    created, so that the run folder's log.txt starts with them."""
+
+    def __init__(self):
+        super().__init__(capacity=10_000)
+        log.addHandler(self)
+
+    def shouldFlush(self, record) -> bool:
+        return False
+
+    def replay(self, handler: logging.Handler) -> None:
+        for record in self.buffer:
+            handler.handle(record)
+        self.close()
+
+    def close(self) -> None:
+        log.removeHandler(self)
+        self.buffer = []
+        super().close()
+
+
 class RunDir:
     """A run's output folder, owned by one run at a time (an OS lock on DIR/.lock, released when the
     process ends, however it ends). `resume=False`: a folder already holding run files is refused unless
@@ -55,6 +78,8 @@ class RunDir:
         self.enabled = self.path is not None and is_main_process()
         self._lock = None
         if not self.enabled:
+            for early in [h for h in log.handlers if isinstance(h, EarlyLog)]:
+                early.close()  # no log.txt to give the early lines to
             return
         try:
             self.path.mkdir(parents=True, exist_ok=True)
@@ -71,6 +96,8 @@ class RunDir:
             raise
         handler = logging.FileHandler(self.path / "log.txt")
         handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%m/%d %I:%M:%S %p"))
+        for early in [h for h in log.handlers if isinstance(h, EarlyLog)]:  # what was said before the folder existed
+            early.replay(handler)
         log.addHandler(handler)
         self._handler = handler
 
@@ -122,6 +149,18 @@ def _lock_folder(path: Path):
                     f"choose another folder")
 
 
+def new_run_name(prefix: str) -> str:
+    """PREFIX-EXP-<date>-<time>, the original's default --save, with -2, -3, ... when that folder exists (two
+    runs started in the same second must not share a folder)."""
+    import time
+    base = f"{prefix}-EXP-{time.strftime('%Y%m%d-%H%M%S')}"
+    name, n = base, 1
+    while Path(name).exists():
+        n += 1
+        name = f"{base}-{n}"
+    return name
+
+
 def pick_device(name: str = "auto"):
     """'auto' -> CUDA when present, else CPU; anything else is passed to torch.device (checked)."""
     import torch
@@ -131,6 +170,8 @@ def pick_device(name: str = "auto"):
         device = torch.device(name)
     except RuntimeError:
         raise UserError(f"--device {name!r} is not a device name; use auto, cpu, cuda or cuda:N") from None
+    if device.type not in ("cpu", "cuda"):
+        raise UserError(f"--device {name}: this package runs on cpu or cuda; use --device cpu, cuda or cuda:N")
     if device.type == "cuda" and not torch.cuda.is_available():
         raise UserError(f"--device {name} asked for CUDA but no CUDA device is available; use --device cpu")
     return device
@@ -150,19 +191,49 @@ def explicit_flags(parser, argv) -> set:
     return set(vars(ns))
 
 
+def read_settings_file(path: str | Path, what: str) -> dict:
+    """A saved args.json (for --resume or --config): a JSON object, or a one-line error."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"{what}: {path} does not exist")
+    try:
+        saved = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise UserError(f"{path} is not valid JSON; give an args.json written by a run") from None
+    if not isinstance(saved, dict) or not saved:
+        raise UserError(f"{path} must hold a JSON object of settings (an args.json written by a run)")
+    return saved
+
+
 def resumed_args(args, parser, argv, may_change: set, script: str):
     """The arguments of the run saved in args.resume (its args.json), checked against the flags typed now."""
     import argparse
     saved_path = Path(args.resume) / "args.json"
-    if not saved_path.is_file():
-        raise UserError(f"--resume {args.resume}: no args.json there; is it a {script} --save folder?")
-    try:
-        saved = json.loads(saved_path.read_text())
-    except ValueError:
-        raise UserError(f"{saved_path} is not valid JSON; the run folder is damaged") from None
+    saved = read_settings_file(saved_path, f"--resume {args.resume} (is it a {script} --save folder?)")
+    check_saved_types(parser, saved, saved_path)
+    if "arch" in {a.dest for a in parser._actions} and "arch" not in saved:
+        raise UserError(f"--resume {args.resume}: {saved_path} was not written by {script}; resume it with the "
+                        f"command that made it")
     merged = merge_resumed_args(saved, vars(args), explicit_flags(parser, argv), may_change)
     merged["save"] = args.resume
     return argparse.Namespace(**{**vars(args), **merged})
+
+
+def check_saved_types(parser, saved: dict, where) -> None:
+    """Each saved setting has the type its flag parses to (args.json may have been edited by hand)."""
+    for action in parser._actions:
+        value = saved.get(action.dest)
+        if value is None or action.dest == "help":
+            continue
+        if action.nargs == 0:
+            wanted = (bool,)
+        elif action.type in (int, float):
+            wanted = (int,) if action.type is int else (int, float)
+        else:
+            continue
+        if not isinstance(value, wanted) or (wanted != (bool,) and isinstance(value, bool)):
+            raise UserError(f"{where}: {action.dest} is {value!r}, not a {wanted[-1].__name__}; the run folder "
+                            f"is damaged")
 
 
 def merge_resumed_args(saved: dict, given: dict, explicit: set, may_change: set) -> dict:

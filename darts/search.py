@@ -15,15 +15,14 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import torch
 import torch.nn as nn
 
-from darts.checkpoint import rng_state, set_rng_state
 from darts.distributed import all_reduce_sum, average_batchnorm_statistics, broadcast_from_main, is_main_process
-from darts.engine import CHECKPOINT, Epoch, RunEngine  # noqa: F401  (CHECKPOINT: callers import it from here)
+from darts.engine import CHECKPOINT, Checkpointed, Epoch, RunEngine  # noqa: F401  (CHECKPOINT: callers import it from here)
 from darts.progress import Progress
 from darts.runs import RunDir
 from darts.spaces.registry import genotype_record
@@ -57,7 +56,7 @@ class DartsSearchConfig:
     bf16: bool = False  # bfloat16 autocast of the forward passes (CUDA only; see the architect on why not all)
 
 
-class DartsSearch:
+class DartsSearch(Checkpointed):
     def __init__(self, model: nn.Module, task, train_stream, val_stream, config: DartsSearchConfig,
                  run: RunDir | None = None, valid_batches: Callable[[], Any] | None = None,
                  weight_optimizer: torch.optim.Optimizer | None = None):
@@ -93,35 +92,9 @@ class DartsSearch:
         return self.config.epochs
 
     # -- state -------------------------------------------------------------------------------------
-    def state_dict(self) -> dict:
-        return {
-            "model": self.model.state_dict(),
-            "weight_optimizer": self.optimizer.state_dict(),
-            "arch_optimizer": self.architect.optimizer.state_dict(),
-            "scheduler": self.scheduler.state_dict(),
-            "train_stream": self.train_stream.state_dict(),
-            "val_stream": self.val_stream.state_dict(),
-            "rng": rng_state(),
-            "epoch": self.epoch,
-            "history": self.history,
-            "config": asdict(self.config),
-        }
-
-    def load_state_dict(self, state: dict) -> None:
-        self.model.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["weight_optimizer"])
-        self.architect.optimizer.load_state_dict(state["arch_optimizer"])
-        self.scheduler.load_state_dict(state["scheduler"])
-        self.train_stream.load_state_dict(state["train_stream"])
-        self.val_stream.load_state_dict(state["val_stream"])
-        set_rng_state(state["rng"])
-        self.epoch = state["epoch"]
-        self.history = state["history"]
-
-    def resume(self, path) -> None:
-        """Continue from a checkpoint file (none yet: from the start); rows of alphas.jsonl beyond it are
-        dropped (they are redone)."""
-        self.engine.resume(self, path)
+    def parts(self) -> dict:
+        return {"model": self.model, "weight_optimizer": self.optimizer, "arch_optimizer": self.architect.optimizer,
+                "scheduler": self.scheduler, "train_stream": self.train_stream, "val_stream": self.val_stream}
 
     # -- the loop ------------------------------------------------------------------------------------
     def run(self) -> Any:

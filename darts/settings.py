@@ -9,7 +9,7 @@ from darts.errors import UserError
 from darts.options import Option, check_known, resolve_options
 
 # Settings that a resumed run may change (they do not alter the computation).
-RESUME_MAY_CHANGE = {"resume", "device", "gpu", "report_freq", "save", "no_progress", "no_plots", "cache",
+RESUME_MAY_CHANGE = {"tensorboard", "resume", "device", "gpu", "report_freq", "save", "no_progress", "no_plots", "cache",
                      "plot_epoch_cells", "threads", "continue_train", "ops_module"}
 NOT_SAVED = {"resume", "continue_train", "config", "summary", "overwrite"}
 
@@ -26,7 +26,9 @@ CORE = (
     Option("config", None, "start from the settings of a saved args.json (flags typed now win)", type=str),
     Option("seed", 2, "random seed", minimum=0, maximum=2 ** 32 - 1),
     Option("device", "auto", "auto, cpu, cuda or cuda:N"),
-    Option("threads", "auto", "CPU threads: auto (1 for tiny networks, else the cores) or a number", type=str),
+    Option("threads", "auto", "CPU threads: auto (1 for tiny networks, else the idle cores) or a number", type=str),
+    Option("tensorboard", None, "also write TensorBoard event files into this folder (pip install tensorboard)",
+           type=str),
     Option("batch_size", 64, "batch size (text: 256)", minimum=1),
     Option("epochs", 50, "epochs", minimum=1),
     Option("report_freq", 50, "log every N batches", aliases=("--log-interval",), minimum=1),
@@ -56,15 +58,18 @@ TEXT = (
     Option("alpha", 0.0, "activation regularisation (AR) weight", minimum=0.0),
     Option("beta", 1e-3, "temporal activation regularisation (TAR) weight", minimum=0.0),
 )
+TABLE = (
+    Option("benchmark", None, "a tabular benchmark of the space (e.g. NAS-Bench-201's CSV): instant rewards for "
+                              "sample-based strategies, and the table figures of DARTS / ENAS cells", type=str),
+    Option("reward", None, "with --benchmark: the reward column (default: the validation column the benchmark's "
+                           "authors search on, e.g. valid12; a test column only under its -leaks-test name)",
+           type=str),
+)
 SAMPLING = (
     Option("budget", 100, "architectures a sample-based strategy evaluates", minimum=1),
-    Option("benchmark", None, "a tabular benchmark of the space (e.g. NAS-Bench-201's CSV) that gives rewards "
-                              "instantly", type=str),
-    Option("reward", "valid12", "with --benchmark: the reward column (valid12: the authors' 12-epoch "
-                                "validation accuracy; test200-leaks-test: the reported test accuracy itself)",
-           choices=("valid12", "test200-leaks-test")),
     Option("fidelity_epochs", 1, "without --benchmark: epochs each sampled network trains from scratch", minimum=1),
-    Option("fidelity_learning_rate", 0.025, "without --benchmark: learning rate of that training", minimum=0.0),
+    Option("fidelity_learning_rate", None, "without --benchmark: learning rate of that training (default: 0.025 "
+                                           "images, 20 text)", type=float, minimum=0.0),
 )
 ORIGINAL_UNUSED = tuple(Option(n, None, "(original flag, unused)", type=t) for n, t in (
     ("model_path", str), ("drop_path_prob", float), ("max_seq_len_delta", int), ("nonmono", int),
@@ -97,7 +102,10 @@ def resolve_settings(given: dict, explicit: set | None = None, owners: dict | No
     core = resolve_options(CORE, given)
     space = choose_space(core["dataset"], given.get("space"))
     strategy = get_strategy(core["strategy"])
-    defaults = space.strategy_defaults.get(strategy.name, {})
+    defaults = dict(space.strategy_defaults.get(strategy.name, {}))
+    for o in strategy.options:  # a space may name a strategy's setting by its field (hidden_size) or flag
+        if o.field in defaults and o.name not in defaults:
+            defaults[o.name] = defaults[o.field]
     core = resolve_options(CORE, given, defaults)
     core["space"] = space.name
     modality = IMAGE if space.modality == "image" else TEXT
@@ -108,6 +116,12 @@ def resolve_settings(given: dict, explicit: set | None = None, owners: dict | No
     if strategy.kind == "sample":
         parts.append(resolve_options(SAMPLING, given, defaults))
         groups.add("sample-based strategies")
+    if space.supports("table"):
+        parts.append(resolve_options(TABLE, given, defaults))
+        groups.add("tabular benchmark")
+    elif given.get("benchmark"):
+        from darts.spaces.registry import require
+        require(space, "table", "--benchmark (a table of another space's results): add --space")
     if owners is not None:
         from darts.cli.common import check_applicable
         check_applicable(explicit or set(), owners, groups)
@@ -119,7 +133,20 @@ def resolve_settings(given: dict, explicit: set | None = None, owners: dict | No
     if owners is None:
         check_known({k: v for k, v in given.items() if v is not None and k not in ALWAYS},
                     [Option(k, None) for k in settings], "this search")
+    if not settings.get("benchmark"):
+        settings.pop("reward", None)
+    if strategy.kind == "sample":  # keep only what applies: its log and args.json are read by people
+        unused = UNUSED_BY_TABLE if settings.get("benchmark") else UNUSED_BY_TRAINING
+        settings = {k: v for k, v in settings.items() if k not in unused or k in (explicit or ())}
     return space, settings
+
+
+# Settings a sample-based search does not use: with a table nothing is trained, without one no table is read.
+UNUSED_BY_TRAINING = {"epochs", "max_batches", "report_freq", "reward", "cutout", "cutout_length", "no_amp",
+                      "no_channels_last"}
+UNUSED_BY_TABLE = UNUSED_BY_TRAINING - {"reward"} | {"batch_size", "train_portion", "fidelity_epochs",
+                                                      "fidelity_learning_rate", "image_size", "cache", "strict",
+                                                      "test_fraction", "bptt", "alpha", "beta"}
 
 
 ALWAYS = {"ops_module", "resume"}  # accepted whatever the run

@@ -1,6 +1,6 @@
 """How many CPU threads a run uses: `--threads auto` picks one thread for tiny, overhead-bound
-supernets (where thread hand-offs cost more than they save, and a shared machine loses the most) and
-one per physical core otherwise; a number is used as given.
+supernets (where thread hand-offs cost more than they save) and otherwise one per physical core that
+other processes leave idle (a thread waiting for a busy core stalls every step); a number is used as given.
 """
 from __future__ import annotations
 
@@ -9,10 +9,11 @@ from pathlib import Path
 
 from darts.errors import UserError
 
-# Forward multiply-adds per batch below which one thread is used. The README's digits search (5 cells,
-# C=8, 8x8 images, batch 64: 0.24G per batch) ran 10 batches in 52 s with 1 thread and had not finished
-# after 320 s with 2 on a shared 2-core machine (load 9): its ~thousand tiny ops per step each wait for a
-# second thread the scheduler may not run. A CIFAR-sized supernet (C=16, 8 cells, batch 64) is 19G.
+# Forward multiply-adds per batch below which one thread is used. Measured on a 2-core machine shared
+# with other jobs (load 2-9, so never idle): one training step (forward + backward, batch 64) of the
+# README's digits supernet (0.24G) took 0.95 s with 1 thread and 28-42 s with 2; 16x16 (0.98G) 2.5 s
+# and 99 s; 32x32 (3.9G) 22 s and 129 s at load 4-5. Each of a step's ~thousand small ops waits for a
+# second thread that the scheduler may not run, hence also `idle_cores`. CIFAR's supernet is 19G.
 SMALL_WORK = 1e9
 
 
@@ -33,13 +34,19 @@ def physical_cores(cpuinfo: str | None = None) -> int:
     return max(1, min(allowed, len(cores) or allowed))
 
 
+def idle_cores(cores: int) -> int:
+    """`cores` less those other processes keep busy (the 1-minute load average), at least 1."""
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
+    return max(1, cores - int(load + 0.5))
+
+
 def choose_threads(requested: str | int | None, work_per_step: float) -> int | None:
     """The thread count for `--threads requested` (None: leave torch's own choice, returns None;
     'auto': by `work_per_step`, the forward multiply-adds of one batch; a number >= 1: itself)."""
     if requested is None:
         return None
     if isinstance(requested, str) and requested.strip().lower() == "auto":
-        return 1 if work_per_step < SMALL_WORK else physical_cores()
+        return 1 if work_per_step < SMALL_WORK else idle_cores(physical_cores())
     try:
         n = int(requested)
     except (TypeError, ValueError):

@@ -11,7 +11,7 @@ import torch
 from darts.errors import UserError
 from darts.spaces.nasrl_cnn import ConvNet, NasRlCnnArchSpace
 from darts.spaces.nasrl_rnn import NasRlRnnArchSpace, TreeCell, genotype_from_dict
-from darts.spaces.nasrl_rnn.evaluator import LmEvaluator
+from darts.evaluators.language_model import LmEvaluator
 from darts.spaces.registry import DataShape, genotype_from_record, genotype_record, get_space
 from darts.strategies.anchor_controller import AnchorController, AnchorHead, bernoulli_log_prob
 from darts.strategies.base import run_strategy

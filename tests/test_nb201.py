@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from torch.func import functional_call
 
 from darts.errors import UserError
-from darts.evaluators import Nb201Table, Nb201TableEvaluator
+from darts.spaces.nb201.benchmark import Nb201Benchmark, Nb201BenchmarkEvaluator, Nb201Table
 from darts.spaces.nb201 import (EDGES, NB201_OPS, NUM_ARCHS, Nb201Arch, Nb201ArchError, Nb201Network,
                                 Nb201SearchNetwork, parse_arch)
 from darts.spaces.nb201.cell import Nb201Cell
@@ -72,7 +72,8 @@ def test_table_values(table):
     rec = table.query(BEST)
     assert rec.accuracy["cifar100"] == table.test_accuracy(6111, "CIFAR-100") == table.test_accuracy(rec.arch, "cifar100")
     assert set(rec.accuracy) == {"cifar10", "cifar100", "ImageNet16-120"}
-    evaluator = Nb201TableEvaluator(table, "cifar10")
+    evaluator = Nb201BenchmarkEvaluator(Nb201Benchmark(table.path, isomorphs="exact"), "cifar10",
+                                        reward="test200-leaks-test")  # only under the name that says so
     assert evaluator.evaluate(parse_arch(BEST)) == table.test_accuracy(BEST)
     with pytest.raises(UserError, match="no dataset"):
         table.test_accuracy(0, "mnist")

@@ -188,7 +188,7 @@ def sorted_test_rows(ds, x):
     (dict(x=np.zeros((4, 8, 8), np.uint8)), r"no y"),
     (dict(x=np.zeros((4, 8), np.uint8), y=np.zeros(4, int)), r"array x has shape \(4, 8\)"),
     (dict(x=np.zeros((4, 8, 8), np.uint8), y=np.zeros(5, int)), r"array y holds 5 labels for 4 images"),
-    (dict(x=np.zeros((4, 3, 8, 8), np.uint8), y=np.zeros(4, int)), r"looks channel-first"),
+    (dict(x=np.zeros((4, 3, 8, 3), np.uint8), y=np.zeros(4, int)), r"channels_last=True or False"),
     (dict(x=np.zeros((4, 8, 8), np.uint8), y=np.array([0, 1, -1, 0])), r"negative label \(-1\)"),
     (dict(x=np.zeros((4, 8, 8), np.uint8), y=np.array([0, 1.5, 1, 0])), r"non-integer"),
     (dict(x=np.zeros((4, 8, 8)) - 1.0, y=np.array([0, 1, 1, 0])), r"values in \[-1, -1\]"),
@@ -437,7 +437,7 @@ def test_cli_cache_flag():
     (["--dataset", "npz", "--data", "x.npz", "--strict"], "only --test_fraction does"),
     (["--dataset", "folder"], "--dataset folder needs --data"),
     (["--dataset", "digits", "--primitives", "none,nope"], "unknown operation"),
-    (["--dataset", "ptb", "--primitives", "none,skip_connect"], "--primitives applies to the convolutional"),
+    (["--dataset", "ptb", "--primitives", "none,skip_connect"], "--primitives belongs to space darts"),
     (["--dataset", "digits", "--ops_module", "missing_ops.py"], "no such file"),
 ])
 def test_cli_errors(tmp_path, capsys, monkeypatch, argv, message):

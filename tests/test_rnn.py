@@ -306,7 +306,8 @@ def test_search_resume_equals_uninterrupted(tmp_path, monkeypatch):
     assert [r["recurrent"] for r in rows[0]] == [r["recurrent"] for r in rows[1]] and len(rows[1]) == 2
     assert [r["metrics"]["valid_ppl"] for r in rows[0]] == [r["metrics"]["valid_ppl"] for r in rows[1]]
     genotype = json.loads((tmp_path / "cut" / "genotype.json").read_text())
-    assert set(genotype) == {"recurrent", "concat"} and len(genotype["recurrent"]) == 8
+    assert set(genotype) == {"space", "recurrent", "concat"} and genotype["space"] == "darts_rnn"
+    assert len(genotype["recurrent"]) == 8
     assert json.loads((tmp_path / "cut" / "args.json").read_text())["learning_rate"] == 20.0  # text defaults
 
 

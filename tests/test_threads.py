@@ -10,11 +10,16 @@ from darts.threads import SMALL_WORK, apply_threads, choose_threads, physical_co
 CPUINFO = "".join(f"processor\t: {i}\nphysical id\t: {i // 4}\ncore id\t\t: {i % 4 // 2}\n\n" for i in range(8))
 
 
-def test_auto_is_one_thread_for_small_work_and_the_physical_cores_otherwise(monkeypatch):
+def test_auto_is_one_thread_for_small_work_and_the_idle_physical_cores_otherwise(monkeypatch):
     monkeypatch.setattr(threads, "physical_cores", lambda: 6)
+    monkeypatch.setattr(threads.os, "getloadavg", lambda: (0.2, 0.0, 0.0), raising=False)
     assert choose_threads("auto", SMALL_WORK / 4) == 1
     assert choose_threads("auto", SMALL_WORK * 4) == 6
     assert choose_threads("AUTO", SMALL_WORK) == 6
+    monkeypatch.setattr(threads.os, "getloadavg", lambda: (2.6, 0.0, 0.0), raising=False)
+    assert choose_threads("auto", SMALL_WORK * 4) == 3  # three cores are busy with other processes
+    monkeypatch.setattr(threads.os, "getloadavg", lambda: (9.0, 0.0, 0.0), raising=False)
+    assert choose_threads("auto", SMALL_WORK * 4) == 1
 
 
 @pytest.mark.parametrize("requested, expected", [(1, 1), (3, 3), ("2", 2), (" 4 ", 4), (None, None)])

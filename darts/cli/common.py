@@ -7,12 +7,11 @@ given comes from its owner's declaration (or the chosen space's default for it),
 from __future__ import annotations
 
 import argparse
-import json
-from pathlib import Path
 from typing import Iterable, Sequence
 
 from darts.errors import UserError
 from darts.options import Option
+from darts.runs import read_settings_file  # noqa: F401  (the CLI reads saved settings with it)
 
 
 def parse_bool(text: str) -> bool:
@@ -88,20 +87,6 @@ def pre_parse(argv: Sequence[str], *names: str) -> argparse.Namespace:
     return known
 
 
-def read_settings_file(path: str | Path, what: str) -> dict:
-    """A saved args.json (for --resume or --config): a JSON object, or a one-line error."""
-    path = Path(path)
-    if not path.is_file():
-        raise UserError(f"{what}: {path} does not exist")
-    try:
-        saved = json.loads(path.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError):
-        raise UserError(f"{path} is not valid JSON; give an args.json written by a run") from None
-    if not isinstance(saved, dict) or not saved:
-        raise UserError(f"{path} must hold a JSON object of settings (an args.json written by a run)")
-    return saved
-
-
 def merge_saved(saved: dict, given: dict, explicit: set, may_change: set, what: str) -> dict:
     """Saved settings with the flags typed now: for a resume, a typed flag that contradicts the saved run
     is an error unless it is in `may_change`; for --config (may_change=None) typed flags win."""
@@ -119,4 +104,22 @@ def check_applicable(explicit: Iterable[str], owners: dict[str, list[str]], appl
     """Refuse typed flags that belong to no part of this run (e.g. a recurrent-model flag in an image search)."""
     for name in sorted(explicit):
         if name in owners and not set(owners[name]) & applicable:
-            raise UserError(f"--{name} belongs to {' / '.join(owners[name])}, which this run does not use")
+            raise UserError(f"--{name} belongs to {' / '.join(owners[name])}, which this run does not use; "
+                            f"leave it out or choose that space / strategy")
+
+
+def check_ranges(args, non_negative, positive) -> None:
+    """Numbers that must be >= 0 (learning rates, decays, the seed) or >= 1 (lengths, counts), and a seed
+    that torch accepts."""
+    for name in non_negative:
+        value = getattr(args, name, None)
+        if value is not None and not value >= 0:
+            raise UserError(f"--{name} {value}: must be at least 0")
+    for name in positive:
+        value = getattr(args, name, None)
+        if value is not None and value < 1:
+            raise UserError(f"--{name} {value}: must be at least 1")
+    if getattr(args, "seed", 0) > 2 ** 32 - 1:
+        raise UserError(f"--seed {args.seed}: must be at most {2 ** 32 - 1}")
+    if getattr(args, "momentum", 0) is not None and getattr(args, "momentum", 0) >= 1:
+        raise UserError(f"--momentum {args.momentum}: must be below 1")

@@ -15,19 +15,42 @@ def open_run_dir(settings: dict):
     return RunDir(settings["save"], resume=resume, overwrite=bool(settings.get("overwrite")))
 
 
+def work_per_step(prepared, settings: dict) -> float:
+    """Forward multiply-adds of one batch of the network a run trains (0: none to count, e.g. a table search),
+    which --threads auto uses to choose one thread for tiny, overhead-bound networks."""
+    import torch
+    from darts.summary import count_multiply_adds
+    model, shape = getattr(prepared, "model", None), getattr(getattr(prepared, "data", None), "shape", None)
+    if model is None or shape is None or shape.ntokens:
+        return 0.0
+    was_training = model.training
+    model.eval()  # no BatchNorm statistics move
+    try:
+        with torch.random.fork_rng(devices=[]):
+            one = count_multiply_adds(model, torch.zeros(1, shape.in_channels, shape.height, shape.width))
+    finally:
+        model.train(was_training)
+    return float(one) * settings.get("batch_size", 1)
+
+
 def run_command(settings: dict, not_saved: set, prepare: Callable, body: Callable):
     """`prepare(device)` (reads and checks every input, writes nothing), then `body(prepared, run, device)`
     inside the run folder; args.json gets the settings except `not_saved`."""
     from darts.checkpoint import seed_everything
     from darts.distributed import destroy_process_group, init_from_env, world_size
-    from darts.runs import setup_console_logging
+    from darts.runs import EarlyLog, setup_console_logging
     from darts.threads import apply_threads, choose_threads
     device = init_from_env(settings["device"])  # under torchrun: joins the process group, cuda:LOCAL_RANK
     try:
-        apply_threads(choose_threads(settings.get("threads"), settings.get("work_size", 0.0)))
         setup_console_logging()
         seed_everything(settings["seed"])  # before anything random is built (the supernet)
-        prepared = prepare(device)
+        early = EarlyLog()  # the preparation's log lines, for log.txt once the folder exists
+        try:
+            prepared = prepare(device)
+        except BaseException:
+            early.close()
+            raise
+        apply_threads(choose_threads(settings.get("threads", "auto"), work_per_step(prepared, settings)))
         run = open_run_dir(settings)
         try:
             saved = {k: v for k, v in settings.items() if k not in not_saved}

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import logging
 import sys
-import time
 from typing import Sequence
 
 from darts.cli.common import (add_options, add_plugin_flag, explicit_flags, merge_saved, new_parser, pre_parse,
                               read_settings_file)
 from darts.errors import UserError
-from darts.settings import (CORE, IMAGE, NOT_SAVED, ORIGINAL_UNUSED, RESUME_MAY_CHANGE, SAMPLING, TEXT,
+from darts.runs import check_saved_types, new_run_name
+from darts.settings import (CORE, IMAGE, NOT_SAVED, ORIGINAL_UNUSED, RESUME_MAY_CHANGE, SAMPLING, TABLE, TEXT,
                             resolve_settings)
 
 log = logging.getLogger("darts")
@@ -44,6 +44,8 @@ def build_parser(space: str | None = None, strategy: str | None = None):
         add_options(p, f"strategy {name}", table[name].options, owners, shown)
     if any(table[n].kind == "sample" for n in chosen):
         add_options(p, "sample-based strategies", SAMPLING, owners)
+    if any(get_space(n).supports("table") for n in spaces):
+        add_options(p, "tabular benchmark", TABLE, owners)
     add_plugin_flag(p, owners)
     add_options(p, "original flags", ORIGINAL_UNUSED, owners)
     p.owners = owners
@@ -86,12 +88,19 @@ def settings_from_argv(argv: Sequence[str]) -> tuple[object, dict, object]:
     if given.get("resume"):
         if args.save and args.save != given["resume"]:
             raise UserError(f"--resume {given['resume']} continues that folder; leave out --save {args.save}")
-        saved = read_settings_file(f"{given['resume']}/args.json", f"--resume {given['resume']}")
+        where = f"{given['resume']}/args.json"
+        saved = read_settings_file(where, f"--resume {given['resume']}")
+        if "strategy" not in saved or "space" not in saved:
+            raise UserError(f"--resume {given['resume']}: {where} was not written by a search (darts-search / "
+                            f"train_search.py); resume it with the command that made it")
+        check_saved_types(parser, saved, where)
         import_plugins(saved.get("ops_module"))
         given = merge_saved(saved, given, explicit, RESUME_MAY_CHANGE, "--resume")
         given["save"] = given["resume"]
     elif args.config:
-        given = merge_saved(read_settings_file(args.config, "--config"), given, explicit, None, "--config")
+        saved = read_settings_file(args.config, "--config")
+        check_saved_types(parser, saved, args.config)
+        given = merge_saved(saved, given, explicit, None, "--config")
     if args.gpu is not None and given.get("device", "auto") == "auto":
         given["device"] = f"cuda:{args.gpu}"
     space, settings = resolve_settings(given, explicit, parser.owners)
@@ -127,12 +136,18 @@ def main(argv: Sequence[str] | None = None):
     if settings["summary"]:
         return summary(space, settings)
     from darts.cli.run import run_command
-    settings["save"] = settings["save"] or f"search-EXP-{time.strftime('%Y%m%d-%H%M%S')}"
+    settings["save"] = settings["save"] or new_run_name("search")
     return run_command(settings, NOT_SAVED, lambda device: prepare_search(space, settings, device), _search)
 
 
 def _search(prepared, run, device):
-    outcome = prepared.run(run)
+    from darts.api import _callbacks
+    callbacks = _callbacks(None, prepared.settings.get("tensorboard"))
+    try:
+        outcome = prepared.run(run, callbacks)
+    finally:
+        for c in callbacks:
+            c.close()
     if run.enabled and not prepared.settings["no_plots"]:
         from visualize import render_search_dir
         files = render_search_dir(run.path, epoch_cells=prepared.settings["plot_epoch_cells"])

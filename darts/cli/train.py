@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import argparse
 
-from darts.cli.common import parse_bool
+from darts.cli.common import check_ranges, parse_bool
 import json
 import logging
 import sys
-import time
 from pathlib import Path
 
 import torch
@@ -35,7 +34,9 @@ from darts.cli.search import IMAGE
 from darts.genotype import CELLS_DIR, load_genotype
 from darts.modalities import own_data_options as _own_data_options
 from darts.plugins import import_plugins
-from darts.runs import RunDir, explicit_flags, resumed_args, pick_device, run_cli, setup_console_logging
+from darts.runs import EarlyLog, RunDir, new_run_name, explicit_flags, resumed_args, pick_device, run_cli, setup_console_logging
+from darts.api import _callbacks
+from darts.threads import apply_threads, choose_threads
 from darts.spaces.registry import genotype_record, get_space, require, space_of
 from darts.summary import count_multiply_adds, count_parameters
 
@@ -48,7 +49,8 @@ OWN_DATA_FLAGS = ("image_size", "cache", "strict", "test_fraction")
 # Flags named differently from the FinalTrainingConfig field they set (the original train.py's names).
 FLAG_FIELDS = {"label_smooth": "label_smoothing"}
 # Flags that a resumed run may change (they do not alter the computation).
-RESUME_MAY_CHANGE = {"resume", "device", "gpu", "report_freq", "save", "no_progress", "workers", "cache"}
+RESUME_MAY_CHANGE = {"resume", "device", "gpu", "report_freq", "save", "no_progress", "workers", "cache", "threads",
+                     "tensorboard"}
 
 
 def trainable_cells() -> list[str]:
@@ -116,6 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
                                              "processes (SyncBatchNorm, CUDA) instead of per process")
     a("--resume", default=None, metavar="DIR", help="continue the run saved in DIR from its last checkpoint")
     a("--overwrite", action="store_true", help="replace the run files of an existing --save folder")
+    a("--threads", default="auto", help="CPU threads: auto (1 for tiny networks, else the idle cores) or a number")
+    a("--tensorboard", default=None, metavar="DIR", help="also write TensorBoard event files into DIR "
+                                                         "(pip install tensorboard)")
     a("--max_batches", type=int, default=None, help="cap on batches per epoch and per evaluation (smoke runs)")
     a("--summary", action="store_true", help="print the network's size and multiply-adds and exit (reads no data)")
     a("--eval_only", action="store_true", help="test the network saved at --model_path and exit")
@@ -172,6 +177,12 @@ def check_args(args) -> None:
         raise UserError(f"--label_smooth must be in [0, 1), got {args.label_smooth}")
     if args.decay_period < 1:
         raise UserError("--decay_period must be at least 1")
+    check_ranges(args, NON_NEGATIVE, POSITIVE)
+
+
+NON_NEGATIVE = ("learning_rate", "learning_rate_min", "momentum", "weight_decay", "grad_clip", "auxiliary_weight",
+                "gamma", "seed")
+POSITIVE = ("cutout_length", "report_freq", "workers")
 
 
 def load_arch(arch: str):
@@ -179,8 +190,8 @@ def load_arch(arch: str):
     genotype = load_genotype(arch)
     space = space_of(genotype)
     if space.modality != "image":
-        raise UserError(f"--arch {arch} is a {space.name} genotype, trained as a language model: add --dataset "
-                        f"ptb (or wikitext2)")
+        raise UserError(f"--arch {arch} is a {space.name} genotype (a recurrent cell, trained as a language "
+                        f"model): add --dataset ptb (or wikitext2)")
     require(space, "build_network", "retraining (it has no final network)")
     return arch, genotype, space
 
@@ -303,7 +314,11 @@ def is_language_model_run(argv) -> bool:
     known, _ = pre.parse_known_args(argv)
     dataset = known.dataset
     if dataset is None and known.resume and (Path(known.resume) / "args.json").is_file():
-        dataset = json.loads((Path(known.resume) / "args.json").read_text()).get("dataset")
+        try:
+            saved = json.loads((Path(known.resume) / "args.json").read_text(encoding="utf-8"))
+        except (ValueError, RecursionError):
+            saved = None  # damaged: the image path reports it with its own message
+        dataset = saved.get("dataset") if isinstance(saved, dict) else None
     return dataset in TEXT_DATASETS
 
 
@@ -332,11 +347,17 @@ def main(argv=None) -> dict:
     if args.summary:
         return summary(args)
     if args.save is None:
-        args.save = f"eval-EXP-{time.strftime('%Y%m%d-%H%M%S')}"
+        args.save = new_run_name("eval")
     device = init_from_env(args.device)  # under torchrun: joins the process group, cuda:LOCAL_RANK
     try:
         setup_console_logging()
-        prepared = prepare_training(args, device)  # reads and checks every input; writes nothing
+        early = EarlyLog()  # the preparation's log lines, for log.txt once the folder exists
+        try:
+            prepared = prepare_training(args, device)  # reads and checks every input; writes nothing
+        except BaseException:
+            early.close()
+            raise
+        apply_threads(choose_threads(args.threads, network_work(prepared, args)))
         run = RunDir(args.save, resume=bool(args.resume), overwrite=args.overwrite)
         try:
             return train(args, prepared, run, device)
@@ -348,12 +369,9 @@ def main(argv=None) -> dict:
 
 def prepare_training(args, device) -> tuple:
     """(train stream, test stream, network spec, network) of the run: every input read and checked."""
-    if world_size() > 1:
-        if args.dataset == "imagenet":
-            raise UserError("distributed (torchrun) training shards in-memory datasets; ImageNet folders are read "
-                            "by one process")
-        log.info("world size %d: --batch_size %d per process, %d in all", world_size(), args.batch_size,
-                 args.batch_size * world_size())
+    if world_size() > 1 and args.dataset == "imagenet":
+        raise UserError("distributed (torchrun) training shards in-memory datasets; ImageNet folders are read "
+                        "by one process")
     if args.sync_bn and device.type != "cuda":
         raise UserError("--sync_bn needs CUDA (SyncBatchNorm); on CPU each process keeps its own statistics")
     seed_everything(args.seed)
@@ -369,6 +387,9 @@ def train(args, prepared: tuple, run: RunDir, device) -> dict:
         run.write_json("args.json", {k: v for k, v in vars(args).items() if k not in ("resume", "overwrite")})
     run.write_json("genotype.json", genotype_record(genotype))  # on resume too: a kill may have come before it
     log.info("args = %s", vars(args))
+    if world_size() > 1:
+        log.info("world size %d: --batch_size %d per process, %d in all", world_size(), args.batch_size,
+                 args.batch_size * world_size())
     log.info("genotype = %s", genotype)
     log.info("param size = %fMB", count_parameters(model) / 1e6)
     bf16, channels_last = precision(args, device)
@@ -379,9 +400,28 @@ def train(args, prepared: tuple, run: RunDir, device) -> dict:
     trainer = FinalTraining(model, train_stream, test_stream, training_config(args, bf16, channels_last), spec, run)
     if args.resume:
         trainer.resume(run.file(CHECKPOINT))
-    final = trainer.run()
+    callbacks = _callbacks(None, args.tensorboard)
+    trainer.callbacks.extend(callbacks)
+    try:
+        final = trainer.run()
+    finally:
+        for c in callbacks:
+            c.close()
     log.info("final test_acc %f (best %f); wrote %s", final["test_acc"], trainer.best_acc, run.file("weights.pt"))
     return final
+
+
+def network_work(prepared: tuple, args) -> float:
+    """Forward multiply-adds of one batch of the network (for --threads auto)."""
+    _, _, spec, model = prepared
+    was_training = model.training
+    model.eval()  # no BatchNorm statistics move
+    try:
+        with torch.random.fork_rng(devices=[]):
+            size = 224 if spec.kind == "imagenet" else INPUT_SHAPES.get(args.dataset, (0, 32))[1]
+            return float(count_multiply_adds(model, torch.zeros(1, spec.in_channels, size, size))) * args.batch_size
+    finally:
+        model.train(was_training)
 
 
 def training_config(args, bf16: bool, channels_last: bool) -> FinalTrainingConfig:

@@ -1,6 +1,7 @@
 """Fetch a dataset file from its official address and verify its MD5, or say where to put it."""
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import tempfile
@@ -26,6 +27,7 @@ def fetch(url: str, dest: Path, md5: str, what: str, timeout: float = 30.0) -> P
         if md5sum(dest) == md5:
             return dest
         raise UserError(f"{dest} exists but its MD5 is not {md5} (corrupt or partial download): delete it and retry")
+    created = [p for p in [dest.parent, *dest.parent.parents] if not p.exists()]  # removed again on failure
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=dest.name + ".", suffix=".part")
     try:
@@ -36,6 +38,11 @@ def fetch(url: str, dest: Path, md5: str, what: str, timeout: float = 30.0) -> P
             raise UserError(f"downloaded {url} but its MD5 is not {md5}; retry, or place the file at {dest}")
         os.replace(tmp, dest)
     except (urllib.error.URLError, OSError, TimeoutError) as e:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        for folder in created:  # nothing is left behind by a download that did not happen
+            with contextlib.suppress(OSError):
+                folder.rmdir()
         raise UserError(f"{what} not found and cannot be downloaded ({getattr(e, 'reason', e)}): "
                         f"download {url} and put it at {dest}") from None
     finally:

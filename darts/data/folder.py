@@ -53,8 +53,12 @@ class FolderListing:
         """Hash of what the decoded images depend on: each file's path, size and mtime, and the image size."""
         h = hashlib.sha256(f"{CACHE_FORMAT} {image_size}\n".encode())
         for rel, label, test in self.files:
-            st = (self.root / rel).stat()
-            h.update(f"{rel}\0{label}\0{int(test)}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+            try:
+                st = (self.root / rel).stat()
+                size, mtime = st.st_size, st.st_mtime_ns
+            except OSError:  # a dangling link or a file gone: decoding reports and skips it
+                size, mtime = -1, 0
+            h.update(f"{rel}\0{label}\0{int(test)}\0{size}\0{mtime}\n".encode())
         return h.hexdigest()
 
 

@@ -42,9 +42,13 @@ def _open(path: Path):
 def _array(archive, path: Path, key: str) -> np.ndarray:
     try:
         return archive[key]
-    except ValueError:  # object arrays need pickle, which is refused for safety
+    except ValueError as e:  # object arrays need pickle, which is refused for safety
+        if "pickle" not in str(e).lower():
+            raise UserError(f"{path}: array {key!r} cannot be read ({e}); the file is damaged") from None
         raise UserError(f"{path}: array {key!r} is an object array; save plain numeric arrays "
                         f"(numpy.stack the images into one uint8 or float array)") from None
+    except (zipfile.BadZipFile, OSError, EOFError) as e:  # a damaged member (bad CRC, truncated)
+        raise UserError(f"{path}: array {key!r} cannot be read ({e}); the file is damaged") from None
 
 
 def _channels_last(archive, path: Path) -> bool | None:

@@ -1,6 +1,5 @@
-"""Rewards for sample-based strategies: a benchmark table look-up, or low-fidelity training."""
+"""Rewards for sample-based strategies by low-fidelity training (tables live with their spaces)."""
 from darts.evaluators.base import Evaluator
-from darts.evaluators.nb201_table import Nb201Record, Nb201Table, Nb201TableEvaluator
 from darts.evaluators.training import TrainingEvaluator
 
-__all__ = ["Evaluator", "Nb201Record", "Nb201Table", "Nb201TableEvaluator", "TrainingEvaluator"]
+__all__ = ["Evaluator", "TrainingEvaluator"]

@@ -18,7 +18,7 @@ import torch
 import torch.nn as nn
 
 from darts.data.text import TextStream
-from darts.spaces.darts_rnn.task import LanguageModel
+from darts.language_task import LanguageModel
 from darts.training import TrainingDiverged, check_finite, evaluate, weight_step
 
 

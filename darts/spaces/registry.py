@@ -100,6 +100,7 @@ _LOADED = False
 
 def register_space(space: Space) -> Space:
     """Add `space` to the registry (one name, never registered twice with another object)."""
+    _load_builtin()  # the built-in spaces come first (the defaults are the first image and text spaces)
     if not space.name or space.modality not in ("image", "text"):
         raise ValueError(f"a space needs a name and a modality of 'image' or 'text', got {space.name!r}, "
                          f"{space.modality!r}")

@@ -29,15 +29,14 @@ import contextlib
 import logging
 import math
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator
 
 import torch
 import torch.nn as nn
 
-from darts.checkpoint import rng_state, set_rng_state
 from darts.distributed import is_distributed
-from darts.engine import CHECKPOINT, Epoch, RunEngine  # noqa: F401  (CHECKPOINT: the file resume reads)
+from darts.engine import CHECKPOINT, Checkpointed, Epoch, RunEngine  # noqa: F401  (CHECKPOINT: the file resume reads)
 from darts.errors import UserError
 from darts.progress import Progress
 from darts.runs import RunDir
@@ -153,7 +152,7 @@ def path_weight_step(params: list[nn.Parameter], loss: torch.Tensor, optimizer: 
     optimizer.zero_grad(set_to_none=True)
 
 
-class EnasSearch:
+class EnasSearch(Checkpointed):
     def __init__(self, model: nn.Module, space: ArchSpace, task, train_stream, val_stream, config: EnasConfig,
                  run: RunDir | None = None, valid_batches: Callable[[], Iterable] | None = None,
                  arch_metrics: Callable[[Any], dict] | None = None):
@@ -191,31 +190,20 @@ class EnasSearch:
         return self.config.epochs
 
     # -- state -------------------------------------------------------------------------------------
-    def state_dict(self) -> dict:
-        return {"model": self.model.state_dict(), "weight_optimizer": self.optimizer.state_dict(),
-                "scheduler": self.scheduler.state_dict(), "controller": self.controller.state_dict(),
-                "train_stream": self.train_stream.state_dict(), "val_stream": self.val_stream.state_dict(),
-                "rng": rng_state(), "epoch": self.epoch, "samples": self.samples, "best_reward": self.best_reward,
-                "history": self.history, "space": self.space.name, "config": asdict(self.config)}
+    counters = ("epoch", "samples", "best_reward", "history")
 
-    def load_state_dict(self, state: dict) -> None:
-        if state.get("space") != self.space.name or "controller" not in state:
-            raise UserError(f"the checkpoint is not an ENAS search of the {self.space.name} space; resume with "
-                            f"the settings it was started with, or choose another output folder")
-        self.model.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["weight_optimizer"])
-        self.scheduler.load_state_dict(state["scheduler"])
-        self.controller.load_state_dict(state["controller"])
-        self.train_stream.load_state_dict(state["train_stream"])
-        self.val_stream.load_state_dict(state["val_stream"])
-        set_rng_state(state["rng"])
-        self.epoch, self.samples, self.best_reward = state["epoch"], state["samples"], state["best_reward"]
-        self.history = state["history"]
+    def parts(self) -> dict:
+        return {"model": self.model, "weight_optimizer": self.optimizer, "scheduler": self.scheduler,
+                "controller": self.controller, "train_stream": self.train_stream, "val_stream": self.val_stream}
 
-    def resume(self, path) -> None:
-        """Continue from a checkpoint (none yet: from the start); lines of unfinished epochs are dropped
-        (they are redone)."""
-        self.engine.resume(self, path)
+    def labels(self) -> dict:
+        return {"space": self.space.name}
+
+    @property
+    def mismatch(self) -> str:
+        return (f"the checkpoint is not an ENAS search of the {self.space.name} space; resume with the settings "
+                f"it was started with, or choose another output folder")
+
 
     # -- scoring -----------------------------------------------------------------------------------
     @torch.no_grad()

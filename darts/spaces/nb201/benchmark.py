@@ -303,16 +303,3 @@ def table_evaluator(benchmark_csv: str | Path, dataset: str, reward: str = "vali
         find_valid12(benchmark_csv, valid_csv)
     bench = Nb201Benchmark(benchmark_csv, valid_csv, isomorphs=isomorphs)
     return Nb201BenchmarkEvaluator(bench, table_dataset, reward)
-
-
-class Nb201TableEvaluator:
-    """Legacy: reward = the 200-epoch *test* accuracy (selects on the test set). Kept only until the command
-    line uses `table_evaluator`; new code uses Nb201BenchmarkEvaluator."""
-
-    def __init__(self, table: Nb201Table, dataset: str = "cifar10"):
-        self.table = table
-        self.dataset = dataset_name(dataset)
-        self.name = f"nb201-table:{self.dataset}"
-
-    def evaluate(self, arch: ArchKey) -> float:
-        return self.table.test_accuracy(arch, self.dataset)

@@ -62,8 +62,14 @@ class Nb201Space(Space):
         return {"cell": nb201_cell_graph(str(genotype))}
 
     def table(self, path: str, dataset: str, reward: str):
+        """Our CSV conversion of the benchmark, or NATS-Bench's own topology-space records (a directory such
+        as NATS-tss-v1_0-3ffb9-simple/, read by the records reader of the NATS package)."""
+        from pathlib import Path
+        if Path(path).is_dir():
+            from darts.spaces.nats_sss.benchmark import table_evaluator_and_report
+            return table_evaluator_and_report(path, dataset, reward)
         from darts.spaces.nb201.benchmark import table_evaluator
-        evaluator = table_evaluator(path, dataset, reward)
+        evaluator = table_evaluator(path, dataset, reward or "valid12")
         return evaluator, evaluator.report
 
 
