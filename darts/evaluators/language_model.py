@@ -11,13 +11,13 @@ whose training loss or validation perplexity is not finite gets reward 0.
 from __future__ import annotations
 
 import math
-import zlib
 from typing import Any, Callable
 
 import torch
 import torch.nn as nn
 
 from darts.data.text import TextStream
+from darts.evaluators.base import arch_seed
 from darts.language_task import LanguageModel
 from darts.training import TrainingDiverged, check_finite, evaluate, weight_step
 
@@ -40,7 +40,7 @@ class LmEvaluator:
         self.name = f"lm:{dataset}:{train_batches}x{batch_size}x{bptt}"
 
     def arch_seed(self, arch: Any) -> int:
-        return (self.seed * 1_000_003 + zlib.crc32(self.arch_key(arch).encode())) % (2 ** 63)
+        return arch_seed(self.seed, self.arch_key(arch))
 
     def perplexity(self, arch: Any) -> float:
         """Validation perplexity after the low-fidelity training (inf when training or validation diverges)."""

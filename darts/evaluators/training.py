@@ -13,12 +13,12 @@ learning rate 0.1 annealed by a cosine) at however many epochs you give it.
 from __future__ import annotations
 
 import math
-import zlib
 from typing import Any, Callable
 
 import torch
 import torch.nn as nn
 
+from darts.evaluators.base import arch_seed
 from darts.training import ImageClassification, check_finite, evaluate, weight_step
 
 BuildNetwork = Callable[[Any, int, int], nn.Module]
@@ -49,7 +49,7 @@ class TrainingEvaluator:
         self.name = f"training:{dataset}:{epochs}ep"
 
     def arch_seed(self, arch: Any) -> int:
-        return (self.seed * 1_000_003 + zlib.crc32(self.arch_key(arch).encode())) % (2 ** 63)
+        return arch_seed(self.seed, self.arch_key(arch))
 
     def evaluate(self, arch: Any) -> float:
         seed = self.arch_seed(arch)

@@ -58,6 +58,15 @@ class ArchSpace(Protocol):
     def decode(self, data: Any) -> Any: ...
 
 
+def mutate_one_decision(space: ArchSpace, arch: Any, rng: random.Random) -> Any:
+    """A copy of `arch` with one of its decisions (among those with a choice) redrawn to another value: the
+    mutation of spaces whose every decision vector is a valid architecture."""
+    d, sizes = space.to_decisions(arch), space.decisions()
+    k = rng.choice([k for k, n in enumerate(sizes) if n > 1])
+    d[k] = rng.choice([v for v in range(sizes[k]) if v != d[k]])
+    return space.from_decisions(d)
+
+
 class Strategy(ABC):
     """Base of sample-based strategies; subclasses hold all their randomness in `state_dict()`."""
 

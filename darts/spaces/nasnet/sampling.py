@@ -15,6 +15,7 @@ from darts.genotype import GenotypeError
 from darts.spaces.nasnet.genotype import (CELLS, COMBINES, Block, NasnetCell, NasnetGenotype, nasnet_from_dict,
                                           unused_states)
 from darts.spaces.nasnet.ops import NASNET_OPS
+from darts.strategies.base import mutate_one_decision
 
 
 class NasnetArchSpace:
@@ -65,10 +66,7 @@ class NasnetArchSpace:
         return self.from_decisions([rng.randrange(n) for n in self.decisions()])
 
     def mutate(self, genotype: NasnetGenotype, rng: random.Random) -> NasnetGenotype:
-        d, choices = self.to_decisions(genotype), self.decisions()
-        k = rng.choice([k for k, n in enumerate(choices) if n > 1])
-        d[k] = rng.choice([v for v in range(choices[k]) if v != d[k]])
-        return self.from_decisions(d)
+        return mutate_one_decision(self, genotype, rng)
 
     def encode(self, genotype: NasnetGenotype) -> dict:
         return genotype.to_dict()

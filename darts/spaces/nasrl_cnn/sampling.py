@@ -13,6 +13,7 @@ from typing import Sequence
 
 from darts.genotype import GenotypeError
 from darts.spaces.nasrl_cnn.genotype import ConvLayer, ConvNetGenotype, genotype_from_dict
+from darts.strategies.base import mutate_one_decision
 
 KERNELS = (1, 3, 5, 7)
 FILTERS = (24, 36, 48, 64)
@@ -73,10 +74,7 @@ class NasRlCnnArchSpace:
         return self.from_decisions([rng.randrange(n) for n in self.decisions()])
 
     def mutate(self, genotype: ConvNetGenotype, rng: random.Random) -> ConvNetGenotype:
-        d, sizes = self.to_decisions(genotype), self.decisions()
-        k = rng.randrange(len(d))
-        d[k] = rng.choice([v for v in range(sizes[k]) if v != d[k]])
-        return self.from_decisions(d)
+        return mutate_one_decision(self, genotype, rng)
 
     def encode(self, genotype: ConvNetGenotype) -> dict:
         return genotype.to_dict()

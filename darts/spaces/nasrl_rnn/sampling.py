@@ -10,6 +10,7 @@ from typing import Sequence
 from darts.genotype import GenotypeError
 from darts.spaces.nasrl_rnn.genotype import (ACTIVATIONS, COMBINATIONS, EXTRA_ACTIVATIONS, EXTRA_COMBINATIONS,
                                              TreeGenotype, genotype_from_dict, node_count)
+from darts.strategies.base import mutate_one_decision
 
 
 class NasRlRnnArchSpace:
@@ -45,10 +46,7 @@ class NasRlRnnArchSpace:
         return self.from_decisions([rng.randrange(n) for n in self.decisions()])
 
     def mutate(self, genotype: TreeGenotype, rng: random.Random) -> TreeGenotype:
-        d, sizes = self.to_decisions(genotype), self.decisions()
-        k = rng.randrange(len(d))
-        d[k] = rng.choice([v for v in range(sizes[k]) if v != d[k]])
-        return self.from_decisions(d)
+        return mutate_one_decision(self, genotype, rng)
 
     def encode(self, genotype: TreeGenotype) -> dict:
         return genotype.to_dict()
