@@ -137,3 +137,36 @@ def test_corrupt_npz_member(tmp_path, capsys):
     data[200] ^= 0xFF
     path.write_bytes(bytes(data))
     refused(train_search.main, ["--dataset", "npz", "--data", str(path), "--summary"], capsys, tmp_path, "c.npz")
+
+
+@pytest.fixture
+def damaged_tables(tmp_path, shared_data):
+    """NAS-Bench-201 CSVs damaged in the ways a copy can be: binary, one latin-1 byte, a NaN accuracy, a cut
+    last field, an extra field."""
+    source = shared_data / "nb201" / "nats_bench_tss_200ep.csv"
+    if not source.is_file():
+        pytest.skip(f"the NAS-Bench-201 table is not at {source}")
+    data = source.read_bytes()
+    lines = data.split(b"\n")
+    latin1 = bytearray(data)
+    latin1[data.index(b"|", 200)] = 0xE9
+    nan = list(lines)
+    nan[5] = b",".join([b"nan"] + nan[5].split(b",")[1:])
+    cut = [line for line in lines if line]
+    cut[-1] = cut[-1][:-5]
+    extra = list(lines)
+    extra[7] += b",extra"
+    files = {"binary.csv": bytes(range(256)) * 50, "latin1.csv": bytes(latin1), "nan.csv": b"\n".join(nan),
+             "cut.csv": b"\n".join(cut) + b"\n", "extra.csv": b"\n".join(extra)}
+    for name, content in files.items():
+        (tmp_path / name).write_bytes(content)
+    return tmp_path
+
+
+@pytest.mark.parametrize("name,needle", [("binary.csv", "UTF-8"), ("latin1.csv", "UTF-8"), ("nan.csv", "'nan'"),
+                                         ("cut.csv", "damaged"), ("extra.csv", "more fields")])
+def test_damaged_benchmark_tables(damaged_tables, name, needle, capsys):
+    refused(train_search.main, ["--space", "nb201", "--strategy", "random", "--benchmark", str(damaged_tables / name),
+                                "--reward", "test200-leaks-test", "--budget", "2", "--no_progress", "--save",
+                                str(damaged_tables / "run")], capsys, damaged_tables, needle)
+    assert not (damaged_tables / "run").exists()

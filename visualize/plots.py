@@ -307,6 +307,7 @@ def plot_best_so_far(curves: dict[str, list[list[float]]], path: str | Path, fmt
         ax.plot(steps, mean, color=color, lw=1.8, label=f"{name} ({len(seeds)} seed{'s' * (len(seeds) > 1)})")
         if len(seeds) > 1:
             ax.fill_between(steps, mean - std, mean + std, color=color, alpha=0.2, lw=0)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # queries are counted: no fractional ticks
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     if title:
@@ -329,6 +330,7 @@ def plot_history(records: Sequence[dict], path: str | Path, fmt: str = "png", la
     ax.scatter(steps, rewards, s=8, color="#BBBBBB", label="reward of each architecture", zorder=1)
     ax.plot(steps, best, color=STRATEGY_COLORS[0], lw=1.8, label=f"{label}: best so far", zorder=2)
     ax.set_xlabel("architectures evaluated")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # a count: no fractional ticks
     ax.set_ylabel("reward")
     ax.grid(alpha=0.3)
     ax.legend(frameon=False, loc="lower left", bbox_to_anchor=(0, 1.0), ncol=2, fontsize=8)

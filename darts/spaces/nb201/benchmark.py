@@ -78,12 +78,19 @@ def index_of(key: ArchKey) -> int:
 
 def _read_rows(path: Path, columns, what: str) -> list[dict]:
     """The rows of a per-cell CSV, checked: the columns exist, one row per cell, in index order."""
-    with open(path, newline="") as f:
-        reader = csv.DictReader(f)
-        missing = [c for c in (*columns, ARCH_COLUMN) if c not in (reader.fieldnames or [])]
-        if missing:
-            raise UserError(f"{path} is not a {what}: columns {', '.join(missing)} are missing")
-        rows = list(reader)
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            reader = csv.DictReader(f)
+            missing = [c for c in (*columns, ARCH_COLUMN) if c not in (reader.fieldnames or [])]
+            if missing:
+                raise UserError(f"{path} is not a {what}: columns {', '.join(missing)} are missing")
+            rows = list(reader)
+    except (UnicodeDecodeError, csv.Error) as e:
+        raise UserError(f"{path} is not a {what} (not a UTF-8 CSV file: {type(e).__name__})") from None
+    for i, row in enumerate(rows):
+        if None in row or None in row.values():  # more fields than the header, or fewer (a cut-off line)
+            raise UserError(f"{path} row {i + 2} has {'more' if None in row else 'fewer'} fields than the header; "
+                            f"the file is damaged")
     if len(rows) != NUM_ARCHS:
         raise UserError(f"{path} has {len(rows)} rows; a {what} has one per cell, {NUM_ARCHS}")
     for i, row in enumerate(rows):
@@ -98,17 +105,16 @@ def _read_rows(path: Path, columns, what: str) -> list[dict]:
 
 
 def _column(path: Path, rows: list[dict], col: str) -> list[float]:
-    try:
-        return [float(row[col]) for row in rows]
-    except ValueError:
-        bad = next(i for i, row in enumerate(rows) if not _is_number(row[col]))
-        raise UserError(f"{path} row {bad + 2}: {col} is {rows[bad][col]!r}, not a number") from None
+    """An accuracy column: every value a number in [0, 100] (NaN, inf or text mean a damaged file)."""
+    for i, row in enumerate(rows):
+        if not _is_accuracy(row[col]):
+            raise UserError(f"{path} row {i + 2}: {col} is {row[col]!r}, not an accuracy in percent") from None
+    return [float(row[col]) for row in rows]
 
 
-def _is_number(text: str) -> bool:
+def _is_accuracy(text: str) -> bool:
     try:
-        float(text)
-        return True
+        return 0.0 <= float(text) <= 100.0  # False for NaN
     except ValueError:
         return False
 
@@ -132,6 +138,10 @@ class Nb201Table:
         rows = _read_rows(self.path, (*COLUMNS.values(), CANONICAL_COLUMN), "NAS-Bench-201 table")
         self.accuracy = {d: _column(self.path, rows, col) for d, col in COLUMNS.items()}
         self.canonical: list[str] = [row[CANONICAL_COLUMN] for row in rows]
+        for i, key in enumerate(self.canonical):  # the benchmark's key is our canonical form: a cut value shows
+            if key != Nb201Arch.from_index(i).canonical():
+                raise UserError(f"{self.path} row {i + 2}: {CANONICAL_COLUMN} {key!r} is not the cell's isomorphism "
+                                f"key; the file is damaged")
         self._classes: dict[str, list[int]] = {}
         for i, key in enumerate(self.canonical):
             self._classes.setdefault(key, []).append(i)
