@@ -92,11 +92,12 @@ class SearchResult:
     model: Any  # the trained supernet of a DARTS / ENAS search (its alphas: model.alpha_summary()), else None
 
 
-def search(data: Any, *, save: str | Path | None = None, resume: bool = False, overwrite: bool = False,
+def search(data: Any = None, *, save: str | Path | None = None, resume: bool = False, overwrite: bool = False,
            callback: Callable[[int, dict], None] | None = None, tensorboard: str | Path | None = None,
            log_to_console: bool = True, **settings) -> SearchResult:
-    """Search on `data` (see the module docstring) with the command line's settings, by name (defaults: the
-    paper's CIFAR-10 DARTS search). With `save`, the folder is the one the command line writes (args.json,
+    """Search on `data` (see the module docstring; None: the data the settings name, e.g. dataset="digits", or
+    none at all for a table search) with the command line's settings, by name (defaults: the paper's CIFAR-10
+    DARTS search). With `save`, the folder is the one the command line writes (args.json,
     log.txt, genotype.json, JSONL rows, checkpoint.pt, figures unless no_plots=True); `resume=True`
     continues it. `callback(epoch, row)` runs after every epoch (or evaluation), `tensorboard` names a
     folder for TensorBoard event files."""
@@ -106,13 +107,15 @@ def search(data: Any, *, save: str | Path | None = None, resume: bool = False, o
     if "cutout_length" in settings and "cutout" not in settings:
         settings["cutout"] = bool(settings["cutout_length"])
     settings["no_progress"] = not settings.pop("progress", True) or settings.get("no_progress")
-    space, values = resolve_settings({"dataset": "data", **settings})
+    if data is not None:
+        settings.setdefault("dataset", getattr(data, "name", "data"))
+    space, values = resolve_settings(settings)
     if log_to_console:
         setup_console_logging()
     device = pick_device(str(values["device"]))
     seed_everything(values["seed"])  # before the supernet is built
-    prepared = prepare_search(space, values, device, data=as_image_dataset(data) if space.modality == "image"
-                              else data)
+    given = as_image_dataset(data) if data is not None and space.modality == "image" else data
+    prepared = prepare_search(space, values, device, data=given)
     run = RunDir(save, resume=resume, overwrite=overwrite) if save is not None else RunDir(None)
     callbacks = _callbacks(callback, tensorboard)
     try:

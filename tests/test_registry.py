@@ -126,3 +126,17 @@ def test_sample_strategy_options_come_from_the_command_line(tmp_path):
     _, settings, parser = settings_from_argv(["--space", "nb201", "--strategy", "reinforce", "--benchmark", "x.csv",
                                               "--reinforce_learning_rate", "0.05"])
     assert settings["reinforce_learning_rate"] == 0.05 and "--reinforce_entropy_weight" in parser.format_help()
+
+
+def test_the_library_searches_a_table_without_data_and_named_data(tmp_path, shared_data):
+    table = shared_data / "nb201" / "nats_bench_tss_200ep.csv"
+    if not table.is_file():
+        pytest.skip(f"the NAS-Bench-201 table is not at {table}")
+    result = api.search(space="nb201", strategy="evolution", benchmark=str(table), budget=15, save=tmp_path / "t",
+                        no_plots=True, log_to_console=False)
+    assert len(result.history) == 15 and result.model is None
+    saved = json.loads((tmp_path / "t" / "args.json").read_text())
+    assert saved["reward"] is None and "epochs" not in saved  # only what applies to a table search
+    result = api.search(dataset="digits", epochs=1, max_batches=1, batch_size=16, layers=3, init_channels=4,
+                        progress=False, log_to_console=False)
+    assert result.model is not None and len(result.history) == 1
