@@ -175,8 +175,9 @@ class RunEngine:
         return done
 
     def run(self, loop: Loop, step: Callable[[], Any]) -> None:
-        """`step()` (one unit, written through `self.step`) until the loop has done all its units."""
-        while loop.epoch < loop.epochs:
+        """`step()` (one unit, written through `self.step`) until the loop has done all its units or set
+        `stop_requested` (early stopping)."""
+        while loop.epoch < loop.epochs and not getattr(loop, "stop_requested", False):
             step()
 
     def finish(self, files: Mapping[str, Any]) -> None:

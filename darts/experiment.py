@@ -121,6 +121,7 @@ class PreparedSearch:
                                run, valid_batches=valid_batches)
         if self.report:
             searcher.epoch_end_hooks.append(self._table_hook())
+        _add_robust_plugins(searcher, self.settings)
         searcher.callbacks.extend(callbacks)
         if self.settings.get("resume"):
             searcher.resume(run.file(CHECKPOINT))
@@ -159,6 +160,23 @@ class PreparedSearch:
             figures = self.report(result.best_arch)
             log.info("the chosen cell's table figures: %s", " ".join(f"{k} {v:.2f}" for k, v in figures.items()))
         return SearchOutcome(result.best_arch, result.records)
+
+
+def _add_robust_plugins(searcher, s: dict) -> None:
+    """Issue 20's plug-ins (darts/robust) where their settings ask for them; none by default."""
+    if s.get("hessian_eigen") or s.get("early_stop"):
+        from darts.robust.eigen import EigenMonitor
+        searcher.epoch_end_hooks.append(EigenMonitor(searcher, s.get("hessian_eigen_batches", 2),
+                                                     s.get("hessian_eigen_iterations", 20), s.get("seed", 0)))
+    if s.get("early_stop"):
+        from darts.robust.early_stop import EarlyStop
+        k = s.get("early_stop_window", 5)
+        stopper = EarlyStop(searcher, k, k, s.get("early_stop_ratio", 0.75))
+        searcher.epoch_end_hooks.append(stopper)
+        searcher.extra_parts["early_stop"] = stopper
+    if s.get("beta_decay"):
+        from darts.robust.beta import BetaDecay
+        searcher.architect.alpha_regularizer = BetaDecay(s["beta_decay"], searcher.epochs, lambda: searcher.epoch)
 
 
 def _precision(settings: dict, device: torch.device) -> tuple[bool | None, bool]:

@@ -13,6 +13,7 @@ the same model. Each rank trains on its shard of the batch (per-rank batch stati
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from dataclasses import dataclass
@@ -84,6 +85,10 @@ class DartsSearch(Checkpointed):
         self.history: list[dict] = []
         # hook(epoch, genotype, metrics) before the epoch's row is written (it may add metrics to it)
         self.epoch_end_hooks: list[Callable[[int, Any, dict], None]] = []
+        # plug-ins with state (e.g. darts.robust.early_stop), checkpointed with the loop by name
+        self.extra_parts: dict[str, Any] = {}
+        self.stop_requested = False  # set by a hook: the loop ends after this epoch
+        self.stop_genotype: Any = None  # the genotype to return instead of the last one (early stopping)
         self.engine = RunEngine.in_run_dir(self.run_dir, (ALPHAS_FILE,))
         self.callbacks = self.engine.callbacks  # callback(epoch, row) once the epoch is written
 
@@ -94,12 +99,13 @@ class DartsSearch(Checkpointed):
     # -- state -------------------------------------------------------------------------------------
     def parts(self) -> dict:
         return {"model": self.model, "weight_optimizer": self.optimizer, "arch_optimizer": self.architect.optimizer,
-                "scheduler": self.scheduler, "train_stream": self.train_stream, "val_stream": self.val_stream}
+                "scheduler": self.scheduler, "train_stream": self.train_stream, "val_stream": self.val_stream,
+                **self.extra_parts}
 
     # -- the loop ------------------------------------------------------------------------------------
     def run(self) -> Any:
         self.engine.run(self, self.train_epoch)
-        genotype = self.model.genotype()
+        genotype = self.stop_genotype if self.stop_genotype is not None else self.model.genotype()
         self.engine.finish({"genotype.json": genotype_record(genotype)})
         return genotype
 
@@ -111,6 +117,10 @@ class DartsSearch(Checkpointed):
         cfg, epoch = self.config, self.epoch
         lr = self.optimizer.param_groups[0]["lr"]
         log.info("epoch %d/%d lr %.6g", epoch, cfg.epochs, lr)
+        relaxation = getattr(self.model, "relaxation", None)
+        if hasattr(relaxation, "set_epoch"):  # e.g. GDAS's temperature schedule, a function of the epoch
+            relaxation.set_epoch(epoch, cfg.epochs)
+        one_sample = getattr(relaxation, "frozen", contextlib.nullcontext)  # one sample per architect step
         self.model.train()
         totals = Totals()
         n_batches = self.train_stream.batches_per_epoch(cfg.max_batches)
@@ -120,7 +130,8 @@ class DartsSearch(Checkpointed):
         for step, train_batch in enumerate(self.train_stream.epoch(cfg.max_batches)):
             val_batch = self.val_stream.next()
             with scaled_learning_rate(self.optimizer, self.lr_scale(train_batch)):  # xi of the virtual step too
-                val_loss = self.architect.step(train_batch, val_batch)
+                with one_sample():
+                    val_loss = self.architect.step(train_batch, val_batch)
                 check_finite(val_loss, "validation loss (architect step)", epoch, step)
                 with self.autocast():
                     loss, stats = self.task.loss_and_stats(self.model, train_batch)

@@ -45,3 +45,6 @@ def make_relaxation(name: str | Relaxation | None = None) -> Relaxation:
     if cls is None:
         raise UserError(f"unknown relaxation {name!r}; registered: {', '.join(RELAXATIONS)}")
     return cls()
+
+
+import darts.robust.relaxations  # noqa: E402,F401  (registers "gumbel" and "dirichlet")

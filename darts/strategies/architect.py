@@ -80,6 +80,8 @@ class Architect:
         self.grad_clip = grad_clip
         self.autocast = autocast or contextlib.nullcontext
         self.alphas = list(model.alphas())
+        # optional R(alphas) added to the validation loss of every architect pass (e.g. beta-DARTS)
+        self.alpha_regularizer: Callable[[list[torch.Tensor]], torch.Tensor] | None = None
         self.weight_names, self.weights = zip(*model.named_weights())
         self.optimizer = torch.optim.Adam(self.alphas, lr=arch_learning_rate, betas=arch_betas,
                                           weight_decay=arch_weight_decay)
@@ -95,6 +97,11 @@ class Architect:
         with contextlib.nullcontext() if full_precision else self.autocast():
             return self.loss_fn(self._forward(weights), batch)
 
+    def _val_loss(self, batch, weights=None) -> torch.Tensor:
+        """L_val(w, alpha) (+ R(alpha) when a regulariser is set): the objective of the alphas."""
+        loss = self._loss(batch, weights)
+        return loss if self.alpha_regularizer is None else loss + self.alpha_regularizer(self.alphas)
+
     # -- public API ------------------------------------------------------------------------------------
     def step(self, train_batch, val_batch) -> torch.Tensor:
         """One Adam step on the alphas; returns the validation loss it was computed from."""
@@ -109,7 +116,7 @@ class Architect:
         """The alpha gradient of the bilevel objective (first or second order), averaged across ranks."""
         with frozen_batchnorm_stats(self.model):
             if not self.unrolled:
-                loss = self._loss(val_batch)
+                loss = self._val_loss(val_batch)
                 grads = list(torch.autograd.grad(loss, self.alphas))
                 all_reduce_mean(grads)
                 return grads, loss.detach()
@@ -141,7 +148,7 @@ class Architect:
             g_flat = [g * clip for g in g_flat]
         # 2. w' and the validation loss there: gradients w.r.t. w' (v) and alpha.
         w_prime = [w.requires_grad_() for w in self.virtual_step(g_flat)]
-        val_loss = self._loss(val_batch, w_prime)
+        val_loss = self._val_loss(val_batch, w_prime)
         grads = torch.autograd.grad(val_loss, self.alphas + w_prime)
         d_alpha, v = list(grads[: len(self.alphas)]), list(grads[len(self.alphas):])
         all_reduce_mean(d_alpha + v)

@@ -77,8 +77,25 @@ def darts_options() -> tuple[Option, ...]:
                                                                                 "minimum": 0.0},
         arch_weight_decay={"aliases": ("--arch_wdecay",), "minimum": 0.0}, unrolled={"flag": True},
         hessian={"choices": tuple(HESSIAN_METHODS)}) + (
-        Option("relaxation", "softmax", "the supernet's continuous relaxation of each choice",
-               choices=tuple(RELAXATIONS)),)
+        Option("relaxation", "softmax", "the supernet's continuous relaxation of each choice (gumbel: GDAS, "
+               "dirichlet: DrNAS)", choices=tuple(RELAXATIONS)),) + robust_options()
+
+
+def robust_options() -> tuple[Option, ...]:
+    """Issue 20's plug-ins (darts/robust), all off by default."""
+    return (
+        Option("hessian_eigen", False, "log the dominant eigenvalue of the validation loss's Hessian w.r.t. the "
+               "alphas and the normal cell's parameter-free ops each epoch (RobustDARTS)", flag=True),
+        Option("hessian_eigen_batches", 2, "evaluation batches of the Hessian eigenvalue", minimum=1),
+        Option("hessian_eigen_iterations", 20, "power iterations of the Hessian eigenvalue", minimum=1),
+        Option("early_stop", False, "DARTS-ES: stop when the Hessian eigenvalue grows too fast and keep the "
+               "genotype of --early_stop_window epochs before (implies --hessian_eigen)", flag=True),
+        Option("early_stop_window", 5, "DARTS-ES: epochs k between the compared (k-epoch mean) eigenvalues",
+               minimum=1),
+        Option("early_stop_ratio", 0.75, "DARTS-ES: stop when mean eigenvalue(i - k) / mean eigenvalue(i) < ratio",
+               minimum=0.0),
+        Option("beta_decay", 0.0, "beta-DARTS: final weight of the Beta-Decay regulariser of the alphas "
+               "(grows linearly from 0)", minimum=0.0))
 
 
 def enas_options() -> tuple[Option, ...]:
