@@ -110,6 +110,7 @@ def search(data: Any = None, *, save: str | Path | None = None, resume: bool = F
     if data is not None:
         settings.setdefault("dataset", getattr(data, "name", "data"))
     space, values = resolve_settings(settings)
+    values["resume"] = bool(resume)  # the loops continue from the folder's checkpoint
     if log_to_console:
         setup_console_logging()
     device = pick_device(str(values["device"]))

@@ -140,3 +140,24 @@ def test_the_library_searches_a_table_without_data_and_named_data(tmp_path, shar
     result = api.search(dataset="digits", epochs=1, max_batches=1, batch_size=16, layers=3, init_channels=4,
                         progress=False, log_to_console=False)
     assert result.model is not None and len(result.history) == 1
+
+
+def test_the_library_resumes_a_killed_search_exactly(tmp_path):
+    """api.search(resume=True) continues the folder's run (it once restarted it at epoch 0)."""
+    kw = dict(dataset="digits", layers=3, init_channels=4, batch_size=16, max_batches=2, epochs=2, progress=False,
+              log_to_console=False, no_plots=True)
+    api.search(save=tmp_path / "a", **kw)
+
+    class Killed(Exception):
+        pass
+
+    def kill_after_epoch_0(epoch, row):
+        if epoch == 0:
+            raise Killed
+
+    with pytest.raises(Killed):
+        api.search(save=tmp_path / "b", callback=kill_after_epoch_0, **kw)
+    api.search(save=tmp_path / "b", resume=True, **kw)
+    rows = [[json.loads(line) for line in (tmp_path / d / "alphas.jsonl").read_text().splitlines()] for d in "ab"]
+    assert [r["normal"] for r in rows[0]] == [r["normal"] for r in rows[1]] and len(rows[1]) == 2
+    assert (tmp_path / "a" / "genotype.json").read_bytes() == (tmp_path / "b" / "genotype.json").read_bytes()
