@@ -170,3 +170,21 @@ def test_damaged_benchmark_tables(damaged_tables, name, needle, capsys):
                                 "--reward", "test200-leaks-test", "--budget", "2", "--no_progress", "--save",
                                 str(damaged_tables / "run")], capsys, damaged_tables, needle)
     assert not (damaged_tables / "run").exists()
+
+
+def test_an_image_folder_with_a_dangling_link(tmp_path, capsys):
+    """A broken link is reported and skipped (or an error with --strict); --summary reads the folder too."""
+    from PIL import Image
+    rng = np.random.default_rng(0)
+    for cls in ("a", "b"):
+        (tmp_path / "imgs" / cls).mkdir(parents=True)
+        for i in range(6):
+            Image.fromarray(rng.integers(0, 256, (8, 8, 3), dtype=np.uint8)).save(tmp_path / "imgs" / cls / f"{i}.png")
+    (tmp_path / "imgs" / "a" / "gone.png").symlink_to(tmp_path / "nowhere.png")
+    base = ["--dataset", "folder", "--data", str(tmp_path / "imgs"), "--cache", "none"]
+    assert run_cli(train_search.main, base + ["--summary"]) == 0
+    assert run_cli(train_search.main, base + TINY[2:] + ["--save", str(tmp_path / "s")]) == 0
+    assert "gone.png" in (tmp_path / "s" / "log.txt").read_text()
+    capsys.readouterr()
+    refused(train_search.main, base + TINY[2:] + ["--strict", "--save", str(tmp_path / "t")], capsys, tmp_path,
+            "gone.png")
