@@ -42,10 +42,13 @@ def idle_cores(cores: int) -> int:
 
 def choose_threads(requested: str | int | None, work_per_step: float) -> int | None:
     """The thread count for `--threads requested` (None: leave torch's own choice, returns None;
-    'auto': by `work_per_step`, the forward multiply-adds of one batch; a number >= 1: itself)."""
+    'auto': OMP_NUM_THREADS when it is set, else by `work_per_step`, the forward multiply-adds of one batch;
+    a number >= 1: itself)."""
     if requested is None:
         return None
     if isinstance(requested, str) and requested.strip().lower() == "auto":
+        if os.environ.get("OMP_NUM_THREADS", "").isdigit():  # the user (or CI) chose already
+            return max(1, int(os.environ["OMP_NUM_THREADS"]))
         return 1 if work_per_step < SMALL_WORK else idle_cores(physical_cores())
     try:
         n = int(requested)

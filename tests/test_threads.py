@@ -11,6 +11,7 @@ CPUINFO = "".join(f"processor\t: {i}\nphysical id\t: {i // 4}\ncore id\t\t: {i %
 
 
 def test_auto_is_one_thread_for_small_work_and_the_idle_physical_cores_otherwise(monkeypatch):
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     monkeypatch.setattr(threads, "physical_cores", lambda: 6)
     monkeypatch.setattr(threads.os, "getloadavg", lambda: (0.2, 0.0, 0.0), raising=False)
     assert choose_threads("auto", SMALL_WORK / 4) == 1
@@ -20,6 +21,15 @@ def test_auto_is_one_thread_for_small_work_and_the_idle_physical_cores_otherwise
     assert choose_threads("auto", SMALL_WORK * 4) == 3  # three cores are busy with other processes
     monkeypatch.setattr(threads.os, "getloadavg", lambda: (9.0, 0.0, 0.0), raising=False)
     assert choose_threads("auto", SMALL_WORK * 4) == 1
+
+
+def test_auto_follows_omp_num_threads_when_it_is_set(monkeypatch):
+    monkeypatch.setattr(threads, "physical_cores", lambda: 6)
+    monkeypatch.setattr(threads.os, "getloadavg", lambda: (0.0, 0.0, 0.0), raising=False)
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    assert choose_threads("auto", SMALL_WORK * 4) == 3 and choose_threads("auto", 1.0) == 3
+    monkeypatch.setenv("OMP_NUM_THREADS", "")
+    assert choose_threads("auto", SMALL_WORK * 4) == 6
 
 
 @pytest.mark.parametrize("requested, expected", [(1, 1), (3, 3), ("2", 2), (" 4 ", 4), (None, None)])
