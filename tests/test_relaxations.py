@@ -145,8 +145,8 @@ def rows_of(folder):
     return [json.loads(line) for line in (folder / "alphas.jsonl").read_text().splitlines()]
 
 
-@pytest.mark.parametrize("name,unrolled", [("gumbel", False), ("dirichlet", False), ("gumbel", True),
-                                           ("dirichlet", True)])
+# one relaxation per architect order (the frozen-sample path is shared; the suite's time is kept under 10 min)
+@pytest.mark.parametrize("name,unrolled", [("gumbel", True), ("dirichlet", False)])
 def test_a_tiny_search_resumes_exactly(tmp_path, monkeypatch, name, unrolled):
     flags = ["--relaxation", name] + (["--unrolled"] if unrolled else [])
     resumes_exactly(tmp_path, monkeypatch, flags)

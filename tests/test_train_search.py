@@ -118,7 +118,8 @@ def test_fashion_mnist_search_learns(tmp_path):
     """A short search on real Fashion-MNIST: validation accuracy far above chance (10 %)."""
     out = tmp_path / "fm"
     argv = ["--dataset", "fashion-mnist", "--layers", "3", "--init_channels", "4", "--batch_size", "32",
-            "--epochs", "2", "--max_batches", "30", "--learning_rate", "0.05", "--no_progress", "--save", str(out)]
+            "--epochs", "2", "--max_batches", "30", "--learning_rate", "0.05", "--no_progress", "--no_plots", "--save",
+            str(out)]
     assert run(argv) == 0
     rows = [json.loads(l) for l in (out / "alphas.jsonl").read_text().splitlines()]
     # 62 % when this was written (chance 10 %); validation = 30 batches of the held-out half, eval mode
