@@ -46,3 +46,16 @@ def count_multiply_adds(model: nn.Module, *inputs: torch.Tensor) -> int:
         for h in hooks:
             h.remove()
     return total
+
+
+def batch_work(model: nn.Module, in_channels: int, height: int, width: int, batch_size: int) -> float:
+    """Forward multiply-adds of one batch, counted without side effects (eval mode, so no BatchNorm statistics
+    move; the RNG untouched): what --threads auto weighs."""
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.random.fork_rng(devices=[]):
+            one = count_multiply_adds(model, torch.zeros(1, in_channels, height, width))
+    finally:
+        model.train(was_training)
+    return float(one) * batch_size

@@ -18,19 +18,11 @@ def open_run_dir(settings: dict):
 def work_per_step(prepared, settings: dict) -> float:
     """Forward multiply-adds of one batch of the network a run trains (0: none to count, e.g. a table search),
     which --threads auto uses to choose one thread for tiny, overhead-bound networks."""
-    import torch
-    from darts.summary import count_multiply_adds
+    from darts.summary import batch_work
     model, shape = getattr(prepared, "model", None), getattr(getattr(prepared, "data", None), "shape", None)
     if model is None or shape is None or shape.ntokens:
         return 0.0
-    was_training = model.training
-    model.eval()  # no BatchNorm statistics move
-    try:
-        with torch.random.fork_rng(devices=[]):
-            one = count_multiply_adds(model, torch.zeros(1, shape.in_channels, shape.height, shape.width))
-    finally:
-        model.train(was_training)
-    return float(one) * settings.get("batch_size", 1)
+    return batch_work(model, shape.in_channels, shape.height, shape.width, settings.get("batch_size", 1))
 
 
 def run_command(settings: dict, not_saved: set, prepare: Callable, body: Callable):

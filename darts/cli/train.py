@@ -38,7 +38,7 @@ from darts.runs import EarlyLog, RunDir, new_run_name, explicit_flags, resumed_a
 from darts.api import _callbacks
 from darts.threads import apply_threads, choose_threads
 from darts.spaces.registry import genotype_record, get_space, require, space_of
-from darts.summary import count_multiply_adds, count_parameters
+from darts.summary import batch_work, count_multiply_adds, count_parameters
 
 
 log = logging.getLogger("darts")
@@ -414,14 +414,8 @@ def train(args, prepared: tuple, run: RunDir, device) -> dict:
 def network_work(prepared: tuple, args) -> float:
     """Forward multiply-adds of one batch of the network (for --threads auto)."""
     _, _, spec, model = prepared
-    was_training = model.training
-    model.eval()  # no BatchNorm statistics move
-    try:
-        with torch.random.fork_rng(devices=[]):
-            size = 224 if spec.kind == "imagenet" else INPUT_SHAPES.get(args.dataset, (0, 32))[1]
-            return float(count_multiply_adds(model, torch.zeros(1, spec.in_channels, size, size))) * args.batch_size
-    finally:
-        model.train(was_training)
+    size = 224 if spec.kind == "imagenet" else INPUT_SHAPES.get(args.dataset, (0, 32))[1]
+    return batch_work(model, spec.in_channels, size, size, args.batch_size)
 
 
 def training_config(args, bf16: bool, channels_last: bool) -> FinalTrainingConfig:
