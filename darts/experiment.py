@@ -14,6 +14,7 @@ from typing import Any, Callable
 
 import torch
 
+from darts.errors import UserError
 from darts.modalities import load_modality
 from darts.options import config_from
 from darts.runs import RunDir
@@ -62,6 +63,8 @@ def prepare_search(space, settings: dict, device: torch.device, data: Any = None
         prepared.data = load_modality(space.modality, settings, dataset=data)
     if strategy.kind != "sample":
         prepared.model = space.build_supernet(settings, prepared.data.shape)
+        if strategy.kind == "gradient":
+            _check_robust_plugins(prepared.model, space, settings)
     else:
         prepared.adapter = space.arch_space(settings)
     return prepared
@@ -113,7 +116,7 @@ class PreparedSearch:
         model = self.model.to(self.device,
                               memory_format=torch.channels_last if channels_last else torch.preserve_format)
         train, val, valid_batches = self.data.search_streams(self.device, shard(), channels_last)
-        if self.device.type == "cuda" and bf16 is not None:
+        if bf16 is not None:
             log.info("precision: %s, %s", "bf16 autocast" if bf16 else "float32",
                      "channels_last" if channels_last else "NCHW")
         log.info("param size = %fMB", count_parameters(model) / 1e6)
@@ -162,6 +165,16 @@ class PreparedSearch:
         return SearchOutcome(result.best_arch, result.records)
 
 
+def _check_robust_plugins(model, space, s: dict) -> None:
+    """Refuse a robust plug-in that this space's supernet cannot carry (before anything is written)."""
+    if s.get("max_skip") is not None and not hasattr(model, "max_skip"):
+        raise UserError(f"--max_skip caps skip connections in a DARTS normal cell; the {space.name} space has none")
+    if s.get("selection") == "pt" and not hasattr(model, "selection_groups"):
+        raise UserError(f"--selection pt is not available for the {space.name} space's supernet")
+    if s.get("aux_skip") and not any(getattr(m, "aux", None) is not None for m in model.modules()):
+        raise UserError(f"--aux_skip is not available for the {space.name} space's supernet")
+
+
 def _add_robust_plugins(searcher, s: dict) -> None:
     """Issue 20's plug-ins (darts/robust) where their settings ask for them; none by default."""
     if s.get("hessian_eigen") or s.get("early_stop"):
@@ -176,12 +189,25 @@ def _add_robust_plugins(searcher, s: dict) -> None:
         searcher.extra_parts["early_stop"] = stopper
     if s.get("beta_decay"):
         from darts.robust.beta import BetaDecay
-        searcher.architect.alpha_regularizer = BetaDecay(s["beta_decay"], searcher.epochs, lambda: searcher.epoch)
+        searcher.architect.alpha_regularizer = BetaDecay(s["beta_decay"], searcher.config.epochs,
+                                                         lambda: searcher.epoch)
+    if s.get("aux_skip"):
+        from darts.robust.aux_skip import AuxiliarySkipDecay
+        searcher.epoch_start_hooks.append(AuxiliarySkipDecay(searcher.model, s["aux_skip"], searcher.config.epochs))
+    if s.get("max_skip") is not None:
+        searcher.model.max_skip = s["max_skip"]
+    if s.get("selection") == "pt":
+        from darts.robust.perturbation import PerturbationSelection
+        selection = PerturbationSelection(searcher, s.get("pt_interval", 5), s.get("pt_batches"), s.get("seed", 0))
+        searcher.epoch_start_hooks.append(selection)
+        searcher.epoch_end_hooks.append(selection.epoch_end)
+        searcher.extra_parts["selection"] = selection
 
 
 def _precision(settings: dict, device: torch.device) -> tuple[bool | None, bool]:
-    """(bf16 autocast, channels_last): on by default on CUDA for image searches (None: not an image search)."""
+    """(bf16 autocast, channels_last) of an image search (None: not one): bf16 on CUDA; channels_last on CUDA
+    and CPU, where oneDNN's depthwise convolutions run their backward pass several times faster in it (the
+    search supernet's forward + backward 1.7x, benchmarks/vs_original.py)."""
     if "no_amp" not in settings:
         return None, False
-    cuda = device.type == "cuda"
-    return cuda and not settings["no_amp"], cuda and not settings["no_channels_last"]
+    return device.type == "cuda" and not settings["no_amp"], not settings["no_channels_last"]

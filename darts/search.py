@@ -83,6 +83,9 @@ class DartsSearch(Checkpointed):
         self.lr_scale = getattr(task, "lr_scale", lambda batch: 1.0)
         self.epoch = 0
         self.history: list[dict] = []
+        self.extra_epochs = 0  # epochs a plug-in runs after the search's (perturbation-based selection)
+        # hook(epoch) at the start of an epoch, before its first step (a schedule, a selection decision)
+        self.epoch_start_hooks: list[Callable[[int], None]] = []
         # hook(epoch, genotype, metrics) before the epoch's row is written (it may add metrics to it)
         self.epoch_end_hooks: list[Callable[[int, Any, dict], None]] = []
         # plug-ins with state (e.g. darts.robust.early_stop), checkpointed with the loop by name
@@ -94,7 +97,7 @@ class DartsSearch(Checkpointed):
 
     @property
     def epochs(self) -> int:
-        return self.config.epochs
+        return self.config.epochs + self.extra_epochs
 
     # -- state -------------------------------------------------------------------------------------
     def parts(self) -> dict:
@@ -115,11 +118,13 @@ class DartsSearch(Checkpointed):
 
     def _epoch(self) -> Epoch:
         cfg, epoch = self.config, self.epoch
-        lr = self.optimizer.param_groups[0]["lr"]
-        log.info("epoch %d/%d lr %.6g", epoch, cfg.epochs, lr)
+        for hook in self.epoch_start_hooks:
+            hook(epoch)
+        lr = self.optimizer.param_groups[0]["lr"]  # a hook may have changed it
+        log.info("epoch %d/%d lr %.6g", epoch, self.epochs, lr)
         relaxation = getattr(self.model, "relaxation", None)
         if hasattr(relaxation, "set_epoch"):  # e.g. GDAS's temperature schedule, a function of the epoch
-            relaxation.set_epoch(epoch, cfg.epochs)
+            relaxation.set_epoch(min(epoch, cfg.epochs - 1), cfg.epochs)  # held at its end after the search
         one_sample = getattr(relaxation, "frozen", contextlib.nullcontext)  # one sample per architect step
         self.model.train()
         totals = Totals()

@@ -10,8 +10,8 @@ from darts.options import Option, check_known, resolve_options
 
 # Settings that a resumed run may change (they do not alter the computation).
 RESUME_MAY_CHANGE = {"tensorboard", "resume", "device", "gpu", "report_freq", "save", "no_progress", "no_plots", "cache",
-                     "plot_epoch_cells", "threads", "continue_train", "ops_module"}
-NOT_SAVED = {"resume", "continue_train", "config", "summary", "overwrite"}
+                     "plot_epoch_cells", "threads", "continue_train", "ops_module", "memory_saving"}
+NOT_SAVED = {"resume", "continue_train", "config", "summary", "overwrite", "memory_budget"}
 
 CORE = (
     Option("dataset", "cifar10", "dataset to search on (folder and npz: your own images from --data; ptb and "
@@ -34,6 +34,8 @@ CORE = (
     Option("report_freq", 50, "log every N batches", aliases=("--log-interval",), minimum=1),
     Option("max_batches", None, "cap on batches per epoch (smoke runs)", type=int, minimum=1),
     Option("summary", False, "print the supernet's size and exit (reads no data)", flag=True),
+    Option("memory_budget", None, "with --summary: memory in GB; also print the largest batch whose search step "
+                                  "fits in it (CPU estimate)", type=float, minimum=0.0),
     Option("no_progress", False, "no progress bar, only the log lines", flag=True),
     Option("no_plots", False, "skip the figures drawn into SAVE/figures at the end", flag=True),
     Option("plot_epoch_cells", False, "also draw the cells of every epoch's genotype", flag=True),
@@ -51,7 +53,7 @@ IMAGE = (
     Option("test_fraction", None, "held out for testing when the data has no test split (default: 0.2)",
            type=float, minimum=0.0, below=1.0),
     Option("no_amp", False, "on CUDA, no bfloat16 autocast", flag=True),
-    Option("no_channels_last", False, "on CUDA, NCHW instead of channels_last", flag=True),
+    Option("no_channels_last", False, "NCHW instead of channels_last (the default on CPU and CUDA)", flag=True),
 )
 TEXT = (
     Option("bptt", 35, "window length of truncated backpropagation through time", minimum=2),

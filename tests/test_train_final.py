@@ -184,9 +184,11 @@ def test_channels_last_training_matches_contiguous_training():
         torch.testing.assert_close(w0[k].float(), w1[k].float(), atol=1e-4, rtol=1e-3)
 
 
-def test_bf16_and_channels_last_are_the_cuda_default_only():
+def test_bf16_is_the_cuda_default_only_and_channels_last_everywhere():
     args = train_final.build_parser().parse_args([])
-    assert train_final.precision(args, torch.device("cpu")) == (False, False)
+    assert train_final.precision(args, torch.device("cpu")) == (False, True)
+    assert train_final.precision(train_final.build_parser().parse_args(["--no_channels_last"]),
+                                 torch.device("cpu")) == (False, False)
     assert train_final.precision(args, torch.device("cuda")) == (True, True)
     args = train_final.build_parser().parse_args(["--fp32"])
     assert train_final.precision(args, torch.device("cuda")) == (False, False)

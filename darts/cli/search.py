@@ -108,7 +108,8 @@ def settings_from_argv(argv: Sequence[str]) -> tuple[object, dict, object]:
 
 
 def summary(space, settings: dict) -> None:
-    """The supernet's size (reads no data beyond image headers or the vocabulary)."""
+    """The supernet's size (reads no data beyond image headers or the vocabulary) and, for a DARTS search
+    of images, the estimated peak memory and time of a search step (darts.memory_estimate)."""
     import torch
     from darts.modalities import load_modality
     from darts.spaces.registry import require
@@ -126,6 +127,14 @@ def summary(space, settings: dict) -> None:
     if space.modality == "image":
         macs = count_multiply_adds(model, torch.zeros(1, shape.in_channels, shape.height, shape.width))
         print(f"multiply-adds = {macs / 1e6:.1f}M per image")
+    if space.modality == "image" and settings["strategy"] == "darts":
+        from darts.memory_estimate import order_of, summary_lines
+        cuda = settings["device"] != "cpu" and torch.cuda.is_available()
+        for line in summary_lines(model, shape.in_channels, shape.height, shape.width, settings["batch_size"],
+                                  order_of(settings), settings.get("memory_budget"), cuda):
+            print(line)
+    elif settings.get("memory_budget") is not None:
+        raise UserError("--memory_budget estimates DARTS search steps (--strategy darts) on images")
 
 
 def main(argv: Sequence[str] | None = None):
@@ -133,6 +142,8 @@ def main(argv: Sequence[str] | None = None):
     space, settings, _ = settings_from_argv(argv)
     from darts.experiment import check_combination, prepare_search
     check_combination(space, settings["strategy"], settings)
+    if settings.get("memory_budget") is not None and not settings["summary"]:
+        raise UserError("--memory_budget goes with --summary (it prints the largest batch that fits)")
     if settings["summary"]:
         return summary(space, settings)
     from darts.cli.run import run_command

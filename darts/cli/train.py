@@ -110,10 +110,10 @@ def build_parser() -> argparse.ArgumentParser:
       help="cosine annealing to --learning_rate_min, or step decay by --gamma " + both("lr_schedule"))
     a("--learning_rate_min", type=float, default=None, help="final learning rate of the cosine schedule " + both("learning_rate_min"))
     a("--device", default="auto", help="auto, cpu, cuda, cuda:N")
-    a("--fp32", action="store_true", help="on CUDA, train in plain float32 NCHW instead of bf16 autocast "
-                                          "with channels_last (CPU always uses float32)")
+    a("--fp32", action="store_true", help="train in plain float32 NCHW instead of bf16 autocast (CUDA) with "
+                                          "channels_last (CUDA and CPU; CPU always uses float32)")
     a("--no_amp", action="store_true", help="on CUDA, no bfloat16 autocast (keeps channels_last)")
-    a("--no_channels_last", action="store_true", help="on CUDA, NCHW instead of channels_last (keeps bf16)")
+    a("--no_channels_last", action="store_true", help="NCHW instead of channels_last (keeps bf16)")
     a("--sync_bn", action="store_true", help="under torchrun: BatchNorm statistics over the whole batch of all "
                                              "processes (SyncBatchNorm, CUDA) instead of per process")
     a("--resume", default=None, metavar="DIR", help="continue the run saved in DIR from its last checkpoint")
@@ -236,10 +236,9 @@ def summary(args) -> dict:
 
 
 def precision(args, device) -> tuple[bool, bool]:
-    """(bf16 autocast, channels_last): both on by default on CUDA, off with --fp32 (or one by one with
-    --no_amp, --no_channels_last) and on CPU."""
-    on = device.type == "cuda" and not args.fp32
-    return on and not args.no_amp, on and not args.no_channels_last
+    """(bf16 autocast, channels_last): bf16 on CUDA only; channels_last on CUDA and CPU (faster depthwise
+    convolutions there too); off with --fp32, or one by one with --no_amp, --no_channels_last."""
+    return device.type == "cuda" and not args.fp32 and not args.no_amp, not args.fp32 and not args.no_channels_last
 
 
 def load_data(args, device, train: bool = True):

@@ -26,7 +26,7 @@ class BetaDecay:
         self.weight, self.epochs, self.epoch = weight, epochs, epoch
 
     def current_weight(self) -> float:
-        return self.weight * self.epoch() / max(self.epochs - 1, 1)
+        return self.weight * min(self.epoch(), self.epochs - 1) / max(self.epochs - 1, 1)  # held after the search
 
     def __call__(self, alphas: list[torch.Tensor]) -> torch.Tensor:
         return self.current_weight() * beta_decay(alphas)

@@ -28,6 +28,8 @@ def dominant_eigenvalue(loss: torch.Tensor, params: list[torch.Tensor], iteratio
         v = [vi / norm for vi in v]
         hv = torch.autograd.grad(grads, params, grad_outputs=v, retain_graph=True)
         eigenvalue = float(sum((vi.double() * hi.double()).sum() for vi, hi in zip(v, hv)))
+        if all(not h.any() for h in hv):  # a loss flat in the params (e.g. every edge already selected)
+            break
         v = [h.detach() for h in hv]
     return eigenvalue
 

@@ -13,6 +13,10 @@ the channels go through the ops (built for C/K channels), the rest bypass the ed
 2x2 on a stride-2 edge, ceil mode so odd sizes such as 7x7 match the strided ops' ceil(H/2)), and a
 channel shuffle interleaves the two so that the next edge samples other channels. Memory and compute of
 the ops fall by about K. K=1 is plain DARTS.
+
+An auxiliary skip connection (DARTS-, Chu et al., ICLR 2021), `aux`: a parameter-free identity (or, on a
+stride-2 edge, a factorized reduction of its own) added outside the mixture with the weight `aux_weight`,
+which the search decays to 0 (darts/robust/aux_skip.py).
 """
 from __future__ import annotations
 
@@ -36,9 +40,9 @@ def channel_shuffle(x: torch.Tensor, groups: int) -> torch.Tensor:
 
 class MixedOp(nn.Module):
     def __init__(self, ops: Sequence[nn.Module], names: Sequence[str], partial_channels: int = 1,
-                 stride: int = 1):
+                 stride: int = 1, aux: nn.Module | None = None):
         """`ops` must be built for 1/`partial_channels` of the edge's channels; `stride` is theirs
-        (it decides whether the bypassed channels are pooled)."""
+        (it decides whether the bypassed channels are pooled); `aux`: DARTS-'s auxiliary skip, or None."""
         super().__init__()
         if partial_channels < 1:
             raise ValueError(f"partial_channels must be at least 1, got {partial_channels}")
@@ -47,6 +51,8 @@ class MixedOp(nn.Module):
         self._ops = nn.ModuleList(ops)
         # Indices of ops that can change the sum (all but 'none').
         self._active = [i for i, n in enumerate(self.names) if n != "none"]
+        self.aux = aux
+        self.aux_weight = 0.0  # a plain number set each epoch, not state: a function of the epoch
 
     def forward(self, x: torch.Tensor, weights: torch.Tensor | int,
                 edge_weight: torch.Tensor | None = None) -> torch.Tensor:
@@ -67,6 +73,8 @@ class MixedOp(nn.Module):
             out = y if out is None else out + y
         if out is None:  # an edge whose only candidate is 'none'
             out = self._ops[0](x)
+        if self.aux is not None:  # computed at weight 0 too: the architect differentiates w.r.t. its weights
+            out = out + self.aux_weight * self.aux(x)
         return out
 
     def path(self, x: torch.Tensor, index: int) -> torch.Tensor:

@@ -95,7 +95,16 @@ def robust_options() -> tuple[Option, ...]:
         Option("early_stop_ratio", 0.75, "DARTS-ES: stop when mean eigenvalue(i - k) / mean eigenvalue(i) < ratio",
                minimum=0.0),
         Option("beta_decay", 0.0, "beta-DARTS: final weight of the Beta-Decay regulariser of the alphas "
-               "(grows linearly from 0)", minimum=0.0))
+               "(grows linearly from 0)", minimum=0.0),
+        Option("aux_skip", 0.0, "DARTS-: initial weight of an auxiliary skip connection beside every edge, decayed "
+               "linearly to 0 over the search (the paper: 1); 0 = none", minimum=0.0),
+        Option("max_skip", None, "P-DARTS: at most this many skip connections in the derived normal cell (the "
+               "paper: 2); default: no cap", type=int, minimum=0),
+        Option("selection", "argmax", "how the cell is derived: argmax (the alphas, DARTS) or pt (DARTS-PT: "
+               "perturbation-based selection with tuning epochs after the search)", choices=("argmax", "pt")),
+        Option("pt_interval", 5, "DARTS-PT: tuning epochs between two decisions (the paper: 5)", minimum=1),
+        Option("pt_batches", None, "DARTS-PT: validation batches per accuracy measurement (default: all of the "
+               "end-of-epoch evaluation)", type=int, minimum=1))
 
 
 def enas_options() -> tuple[Option, ...]:
@@ -122,6 +131,8 @@ def enas_options() -> tuple[Option, ...]:
 def check_darts(settings: dict) -> None:
     if settings.get("hessian", "finite-difference") != "finite-difference" and not settings.get("unrolled"):
         raise UserError(f"--hessian {settings['hessian']} only matters for a second-order search: add --unrolled")
+    if settings.get("early_stop") and settings.get("selection") == "pt":
+        raise UserError("--early_stop and --selection pt both decide when and what the search returns: use one")
 
 
 def _describe(cls: type[Strategy]) -> str:

@@ -3,6 +3,9 @@
 For each intermediate node keep the `k` strongest incoming edges, where an edge's strength is its
 largest softmax weight among non-'none' operations; each kept edge becomes its argmax op ('none'
 excluded).
+
+P-DARTS's cap (Chen et al., ICCV 2019), `max_skip`: while the derived normal cell holds more skip
+connections than allowed, the weakest chosen skip connection's weight is set to 0 and the cell derived again.
 """
 from __future__ import annotations
 
@@ -38,10 +41,31 @@ def derive_cell(weights: torch.Tensor, primitives: Sequence[str], steps: int, k:
     return gene
 
 
+def derive_cell_capped(weights: torch.Tensor, primitives: Sequence[str], steps: int, max_skip: int,
+                       edge_scale: torch.Tensor | None = None) -> list:
+    """derive_cell with at most `max_skip` skip connections (P-DARTS)."""
+    w = weights.detach().float().cpu().clone()
+    skip = list(primitives).index("skip_connect")
+    starts = [sum(2 + j for j in range(i)) for i in range(steps)]
+    while True:
+        gene = derive_cell(w, primitives, steps, edge_scale=edge_scale)
+        rows = [starts[k // 2] + j for k, (op, j) in enumerate(gene) if op == "skip_connect"]
+        weighted = [r for r in rows if float(w[r, skip]) > 0]
+        if len(rows) <= max_skip or not weighted:
+            return gene
+        w[min(weighted, key=lambda r: float(w[r, skip])), skip] = 0.0
+
+
 def derive_genotype(weights_normal: torch.Tensor, weights_reduce: torch.Tensor, primitives: Sequence[str],
-                    steps: int = 4, multiplier: int = 4, edge_scale_normal=None, edge_scale_reduce=None) -> Genotype:
+                    steps: int = 4, multiplier: int = 4, edge_scale_normal=None, edge_scale_reduce=None,
+                    max_skip: int | None = None) -> Genotype:
+    """`max_skip`: P-DARTS's cap on the normal cell's skip connections (None: no cap, the paper's DARTS)."""
     concat = list(range(2 + steps - multiplier, steps + 2))
+    if max_skip is not None and "skip_connect" in primitives:
+        normal = derive_cell_capped(weights_normal, primitives, steps, max_skip, edge_scale=edge_scale_normal)
+    else:
+        normal = derive_cell(weights_normal, primitives, steps, edge_scale=edge_scale_normal)
     return Genotype(
-        normal=derive_cell(weights_normal, primitives, steps, edge_scale=edge_scale_normal), normal_concat=concat,
+        normal=normal, normal_concat=concat,
         reduce=derive_cell(weights_reduce, primitives, steps, edge_scale=edge_scale_reduce), reduce_concat=concat,
     )

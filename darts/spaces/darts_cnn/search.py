@@ -15,20 +15,35 @@ shared weights instead (ENAS): per node only the genotype's two edges, each with
 which offsets the noise of sampling channels; they also scale each edge's strength when the genotype
 is derived. The betas exist only when K > 1 and are returned by `alphas()` with the alphas; K=1
 builds exactly the DARTS supernet (same parameters, same random draws).
+
+`memory_saving=True` checkpoints each cell (torch.utils.checkpoint, non-reentrant): the forward keeps only
+the cells' inputs, and each cell's inner activations (14 edges x 7 ops, nearly all of the memory) are
+recomputed during the backward pass, one cell at a time: a DARTS step takes ~1.4x the time (one more
+cell forward per backward pass) and, second order at batch 32, ~0.35x the peak memory (measured by
+benchmarks/search_memory.py). The exact Hessian gains little (~0.85x): its double backward keeps the
+recomputed tensors. Logits and every gradient (weights, alphas, and the architect's second-order terms,
+double backward included) are those of the default mode. Two things make that so: the recomputation runs the
+cell with the parameter tensors of the forward pass (the architect's virtual weights w', w+-, passed by
+functional_call, are no longer the module's by the time the backward pass runs), and it leaves
+BatchNorm's running statistics as they are (only the real forward updates them, once).
 """
 from __future__ import annotations
 
+import contextlib
 from typing import Iterator, Sequence
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from torch.func import functional_call
+from torch.utils.checkpoint import checkpoint
 
 from darts.genotype import Genotype
-from darts.ops import PRIMITIVES, FactorizedReduce, ReLUConvBN, build_op
+from darts.ops import PRIMITIVES, FactorizedReduce, Identity, ReLUConvBN, build_op
 from darts.spaces.darts_cnn.discretize import derive_genotype
 from darts.spaces.mixed_op import MixedOp
 from darts.spaces.relaxation import Relaxation, make_relaxation
+from darts.strategies.architect import frozen_batchnorm_stats
 
 
 def search_op(name: str, C: int, stride: int) -> nn.Module:
@@ -49,9 +64,14 @@ def edge_normalization(betas: torch.Tensor, steps: int, inputs: int = 2) -> torc
     return torch.cat(parts)
 
 
+def auxiliary_skip(C: int, stride: int) -> nn.Module:
+    """DARTS-'s auxiliary skip of an edge: the identity, or a factorized reduction on a stride-2 edge."""
+    return Identity() if stride == 1 else FactorizedReduce(C, C, affine=False)
+
+
 class SearchCell(nn.Module):
     def __init__(self, primitives: Sequence[str], steps: int, multiplier: int, C_prev_prev: int, C_prev: int,
-                 C: int, reduction: bool, reduction_prev: bool, partial_channels: int = 1):
+                 C: int, reduction: bool, reduction_prev: bool, partial_channels: int = 1, aux_skip: bool = False):
         super().__init__()
         self.reduction = reduction
         self.steps, self.multiplier = steps, multiplier
@@ -65,7 +85,8 @@ class SearchCell(nn.Module):
             for j in range(2 + i):
                 stride = 2 if reduction and j < 2 else 1
                 ops = [search_op(p, C // partial_channels, stride) for p in primitives]
-                self.edges.append(MixedOp(ops, primitives, partial_channels, stride))
+                aux = auxiliary_skip(C // partial_channels, stride) if aux_skip else None
+                self.edges.append(MixedOp(ops, primitives, partial_channels, stride, aux))
 
     def forward(self, s0, s1, weights, edge_weights=None):
         """weights: (n_edges, n_ops) softmaxed alphas; edge_weights: (n_edges,) edge normalisation or None."""
@@ -89,20 +110,44 @@ class SearchCell(nn.Module):
         return torch.cat(states[-self.multiplier:], dim=1)
 
 
+def _cell_with(cell: SearchCell, params: dict, *inputs):
+    """The cell run with `params` as its parameters: the recomputation then uses the forward's tensors."""
+    return functional_call(cell, params, inputs)
+
+
+class _StatsFrozen:
+    """BatchNorm running statistics held fixed while a checkpointed cell is recomputed. A class, not a
+    generator: checkpoint enters the same object at every recomputation (double backward recomputes twice)."""
+
+    def __init__(self, module: nn.Module):
+        self.module = module
+
+    def __enter__(self):
+        self._frozen = frozen_batchnorm_stats(self.module)
+        return self._frozen.__enter__()
+
+    def __exit__(self, *exc):
+        return self._frozen.__exit__(*exc)
+
+
 class SearchNetwork(nn.Module):
     """The supernet searched by DARTS (`Network` in the original model_search.py)."""
 
     def __init__(self, C: int = 16, num_classes: int = 10, layers: int = 8, steps: int = 4, multiplier: int = 4,
                  stem_multiplier: int = 3, in_channels: int = 3, primitives: Sequence[str] = PRIMITIVES,
-                 partial_channels: int = 1, relaxation: Relaxation | str | None = None):
+                 partial_channels: int = 1, relaxation: Relaxation | str | None = None, aux_skip: bool = False,
+                 memory_saving: bool = False):
+        """`aux_skip`: every edge gets DARTS-'s auxiliary skip connection (weighted by the search).
+        `memory_saving`: checkpoint each cell (see the module docstring); same results, less memory."""
         super().__init__()
         self.relaxation = make_relaxation(relaxation)
+        self.memory_saving = bool(memory_saving)
         if partial_channels < 1 or C % partial_channels:
             raise ValueError(f"partial_channels {partial_channels} must be at least 1 and divide C={C} "
                              f"(each edge's ops get C / partial_channels channels)")
         self.config = dict(C=C, num_classes=num_classes, layers=layers, steps=steps, multiplier=multiplier,
                            stem_multiplier=stem_multiplier, in_channels=in_channels, primitives=list(primitives),
-                           partial_channels=partial_channels)
+                           partial_channels=partial_channels, **({"aux_skip": True} if aux_skip else {}))
         self.partial_channels = partial_channels
         self.primitives = list(primitives)
         self.steps, self.multiplier = steps, multiplier
@@ -116,7 +161,7 @@ class SearchNetwork(nn.Module):
             if reduction:
                 C_curr *= 2
             cell = SearchCell(self.primitives, steps, multiplier, C_prev_prev, C_prev, C_curr, reduction,
-                              reduction_prev, partial_channels)
+                              reduction_prev, partial_channels, aux_skip)
             self.cells.append(cell)
             reduction_prev = reduction
             C_prev_prev, C_prev = C_prev, multiplier * C_curr
@@ -131,6 +176,18 @@ class SearchNetwork(nn.Module):
 
     # --- the contract every searchable space offers the strategies -------------------------------
     ALPHA_NAMES = ("alphas_normal", "alphas_reduce", "betas_normal", "betas_reduce")
+    max_skip: int | None = None  # P-DARTS: at most this many skip connections in the derived normal cell
+
+    def selection_groups(self) -> dict:
+        """For perturbation-based selection (darts/robust/perturbation.py): per cell type's alphas, the rows
+        (edges) entering each node, how many of them a node keeps, and the ops a choice may pick ('none' is
+        no op of a discrete cell here)."""
+        nodes, start = [], 0
+        for i in range(self.steps):
+            nodes.append(list(range(start, start + 2 + i)))
+            start += 2 + i
+        ops = [j for j, name in enumerate(self.primitives) if name != "none"]
+        return {name: {"nodes": nodes, "keep": 2, "ops": ops} for name in ("alphas_normal", "alphas_reduce")}
 
     def alphas(self) -> list[nn.Parameter]:
         """The architecture parameters: alphas, and the edge-normalisation betas when partial_channels > 1."""
@@ -157,7 +214,7 @@ class SearchNetwork(nn.Module):
             return derive_genotype(self.relaxation.probabilities(self.alphas_normal),
                                    self.relaxation.probabilities(self.alphas_reduce),
                                    self.primitives, self.steps, self.multiplier, edge_scale_normal=e_normal,
-                                   edge_scale_reduce=e_reduce)
+                                   edge_scale_reduce=e_reduce, max_skip=self.max_skip)
 
     def alpha_summary(self) -> dict:
         """Softmaxed alphas per cell type, as plain lists (one row per edge) for logs and plots."""
@@ -182,11 +239,19 @@ class SearchNetwork(nn.Module):
         e_normal, e_reduce = self.edge_weights()
         for cell in self.cells:
             if cell.reduction:
-                s0, s1 = s1, cell(s0, s1, w_reduce, e_reduce)
+                s0, s1 = s1, self._run_cell(cell, s0, s1, w_reduce, e_reduce)
             else:
-                s0, s1 = s1, cell(s0, s1, w_normal, e_normal)
+                s0, s1 = s1, self._run_cell(cell, s0, s1, w_normal, e_normal)
         out = self.global_pooling(s1)
         return self.classifier(out.flatten(1))
+
+    def _run_cell(self, cell: SearchCell, s0, s1, weights, edge_weights):
+        """The cell, checkpointed in memory-saving mode when a graph is being recorded."""
+        if not (self.memory_saving and torch.is_grad_enabled()):
+            return cell(s0, s1, weights, edge_weights)
+        params = dict(cell.named_parameters())  # under functional_call: the virtual weights of this pass
+        return checkpoint(_cell_with, cell, params, s0, s1, weights, edge_weights, use_reentrant=False,
+                          context_fn=lambda: (contextlib.nullcontext(), _StatsFrozen(cell)))
 
     def forward_path(self, x: torch.Tensor, genotype: Genotype) -> torch.Tensor:
         """Logits of the discrete network `genotype` with the supernet's weights (alphas unused)."""

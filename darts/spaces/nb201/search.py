@@ -20,8 +20,10 @@ from darts.spaces.nb201.skeleton import Nb201Skeleton
 from darts.spaces.relaxation import Relaxation, make_relaxation
 
 
-def search_cell(C: int, primitives: Sequence[str]) -> Nb201Cell:
-    return Nb201Cell([MixedOp([nb201_op(p, C, affine=False) for p in primitives], primitives) for _ in EDGES])
+def search_cell(C: int, primitives: Sequence[str], aux_skip: bool = False) -> Nb201Cell:
+    """`aux_skip`: each edge gets DARTS-'s auxiliary skip connection (every edge here has stride 1)."""
+    return Nb201Cell([MixedOp([nb201_op(p, C, affine=False) for p in primitives], primitives,
+                              aux=nn.Identity() if aux_skip else None) for _ in EDGES])
 
 
 def derive_arch(weights: torch.Tensor, primitives: Sequence[str] = NB201_OPS) -> Nb201Arch:
@@ -33,13 +35,15 @@ class Nb201SearchNetwork(Nb201Skeleton):
     ALPHA_NAMES = ("alphas_edges",)
 
     def __init__(self, C: int = 16, N: int = 5, num_classes: int = 10, in_channels: int = 3,
-                 primitives: Sequence[str] = NB201_OPS, relaxation: Relaxation | str | None = None):
+                 primitives: Sequence[str] = NB201_OPS, relaxation: Relaxation | str | None = None,
+                 aux_skip: bool = False):
         primitives = list(primitives)
         if sorted(primitives) != sorted(NB201_OPS):
             # The discrete cell must be a benchmark cell, so the table can score it.
             raise ValueError(f"the NAS-Bench-201 supernet searches exactly {NB201_OPS}, got {primitives}")
-        super().__init__(lambda C_stage: search_cell(C_stage, primitives), C, N, num_classes, in_channels)
-        self.config = dict(C=C, N=N, num_classes=num_classes, in_channels=in_channels, primitives=primitives)
+        super().__init__(lambda C_stage: search_cell(C_stage, primitives, aux_skip), C, N, num_classes, in_channels)
+        self.config = dict(C=C, N=N, num_classes=num_classes, in_channels=in_channels, primitives=primitives,
+                           **({"aux_skip": True} if aux_skip else {}))
         self.primitives = primitives
         self.relaxation = make_relaxation(relaxation)
         self.alphas_edges = nn.Parameter(1e-3 * torch.randn(len(EDGES), len(primitives)))
@@ -54,8 +58,14 @@ class Nb201SearchNetwork(Nb201Skeleton):
     def weights(self) -> list[nn.Parameter]:
         return [p for _, p in self.named_weights()]
 
+    def selection_groups(self) -> dict:
+        """For perturbation-based selection: every edge chooses among all five ops ('none' is a benchmark
+        op); every edge stays, so no node chooses its inputs."""
+        return {"alphas_edges": {"nodes": [], "keep": 0, "ops": list(range(len(self.primitives)))}}
+
     def genotype(self) -> Nb201Arch:
-        return derive_arch(self.alphas_edges, self.primitives)
+        with torch.no_grad():  # through the relaxation: its expected weights, or the selection's projection
+            return derive_arch(self.relaxation.probabilities(self.alphas_edges), self.primitives)
 
     def alpha_summary(self) -> dict:
         """Softmaxed alphas, one row per edge in EDGES order (1<-0, 2<-0, 2<-1, 3<-0, ...), for logs and plots."""

@@ -50,7 +50,8 @@ class Nb201Space(Space):
         from darts.spaces.nb201.search import Nb201SearchNetwork
         self.check_options(opts)
         return Nb201SearchNetwork(opts["init_channels"], max(1, opts["layers"] // 3), shape.num_classes,
-                                  shape.in_channels, relaxation=opts.get("relaxation"))
+                                  shape.in_channels, relaxation=opts.get("relaxation"),
+                                  aux_skip=bool(opts.get("aux_skip")))
 
     def build_network(self, genotype: Nb201Arch, opts: dict, shape: DataShape):
         from darts.spaces.nb201.network import Nb201Network
