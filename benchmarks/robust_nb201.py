@@ -100,7 +100,7 @@ def main(argv=None) -> int:
         r["test200"] = bench.query(r["arch"], "cifar10", 200, "test")
 
     lines = ["| mode | cifar10-valid 12-epoch acc. | CIFAR-10 200-epoch test acc. | final eigenvalue | "
-             f"param-free ops (final) | search s / run |", "|---|---|---|---|---|---|"]
+             "param-free ops (final) | search s / run |", "|---|---|---|---|---|---|"]
     summary = {"settings": vars(args), "runs": runs, "modes": {}}
     for mode in args.modes:
         rs = [r for r in runs if r["mode"] == mode]
