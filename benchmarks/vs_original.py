@@ -32,14 +32,6 @@ from types import SimpleNamespace
 IMPLS = ("original", "package")
 
 
-def peak_rss_gb() -> float:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024 / 1e9
-    return float("nan")
-
-
 def _batches(torch, batch_size: int):
     g = torch.Generator().manual_seed(1)
     make = lambda: (torch.randn(batch_size, 3, 32, 32, generator=g), torch.randint(0, 10, (batch_size,), generator=g))
@@ -77,24 +69,17 @@ def original_step(spec: dict):
 def package_step(spec: dict):
     """This package's search step (DartsSearch's loop body) on its supernet."""
     import torch
+    from darts.memory_estimate import search_step
     from darts.spaces.darts_cnn import SearchNetwork
-    from darts.strategies.architect import Architect
-    from darts.training import ImageClassification, weight_step
+    from darts.training import ImageClassification
     torch.manual_seed(0)
     kwargs = {"memory_saving": True} if spec.get("memory_saving") else {}
     fmt = torch.contiguous_format if spec.get("nchw") else torch.channels_last
     model = SearchNetwork(16, 10, 8, **kwargs).to(memory_format=fmt)
-    task = ImageClassification()
-    weights = model.weights()
-    optimizer = torch.optim.SGD(weights, 0.025, momentum=0.9, weight_decay=3e-4)
-    architect = Architect(model, task.loss, optimizer, 3e-4, 1e-3, unrolled=spec["order"] == "second")
+    step = search_step(model, ImageClassification(), spec["order"])
     (x, y), (xv, yv) = _batches(torch, spec["batch_size"])
     train, val = (x.contiguous(memory_format=fmt), y), (xv.contiguous(memory_format=fmt), yv)
-
-    def step():
-        architect.step(train, val)
-        weight_step(weights, task.loss(model, train), optimizer, 5.0)
-    return step
+    return lambda: step(train, val)
 
 
 def child(spec: dict) -> dict:
@@ -107,7 +92,8 @@ def child(spec: dict) -> dict:
         t = time.perf_counter()
         step()
         times.append(time.perf_counter() - t)
-    return {**spec, "step_s": statistics.median(times), "times": times, "peak_gb": peak_rss_gb()}
+    from darts.memory_estimate import process_memory_gb
+    return {**spec, "step_s": statistics.median(times), "times": times, "peak_gb": process_memory_gb("VmHWM")}
 
 
 def run_child(spec: dict) -> dict:

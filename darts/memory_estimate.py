@@ -236,7 +236,8 @@ def summary_lines(model: nn.Module, in_channels: int, height: int, width: int, b
 
 
 # --- measurement: one fresh process per step kind ---------------------------------------------------------
-def _status_gb(field: str) -> float:
+def process_memory_gb(field: str = "VmHWM") -> float:
+    """A memory field of this process in GB (VmHWM: its peak resident set, VmRSS: the current one)."""
     with open("/proc/self/status") as f:
         for line in f:
             if line.startswith(field + ":"):
@@ -244,19 +245,34 @@ def _status_gb(field: str) -> float:
     raise RuntimeError(f"no {field} in /proc/self/status")
 
 
+def search_step(model: nn.Module, task, order: str):
+    """step(train, val): the search step DartsSearch runs per batch (an architect step of `order`, then an SGD
+    weight step with the paper's settings and clipping), for measuring it outside a search."""
+    from darts.strategies.architect import Architect
+    from darts.training import weight_step
+    _check(order, False)
+    weights = model.weights()
+    opt = torch.optim.SGD(weights, 0.025, momentum=0.9, weight_decay=3e-4)
+    architect = Architect(model, task.loss, opt, unrolled=order != "first",
+                          hessian="exact" if order == "exact" else "finite-difference")
+
+    def step(train, val):
+        architect.step(train, val)
+        loss, _ = task.loss_and_stats(model, train)
+        weight_step(weights, loss, opt, 5.0)
+    return step
+
+
 def _measure_here(C: int, layers: int, batch_size: int, order: str, memory_saving: bool, size: int = 32,
                   steps: int = 3, num_classes: int = 10, seed: int = 0) -> dict:
     """Run in the measuring child: one warm-up step and `steps` timed steps; its VmHWM at the end."""
     from darts.spaces.darts_cnn import SearchNetwork
-    from darts.strategies.architect import Architect
-    from darts.training import ImageClassification, weight_step
-    baseline = _status_gb("VmRSS")
+    from darts.training import ImageClassification
+    baseline = process_memory_gb("VmRSS")
     torch.manual_seed(seed)
     model = SearchNetwork(C, num_classes, layers, memory_saving=memory_saving)
-    task, weights = ImageClassification(), model.weights()
-    opt = torch.optim.SGD(weights, 0.025, momentum=0.9, weight_decay=3e-4)
-    architect = Architect(model, task.loss, opt, unrolled=order != "first",
-                          hessian="exact" if order == "exact" else "finite-difference")
+    task = ImageClassification()
+    step = search_step(model, task, order)
 
     def batch():
         return torch.randn(batch_size, 3, size, size), torch.randint(0, num_classes, (batch_size,))
@@ -264,12 +280,10 @@ def _measure_here(C: int, layers: int, batch_size: int, order: str, memory_savin
     times = []
     for i in range(steps + 1):
         t = time.perf_counter()
-        architect.step(train, val)
-        loss, _ = task.loss_and_stats(model, train)
-        weight_step(weights, loss, opt, 5.0)
+        step(train, val)
         if i:
             times.append(time.perf_counter() - t)
-    peak = _status_gb("VmHWM")  # before P below, which runs in default mode
+    peak = process_memory_gb("VmHWM")  # before P below, which runs in default mode
     passes = []
     with _default_mode(model):
         for _ in range(2 if steps else 0):  # P: one forward + backward, the unit of STEP_OVER_PASS

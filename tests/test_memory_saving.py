@@ -14,16 +14,18 @@ def ce_loss(forward, batch):
     return F.cross_entropy(forward(x), y)
 
 
-def setup(memory_saving: bool):
+def setup(memory_saving: bool, channels_last: bool = False):
     torch.manual_seed(0)
-    model = SearchNetwork(C=4, num_classes=3, layers=3, memory_saving=memory_saving).double()
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    model = SearchNetwork(C=4, num_classes=3, layers=3, memory_saving=memory_saving).double().to(memory_format=fmt)
     with torch.no_grad():  # alphas away from uniform so their gradients are not degenerate
         for a in model.alphas():
             a.normal_(0, 0.5)
     opt = torch.optim.SGD(model.weights(), lr=0.05, momentum=0.9, weight_decay=3e-4)
     g = torch.Generator().manual_seed(1)
-    train = (torch.randn(4, 3, 8, 8, generator=g, dtype=torch.float64), torch.randint(0, 3, (4,), generator=g))
-    val = (torch.randn(4, 3, 8, 8, generator=g, dtype=torch.float64), torch.randint(0, 3, (4,), generator=g))
+    batch = lambda: (torch.randn(4, 3, 8, 8, generator=g, dtype=torch.float64).contiguous(memory_format=fmt),
+                     torch.randint(0, 3, (4,), generator=g))
+    train, val = batch(), batch()
     opt.zero_grad()
     ce_loss(model, train).backward()  # a first weight step fills the momentum buffers the virtual step uses
     opt.step()
@@ -31,9 +33,10 @@ def setup(memory_saving: bool):
     return model, opt, train, val
 
 
-def search_step(memory_saving: bool, **architect):
-    """One architect step and one weight step; (logits, alpha gradients, weight gradients, buffers, alphas)."""
-    model, opt, train, val = setup(memory_saving)
+def search_step(memory_saving: bool, channels_last: bool = False, **architect):
+    """One architect step and one weight step; (logits, alpha gradients, weight gradients, buffers, alphas,
+    weights after the step)."""
+    model, opt, train, val = setup(memory_saving, channels_last)
     arch = Architect(model, ce_loss, opt, **architect)
     grads, _ = arch.hypergradient(train, val)
     arch.step(train, val)
@@ -42,15 +45,15 @@ def search_step(memory_saving: bool, **architect):
     weight_grads = [p.grad.clone() for p in model.weights()]
     opt.step()
     return (logits.detach(), grads, weight_grads, [b.clone() for b in model.buffers()],
-            [a.detach().clone() for a in model.alphas()])
+            [a.detach().clone() for a in model.alphas()], [w.detach().clone() for w in model.weights()])
 
 
 @pytest.mark.parametrize("architect", [{}, {"unrolled": True}, {"unrolled": True, "hessian": "exact"}],
                          ids=["first-order", "finite-difference", "exact"])
 def test_memory_saving_gives_the_default_results(architect):
     default, saving = search_step(False, **architect), search_step(True, **architect)
-    for name, a, b in zip(("logits", "alpha gradients", "weight gradients", "BN running stats", "alphas"),
-                          default, saving):
+    for name, a, b in zip(("logits", "alpha gradients", "weight gradients", "BN running stats", "alphas",
+                           "weights"), default, saving, strict=True):
         a, b = (a,) if torch.is_tensor(a) else a, (b,) if torch.is_tensor(b) else b
         assert len(a) == len(b)
         for x, y in zip(a, b):

@@ -13,7 +13,7 @@ from typing import Any, Callable, Iterable
 import torch
 
 from darts.distributed import all_reduce_mean
-from darts.strategies.architect import frozen_batchnorm_stats
+from darts.strategies.architect import training_mode_frozen
 
 
 def dominant_eigenvalue(loss: torch.Tensor, params: list[torch.Tensor], iterations: int = 20,
@@ -80,15 +80,7 @@ def _eigen_in_train_mode(model: torch.nn.Module, loss: Callable[[], torch.Tensor
     """As the architect sees the loss (batch statistics, running statistics untouched), expected weights;
     the random draws of training mode (dropout) come from a generator seeded here, so the search's stream
     is untouched."""
-    was_training = model.training
-    model.train()
-    relaxation = getattr(model, "relaxation", None)
-    if relaxation is not None:
-        relaxation.eval()
     cuda = sorted({p.device.index or 0 for p in params if p.device.type == "cuda"})
-    try:
-        with frozen_batchnorm_stats(model), torch.random.fork_rng(devices=cuda):
-            torch.manual_seed(seed)
-            return dominant_eigenvalue(loss(), params, iterations, seed)
-    finally:
-        model.train(was_training)
+    with training_mode_frozen(model), torch.random.fork_rng(devices=cuda):
+        torch.manual_seed(seed)
+        return dominant_eigenvalue(loss(), params, iterations, seed)

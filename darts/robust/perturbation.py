@@ -25,6 +25,7 @@ and the op indices an edge may choose.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import random
 from typing import Any
@@ -33,7 +34,7 @@ import torch
 
 from darts.distributed import all_reduce_sum
 from darts.spaces.relaxation import Relaxation
-from darts.strategies.architect import frozen_batchnorm_stats
+from darts.strategies.architect import training_mode_frozen
 from darts.training import Totals
 
 log = logging.getLogger("darts")
@@ -191,18 +192,10 @@ class PerturbationSelection:
         """(accuracy, -loss) of the supernet on the selection batches; lower means the trial hurt more."""
         s, model = self.searcher, self.searcher.model
         source = s.valid_batches() if s.valid_batches else s.val_stream_pass()
-        was_training = model.training
-        model.train()
-        self.relaxation.eval()
         totals = Totals()
-        try:
-            with frozen_batchnorm_stats(model):
-                for i, batch in enumerate(source):
-                    if self.batches is not None and i >= self.batches:
-                        break
-                    totals.add(s.task.loss_and_stats(model, batch)[1])
-        finally:
-            model.train(was_training)
+        with training_mode_frozen(model):
+            for batch in itertools.islice(source, self.batches):
+                totals.add(s.task.loss_and_stats(model, batch)[1])
         metrics = s.task.summarize(all_reduce_sum(totals))  # every rank decides alike
         return metrics["acc"], -metrics["loss"]
 

@@ -64,6 +64,23 @@ def frozen_batchnorm_stats(model: nn.Module):
                 m.num_batches_tracked.copy_(tracked)
 
 
+@contextlib.contextmanager
+def training_mode_frozen(model: nn.Module):
+    """The model as the architect sees the loss, for measurements beside the search (the Hessian eigenvalue,
+    perturbation-based selection): training mode with batch statistics, BatchNorm's running statistics
+    untouched, the relaxation (if any) in evaluation mode so that no sample is drawn; the modes restored after."""
+    was_training = model.training
+    model.train()
+    relaxation = getattr(model, "relaxation", None)
+    if relaxation is not None:
+        relaxation.eval()
+    try:
+        with frozen_batchnorm_stats(model):
+            yield
+    finally:
+        model.train(was_training)
+
+
 class Architect:
     def __init__(self, model: nn.Module, loss_fn: LossFn, weight_optimizer: torch.optim.Optimizer,
                  arch_learning_rate: float = 3e-4, arch_weight_decay: float = 1e-3, unrolled: bool = False,
