@@ -5,6 +5,11 @@ the loss of the logits plus `auxiliary_weight` times that of the auxiliary head,
 one pass over the test split, then `weights.pt` (last model), `best_weights.pt` (best test accuracy),
 a row of history.jsonl and `checkpoint.pt`, from which `resume` continues exactly.
 
+With a time budget, the number of epochs is fixed after the first one: as many as its measured time
+(training and test) fits in the budget, at most `epochs`. The first epoch does not depend on the count
+(the cosine schedule starts at the initial rate, the drop path ramp at 0), so the run equals a run given
+that count from the start; the count is part of the checkpoint, so a resumed run keeps it.
+
 Distributed (torchrun): the network is wrapped in DistributedDataParallel, which averages gradients
 during the backward pass; each rank trains on its shard of every batch and evaluates its shard of the
 test split (the totals are summed). BatchNorm uses per-rank batch statistics (DDP broadcasts rank 0's
@@ -84,6 +89,12 @@ class FinalTrainingConfig:
     bf16: bool = False  # autocast to bfloat16 (CUDA)
     channels_last: bool = False
     sync_bn: bool = False  # distributed: BatchNorm statistics over the global batch (SyncBatchNorm, CUDA)
+    time_budget: float | None = None  # seconds: train as many epochs as fit (measured on the first), <= epochs
+
+
+def epochs_within(budget_seconds: float, first_epoch_seconds: float, cap: int) -> int:
+    """How many epochs of `first_epoch_seconds` fit in the budget (at least the one done, at most `cap`)."""
+    return max(1, min(cap, int(budget_seconds // max(first_epoch_seconds, 1e-9))))
 
 
 class AuxiliaryClassification(ImageClassification):
@@ -149,6 +160,7 @@ class FinalTraining(Checkpointed):
             raise UserError(f"unknown learning-rate schedule {config.lr_schedule!r}; use cosine or step")
         self.task = AuxiliaryClassification(config.label_smoothing, config.auxiliary_weight)
         self.epoch = 0
+        self.planned_epochs = config.epochs  # with a time budget: set after the first epoch
         self.best_acc = float("-inf")
         self.history: list[dict] = []
         self.engine = RunEngine.in_run_dir(self.run_dir, (HISTORY_FILE,))
@@ -156,10 +168,10 @@ class FinalTraining(Checkpointed):
 
     @property
     def epochs(self) -> int:
-        return self.config.epochs
+        return self.planned_epochs
 
     # -- state -------------------------------------------------------------------------------------
-    counters = ("epoch", "best_acc", "history")
+    counters = ("epoch", "best_acc", "history", "planned_epochs")
     mismatch = ("the checkpoint holds a different network (arch, size or dataset) from the one being trained, or "
                 "is not a train_final.py checkpoint; resume it with its own settings")
 
@@ -182,8 +194,8 @@ class FinalTraining(Checkpointed):
     def _epoch(self) -> Epoch:
         cfg, epoch = self.config, self.epoch
         lr = self.optimizer.param_groups[0]["lr"]
-        self.model.drop_path_prob = cfg.drop_path_prob * epoch / cfg.epochs
-        log.info("epoch %d/%d lr %e drop_path_prob %.4f", epoch, cfg.epochs, lr, self.model.drop_path_prob)
+        self.model.drop_path_prob = cfg.drop_path_prob * epoch / self.epochs
+        log.info("epoch %d/%d lr %e drop_path_prob %.4f", epoch, self.epochs, lr, self.model.drop_path_prob)
         self.model.train()
         totals = Totals()
         n_batches = self.train_stream.batches_per_epoch(cfg.max_batches)
@@ -201,6 +213,8 @@ class FinalTraining(Checkpointed):
         train_metrics = self.task.summarize(all_reduce_sum(totals))  # over every rank's shard
         average_batchnorm_statistics(self.model)  # one model on every rank for the test and the checkpoint
         test_metrics = self.evaluate()
+        if epoch == 0 and cfg.time_budget is not None:
+            self._plan_epochs(time.perf_counter() - t0)
         self.scheduler.step()
         metrics = {f"train_{k}": v for k, v in train_metrics.items()}
         metrics.update({f"test_{k}": v for k, v in test_metrics.items()})
@@ -215,6 +229,20 @@ class FinalTraining(Checkpointed):
         files = {LAST_WEIGHTS: weights, **({BEST_WEIGHTS: weights} if metrics["test_acc"] > self.best_acc else {})}
         self.best_acc = max(self.best_acc, metrics["test_acc"])
         return Epoch(metrics, {HISTORY_FILE: [row]}, files)
+
+    def load_state_dict(self, state: dict) -> None:
+        # checkpoints written before time budgets existed ran config.epochs epochs
+        super().load_state_dict({"planned_epochs": self.config.epochs, **state} if isinstance(state, dict) else state)
+
+    def _plan_epochs(self, first_epoch_seconds: float) -> None:
+        """Fix the number of epochs from the first one's time (the ranks' mean, so all agree), before the
+        schedule's first step."""
+        seconds = all_reduce_sum({"s": first_epoch_seconds})["s"] / world_size()
+        self.planned_epochs = epochs_within(self.config.time_budget, seconds, self.config.epochs)
+        if isinstance(self.scheduler, torch.optim.lr_scheduler.CosineAnnealingLR):
+            self.scheduler.T_max = float(self.planned_epochs)
+        log.info("time budget %g min: the first epoch took %.1f s, so %d epochs in all", self.config.time_budget
+                 / 60, seconds, self.planned_epochs)
 
     def evaluate(self) -> dict:
         return evaluate_network(self.model, self.test_stream.evaluation_batches(self.config.max_batches),

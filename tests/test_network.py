@@ -21,7 +21,7 @@ RNN_PRIMITIVES = ["tanh", "relu", "sigmoid", "identity"]
 
 
 def cnn_cell_files():
-    return [p for p in sorted(CELLS_DIR.glob("*.json")) if json.loads(p.read_text())["space"] == "darts_cnn"]
+    return [p for p in sorted(CELLS_DIR.glob("*.json")) if json.loads(p.read_text())["space"] == "darts"]
 
 
 def test_darts_v2_cifar10_parameter_count_matches_the_original():

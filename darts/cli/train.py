@@ -84,6 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
     a("--report_freq", type=int, default=None, help="log every N batches " + both("report_freq"))
     a("--gpu", type=int, default=None, help="(original flag) CUDA device index; same as --device cuda:N")
     a("--epochs", type=int, default=None, help=both("epochs"))
+    a("--time_budget", type=float, default=None, metavar="MINUTES",
+      help="train as many epochs as fit in MINUTES of wall time, counted from the first epoch's time (training "
+           "and test); --epochs is then the most it may run")
     a("--init_channels", type=int, default=None, help="C, channels of the first cells " + both("init_channels"))
     a("--layers", type=int, default=None, help="number of cells " + both("layers"))
     a("--model_path", default=None, help="saved network for --eval_only (a weights .pt file or a --save folder)")
@@ -167,6 +170,8 @@ def check_args(args) -> None:
     for name in ("epochs", "init_channels", "layers"):
         if getattr(args, name) is not None and getattr(args, name) < 1:
             raise UserError(f"--{name} must be at least 1, got {getattr(args, name)}")
+    if args.time_budget is not None and not 0 < args.time_budget < float("inf"):
+        raise UserError(f"--time_budget must be a positive number of minutes, got {args.time_budget}")
     if args.batch_size < 2:
         raise UserError(f"--batch_size must be at least 2 (BatchNorm trains on batch statistics), got {args.batch_size}")
     if args.max_batches is not None and args.max_batches < 1:
@@ -425,7 +430,7 @@ def training_config(args, bf16: bool, channels_last: bool) -> FinalTrainingConfi
         drop_path_prob=args.drop_path_prob, label_smoothing=args.label_smooth, lr_schedule=args.lr_schedule,
         gamma=args.gamma, decay_period=args.decay_period, max_batches=args.max_batches,
         report_freq=args.report_freq, progress=not args.no_progress, bf16=bf16, channels_last=channels_last,
-        sync_bn=args.sync_bn)
+        sync_bn=args.sync_bn, time_budget=None if args.time_budget is None else 60.0 * args.time_budget)
 
 
 def cli() -> int:

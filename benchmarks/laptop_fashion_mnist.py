@@ -1,0 +1,110 @@
+"""The one-hour laptop search (issue 17): the README's two-command recipe (search, then retrain the found cell
+for what is left of the hour) beside a hand-designed cell (cells/ResidualSepConv.json) trained for the whole
+hour with the same retraining flags, on Fashion-MNIST, several seeds.
+
+Runs go two at a time, each a subprocess with one thread (`--threads 1`, OMP_NUM_THREADS=1), so every run has
+one of a 2-core laptop's cores while another run uses the other: a run alone with both cores is faster. Phases:
+every seed's search, then every seed's retraining, then every seed's baseline, so that runs of one kind share
+the machine with their own kind. A finished run (its timing file written) is read back, not redone; a killed
+one is started again with --resume. Each run's wall time is measured around its whole process.
+
+    python benchmarks/laptop_fashion_mnist.py --out laptop-fm --seeds 0 1
+
+Written: OUT/summary.json and OUT/summary.md (per seed: search and retraining minutes, epochs, test accuracy
+of the last epoch; the baseline's; the means). Test accuracy is on Fashion-MNIST's 10,000 test images, which
+no run uses to choose anything (the search reads only the training split, the epoch count comes from time).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+HOUR_MINUTES = 60.0
+SEARCH = ["--dataset", "fashion-mnist", "--layers", "3", "--init_channels", "4", "--batch_size", "64",
+          "--epochs", "8", "--max_batches", "25"]
+RETRAIN = ["--dataset", "fashion-mnist", "--layers", "5", "--init_channels", "16", "--drop_path_prob", "0",
+           "--epochs", "30"]
+RETRAIN_MINUTES = 46.0  # what is left of the hour after a search of about 11 minutes on one core
+BASELINE_MINUTES = 59.0  # the hour, less the process's start-up
+BASELINE_ARCH = "ResidualSepConv"
+
+
+def run(out: Path, name: str, argv: list[str], script: str) -> float:
+    """Minutes of wall time of `python script argv --save out/name` (read back if already done)."""
+    timing = out / f"{name}.time.json"
+    if timing.is_file():
+        return json.loads(timing.read_text())["minutes"]
+    folder = out / name
+    cmd = [sys.executable, script] + (["--resume", str(folder)] if (folder / "args.json").is_file() else
+                                      argv + ["--save", str(folder)])
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    started = time.perf_counter()
+    with open(out / f"{name}.log", "a") as log:
+        subprocess.run(cmd + ["--threads", "1", "--no_progress"], check=True, stdout=log, stderr=subprocess.STDOUT,
+                       env=env)
+    minutes = (time.perf_counter() - started) / 60
+    timing.write_text(json.dumps({"minutes": minutes, "command": cmd}))
+    return minutes
+
+
+def last_epoch(folder: Path) -> dict:
+    rows = [json.loads(line) for line in (folder / "history.jsonl").read_text().splitlines()]
+    return {"epochs": len(rows), "test_acc": rows[-1]["test_acc"], "train_acc": rows[-1]["train_acc"]}
+
+
+def phase(jobs: int, tasks: list) -> list:
+    with ThreadPoolExecutor(jobs) as pool:
+        return list(pool.map(lambda t: run(*t), tasks))
+
+
+def main(argv=None) -> dict:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--out", default="laptop-fm")
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
+    p.add_argument("--jobs", type=int, default=2, help="runs at a time (one thread each)")
+    args = p.parse_args(argv)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    root = Path(__file__).resolve().parent.parent
+    search, final = str(root / "train_search.py"), str(root / "train_final.py")
+    s = args.seeds
+    searched = phase(args.jobs, [(out, f"search-s{k}", SEARCH + ["--seed", str(k)], search) for k in s])
+    retrained = phase(args.jobs, [(out, f"retrain-s{k}", RETRAIN + [
+        "--arch", str(out / f"search-s{k}" / "genotype.json"), "--time_budget", str(RETRAIN_MINUTES),
+        "--seed", str(k)], final) for k in s])
+    baseline = phase(args.jobs, [(out, f"baseline-s{k}", RETRAIN + [
+        "--arch", BASELINE_ARCH, "--time_budget", str(BASELINE_MINUTES), "--seed", str(k)], final) for k in s])
+    rows = []
+    for k, ts, tr, tb in zip(s, searched, retrained, baseline):
+        r, b = last_epoch(out / f"retrain-s{k}"), last_epoch(out / f"baseline-s{k}")
+        rows.append({"seed": k, "search_min": ts, "retrain_min": tr, "recipe_min": ts + tr,
+                     "recipe_epochs": r["epochs"], "recipe_test_acc": r["test_acc"],
+                     "genotype": json.loads((out / f"search-s{k}" / "genotype.json").read_text()),
+                     "baseline_min": tb, "baseline_epochs": b["epochs"], "baseline_test_acc": b["test_acc"]})
+    mean = {key: statistics.mean(r[key] for r in rows) for key in
+            ("recipe_min", "recipe_test_acc", "baseline_min", "baseline_test_acc")}
+    summary = {"rows": rows, "mean": mean, "search": SEARCH, "retrain": RETRAIN, "retrain_minutes": RETRAIN_MINUTES,
+               "baseline_minutes": BASELINE_MINUTES, "baseline_arch": BASELINE_ARCH}
+    (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    lines = ["| seed | search (min) | retrain (min, epochs) | recipe total (min) | recipe test acc (%) | "
+             f"{BASELINE_ARCH} (min, epochs) | {BASELINE_ARCH} test acc (%) |", "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['seed']} | {r['search_min']:.1f} | {r['retrain_min']:.1f}, {r['recipe_epochs']} | "
+                     f"{r['recipe_min']:.1f} | {r['recipe_test_acc']:.2f} | {r['baseline_min']:.1f}, "
+                     f"{r['baseline_epochs']} | {r['baseline_test_acc']:.2f} |")
+    lines.append(f"| mean | | | {mean['recipe_min']:.1f} | {mean['recipe_test_acc']:.2f} | "
+                 f"{mean['baseline_min']:.1f} | {mean['baseline_test_acc']:.2f} |")
+    (out / "summary.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    return summary
+
+
+if __name__ == "__main__":
+    main()
