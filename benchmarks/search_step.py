@@ -117,7 +117,7 @@ def measure(args, device, partial_channels: int, batch_size: int, precision: str
         torch.cuda.empty_cache()
     baseline = rss_mb() if device.type == "cpu" else 0.0
     bf16 = precision == "bf16" and device.type == "cuda"
-    memory_format = torch.channels_last if bf16 else torch.contiguous_format
+    memory_format = torch.contiguous_format if args.nchw and not bf16 else torch.channels_last  # as searches run
     torch.manual_seed(0)
     model = SearchNetwork(args.init_channels, 10, args.layers, partial_channels=partial_channels)
     model = model.to(device, memory_format=memory_format)
@@ -145,7 +145,8 @@ def measure(args, device, partial_channels: int, batch_size: int, precision: str
             weight_step(weights, loss, opt, 5.0)
         return step
 
-    r = {"partial_channels": partial_channels, "batch_size": batch_size, "precision": precision if bf16 else "fp32"}
+    r = {"partial_channels": partial_channels, "batch_size": batch_size, "precision": precision if bf16 else "fp32",
+         "memory_format": "channels_last" if memory_format == torch.channels_last else "NCHW"}
     plain_pass()
     opt.step()  # fill momentum buffers so the virtual step uses them
 
@@ -178,6 +179,8 @@ def main(argv=None) -> dict:
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--warmup", type=int, default=1)
     p.add_argument("--device", default="auto")
+    p.add_argument("--nchw", action="store_true", help="fp32 in NCHW (searches run in channels_last, as the default "
+                                                        "measures; bf16 is always channels_last)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     args = p.parse_args(argv)
     device = torch.device(("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device)
@@ -210,7 +213,8 @@ def main(argv=None) -> dict:
           f"{torch.get_num_threads()} threads")
     print(f"command: {results['command']}")
     for v in variants:
-        print(f"-- partial_channels {v['partial_channels']}, batch {v['batch_size']}, {v['precision']}")
+        print(f"-- partial_channels {v['partial_channels']}, batch {v['batch_size']}, {v['precision']}, "
+              f"{v['memory_format']}")
         print(f"   P (forward+backward)       {v['pass_s']:.3f} s   peak {v['pass_peak_mb']:.0f} MB   "
               f"activations saved by the forward pass {v['activations_mb']:.0f} MB")
         for name, _ in PHASES:
