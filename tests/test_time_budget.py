@@ -1,7 +1,6 @@
 """train_final.py --time_budget: the epoch count fixed from the first epoch's time equals a run given that
 count from the start (schedule, drop path ramp, weights), survives a resume, and bad budgets are refused."""
 import json
-import logging
 
 import pytest
 import torch
@@ -10,17 +9,10 @@ import train_final
 from darts import final_training
 from darts.final_training import FinalTraining, epochs_within
 from darts.runs import run_cli
+from tests.test_train_final import interrupted_after
 
 TINY = ["--dataset", "digits", "--layers", "3", "--init_channels", "4", "--batch_size", "32", "--max_batches", "2",
         "--drop_path_prob", "0.3", "--no_progress"]
-
-
-@pytest.fixture(autouse=True)
-def _fresh_console_logging():
-    yield
-    log = logging.getLogger("darts")
-    for h in [h for h in log.handlers if getattr(h, "_darts_console", False)]:
-        log.removeHandler(h)
 
 
 def test_epochs_within_counts_whole_epochs_between_one_and_the_cap():
@@ -58,18 +50,10 @@ def test_budgeted_run_equals_a_run_given_its_epoch_count(tmp_path, monkeypatch):
 
 def test_resumed_budgeted_run_keeps_its_epoch_count(tmp_path, monkeypatch):
     monkeypatch.setattr(final_training, "epochs_within", lambda budget, first, cap: 3)
-    original = FinalTraining.train_epoch
-
-    def stop_after_second_epoch(self):
-        metrics = original(self)
-        if self.epoch == 2:
-            raise KeyboardInterrupt
-        return metrics
-
-    monkeypatch.setattr(FinalTraining, "train_epoch", stop_after_second_epoch)
+    monkeypatch.setattr(FinalTraining, "train_epoch", interrupted_after(2))
     with pytest.raises(KeyboardInterrupt):
         train_final.main(TINY + ["--epochs", "10", "--time_budget", "1", "--save", str(tmp_path / "split")])
-    monkeypatch.setattr(FinalTraining, "train_epoch", original)
+    monkeypatch.undo()
     # the resumed process would plan differently; it must not plan again
     monkeypatch.setattr(final_training, "epochs_within", lambda budget, first, cap: 7)
     train_final.main(["--resume", str(tmp_path / "split"), "--no_progress"])

@@ -1,7 +1,6 @@
 """train_final.py: published sizes, a tiny real run with checkpoints, eval-only, exact resume, user errors,
 and a short real Fashion-MNIST run."""
 import json
-import logging
 import re
 import time
 
@@ -16,16 +15,6 @@ from darts.genotype import load_genotype
 from darts.runs import run_cli
 from darts.spaces.darts_cnn import NetworkCIFAR, SearchNetwork
 from darts.summary import count_parameters
-
-@pytest.fixture(autouse=True)
-def _fresh_console_logging():
-    """The CLI's console log handler holds the sys.stdout of the test that created it (captured by
-    pytest and closed afterwards); drop it so each test logs to its own."""
-    yield
-    log = logging.getLogger("darts")
-    for h in [h for h in log.handlers if getattr(h, "_darts_console", False)]:
-        log.removeHandler(h)
-
 
 TINY = ["--dataset", "digits", "--layers", "3", "--init_channels", "4", "--batch_size", "32", "--max_batches", "2",
         "--no_progress"]
@@ -67,22 +56,26 @@ def test_digits_run_trains_tests_saves_and_eval_only_reproduces_its_accuracy(tmp
     assert all(torch.equal(state[k], ckpt["model"][k]) for k in state)
 
 
+def interrupted_after(epochs: int):
+    """A FinalTraining.train_epoch that stops the run (KeyboardInterrupt) once `epochs` epochs are written."""
+    original = FinalTraining.train_epoch
+
+    def train_epoch(self):
+        metrics = original(self)
+        if self.epoch == epochs:
+            raise KeyboardInterrupt
+        return metrics
+    return train_epoch
+
+
 def test_resumed_run_equals_uninterrupted_run(tmp_path, monkeypatch):
     args = TINY + ["--epochs", "2", "--auxiliary", "--cutout", "--cutout_length", "4", "--drop_path_prob", "0.5"]
     train_final.main(args + ["--save", str(tmp_path / "whole")])
 
-    original = FinalTraining.train_epoch
-
-    def stop_after_first_epoch(self):
-        metrics = original(self)
-        if self.epoch == 1:
-            raise KeyboardInterrupt
-        return metrics
-
-    monkeypatch.setattr(FinalTraining, "train_epoch", stop_after_first_epoch)
+    monkeypatch.setattr(FinalTraining, "train_epoch", interrupted_after(1))
     with pytest.raises(KeyboardInterrupt):
         train_final.main(args + ["--save", str(tmp_path / "split")])
-    monkeypatch.setattr(FinalTraining, "train_epoch", original)
+    monkeypatch.undo()
     train_final.main(["--resume", str(tmp_path / "split"), "--no_progress"])
 
     whole = torch.load(tmp_path / "whole" / "checkpoint.pt", weights_only=False)
