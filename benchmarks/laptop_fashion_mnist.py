@@ -18,15 +18,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
-import subprocess
 import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-HOUR_MINUTES = 60.0
+from run_folders import run_in_folder  # benchmarks/, beside this script
+
 SEARCH = ["--dataset", "fashion-mnist", "--layers", "3", "--init_channels", "4", "--batch_size", "64",
           "--epochs", "8", "--max_batches", "25"]
 RETRAIN = ["--dataset", "fashion-mnist", "--layers", "5", "--init_channels", "16", "--drop_path_prob", "0",
@@ -41,17 +39,10 @@ def run(out: Path, name: str, argv: list[str], script: str) -> float:
     timing = out / f"{name}.time.json"
     if timing.is_file():
         return json.loads(timing.read_text())["minutes"]
-    folder = out / name
-    cmd = [sys.executable, script] + (["--resume", str(folder)] if (folder / "args.json").is_file() else
-                                      argv + ["--save", str(folder)])
-    env = dict(os.environ, OMP_NUM_THREADS="1")
-    started = time.perf_counter()
-    with open(out / f"{name}.log", "a") as log:
-        subprocess.run(cmd + ["--threads", "1", "--no_progress"], check=True, stdout=log, stderr=subprocess.STDOUT,
-                       env=env)
-    minutes = (time.perf_counter() - started) / 60
-    timing.write_text(json.dumps({"minutes": minutes, "command": cmd}))
-    return minutes
+    seconds = run_in_folder([sys.executable, script], argv, out / name, out / f"{name}.log",
+                            always=["--threads", "1", "--no_progress"])
+    timing.write_text(json.dumps({"minutes": seconds / 60, "command": [script] + argv}))
+    return seconds / 60
 
 
 def last_epoch(folder: Path) -> dict:

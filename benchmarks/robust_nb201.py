@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
-import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+from run_folders import run_in_folder  # benchmarks/, beside this script
 
 MODES = {
     "darts": [],
@@ -42,21 +42,17 @@ def run_one(args, mode: str, seed: int) -> dict:
     genotype = out / "genotype.json"
     started = time.perf_counter()
     if not genotype.is_file():
-        if (out / "args.json").is_file():
-            cmd = [sys.executable, "-m", "darts", "search", "--resume", str(out), "--no_progress"]
-        else:
-            cmd = [sys.executable, "-m", "darts", "search", "--space", "nb201", "--dataset", args.dataset,
-                   "--data", args.data, "--image_size", str(args.image_size), "--layers", str(args.layers),
-                   "--init_channels", str(args.init_channels), "--batch_size", str(args.batch_size),
-                   "--epochs", str(args.epochs), "--max_batches", str(args.max_batches), "--seed", str(seed),
-                   "--threads", "1", "--hessian_eigen", "--hessian_eigen_batches", "1",
-                   "--hessian_eigen_iterations", str(args.eigen_iterations), "--no_plots", "--no_progress",
-                   "--no_channels_last",  # NCHW, as the README's table was run (channels_last rounds differently)
-                   "--save", str(out)] + (["--cache", args.cache] if args.cache else []) + MODES[mode] + (
-                   ["--pt_interval", str(args.pt_interval)] if mode == "darts-pt" else [])
-        env = dict(os.environ, OMP_NUM_THREADS="1")
-        with open(Path(args.out) / f"{mode}-seed{seed}.log", "a") as log:
-            subprocess.run(cmd, check=True, stdout=log, stderr=subprocess.STDOUT, env=env)
+        run_in_folder([sys.executable, "-m", "darts", "search"], [
+            "--space", "nb201", "--dataset", args.dataset,
+            "--data", args.data, "--image_size", str(args.image_size), "--layers", str(args.layers),
+            "--init_channels", str(args.init_channels), "--batch_size", str(args.batch_size),
+            "--epochs", str(args.epochs), "--max_batches", str(args.max_batches), "--seed", str(seed),
+            "--threads", "1", "--hessian_eigen", "--hessian_eigen_batches", "1",
+            "--hessian_eigen_iterations", str(args.eigen_iterations), "--no_plots",
+            "--no_channels_last",  # NCHW, as the README's table was run (channels_last rounds differently)
+            ] + (["--cache", args.cache] if args.cache else []) + MODES[mode] + (
+            ["--pt_interval", str(args.pt_interval)] if mode == "darts-pt" else []),
+            out, Path(args.out) / f"{mode}-seed{seed}.log", always=["--no_progress"])
     rows = [json.loads(line) for line in (out / "alphas.jsonl").read_text().splitlines()]
     return {"mode": mode, "seed": seed, "arch": json.loads(genotype.read_text())["arch"],
             "eigenvalue": [r["metrics"].get("hessian_eigenvalue") for r in rows],
