@@ -1,13 +1,17 @@
-"""Final-training throughput of the DARTS_V2 CIFAR-10 network (images/s), with and without bf16 / channels_last.
+"""Final-training throughput of the DARTS_V2 CIFAR-10 network (images/s), with and without bf16 / channels_last;
+or of several cells side by side (what a found cell costs against a hand-designed one).
 
     python benchmarks/final_throughput.py              # the paper's network: C=36, 20 layers, auxiliary, batch 96
     python benchmarks/final_throughput.py --init_channels 16 --layers 8 --batch_size 32   # a quick CPU run
+    python benchmarks/final_throughput.py --arch ResidualSepConv DARTS_V2 --init_channels 16 --layers 5 \
+        --in_channels 1 --image_size 28 --no_auxiliary --drop_path_prob 0 --variants fp32_channels_last  # laptop
 
 A training step is what train_final.py does per batch: forward with drop path (0.2) and the auxiliary
 head, cross-entropy plus 0.4 x the auxiliary loss, backward, gradient clipping, SGD. Evaluation is a
 forward pass in eval mode. Variants, reported against the first: fp32 NCHW; fp32 channels_last; on
-CUDA bf16 autocast + channels_last (train_final.py's default). They take turns in every round of
-timing, so a load that changes during the run (a shared machine) affects them alike.
+CUDA bf16 autocast + channels_last (train_final.py's default). Every cell given to --arch is measured in
+every variant; all take turns in every round of timing, so a load that changes during the run (a shared
+machine) affects them alike.
 """
 from __future__ import annotations
 
@@ -37,24 +41,29 @@ def seconds(fn, device) -> float:
     return time.perf_counter() - t
 
 
-def steps(args, device, variant: str):
-    """(train step, eval step) of one variant, each a function of no arguments."""
+def steps(args, device, arch: str, variant: str):
+    """(train step, eval step) of one cell in one variant, each a function of no arguments."""
     bf16, channels_last = VARIANTS[variant]
     memory_format = torch.channels_last if channels_last else torch.contiguous_format
     torch.manual_seed(0)
-    model = NetworkCIFAR(load_genotype(args.arch), args.init_channels, 10, args.layers, auxiliary=True)
+    model = NetworkCIFAR(load_genotype(arch), args.init_channels, 10, args.layers, auxiliary=args.auxiliary,
+                         in_channels=args.in_channels)
     model = model.to(device, memory_format=memory_format)
-    model.drop_path_prob = 0.2
+    model.drop_path_prob = args.drop_path_prob
     params = list(model.parameters())
     opt = torch.optim.SGD(params, 0.025, momentum=0.9, weight_decay=3e-4)
-    x = torch.randn(args.batch_size, 3, 32, 32, device=device).contiguous(memory_format=memory_format)
+    side = args.image_size
+    x = torch.randn(args.batch_size, args.in_channels, side, side, device=device).contiguous(
+        memory_format=memory_format)
     y = torch.randint(0, 10, (args.batch_size,), device=device)
 
     def train_step():
         model.train()
         with autocast(device, bf16):
             logits, aux = model(x)
-            loss = F.cross_entropy(logits, y) + 0.4 * F.cross_entropy(aux, y)
+            loss = F.cross_entropy(logits, y)
+            if aux is not None:
+                loss = loss + 0.4 * F.cross_entropy(aux, y)
         weight_step(params, loss, opt, 5.0)
 
     @torch.no_grad()
@@ -67,9 +76,9 @@ def steps(args, device, variant: str):
 
 
 def measure(args, device, variants: list[str]) -> list[dict]:
-    fns = {v: steps(args, device, v) for v in variants}
-    times = {v: ([], []) for v in variants}
-    peaks = {v: 0.0 for v in variants}
+    fns = {(a, v): steps(args, device, a, v) for a in args.arch for v in variants}
+    times = {key: ([], []) for key in fns}
+    peaks = {key: 0.0 for key in fns}
     for round_ in range(args.warmup + args.repeats):
         for v, (train_step, eval_step) in fns.items():
             if device.type == "cuda":
@@ -81,21 +90,25 @@ def measure(args, device, variants: list[str]) -> list[dict]:
                 times[v][0].append(t_train)
                 times[v][1].append(t_eval)
     rows = []
-    for v in variants:
-        r = {"variant": v, "train_images_per_s": args.batch_size / statistics.median(times[v][0]),
-             "eval_images_per_s": args.batch_size / statistics.median(times[v][1])}
+    for (a, v) in fns:
+        r = {"arch": a, "variant": v, "train_images_per_s": args.batch_size / statistics.median(times[a, v][0]),
+             "eval_images_per_s": args.batch_size / statistics.median(times[a, v][1])}
         if device.type == "cuda":
-            r["peak_memory_mb"] = peaks[v]
+            r["peak_memory_mb"] = peaks[a, v]
         rows.append(r)
     return rows
 
 
 def main(argv=None) -> dict:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--arch", default="DARTS_V2")
+    p.add_argument("--arch", nargs="+", default=["DARTS_V2"], help="one or more cells (names, JSON or text)")
     p.add_argument("--init_channels", type=int, default=36)
     p.add_argument("--layers", type=int, default=20)
     p.add_argument("--batch_size", type=int, default=96)
+    p.add_argument("--in_channels", type=int, default=3, help="image channels (1 for Fashion-MNIST)")
+    p.add_argument("--image_size", type=int, default=32)
+    p.add_argument("--no_auxiliary", dest="auxiliary", action="store_false", help="without the auxiliary head")
+    p.add_argument("--drop_path_prob", type=float, default=0.2)
     p.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=None,
                    help="default: fp32 and fp32_channels_last on CPU; all three on CUDA")
     p.add_argument("--repeats", type=int, default=5)
@@ -113,17 +126,23 @@ def main(argv=None) -> dict:
         r["eval_vs_first"] = r["eval_images_per_s"] / rows[0]["eval_images_per_s"]
     out = {"device": torch.cuda.get_device_name() if device.type == "cuda" else "cpu", "torch": torch.__version__,
            "threads": torch.get_num_threads(), "arch": args.arch, "init_channels": args.init_channels,
-           "layers": args.layers, "batch_size": args.batch_size, "variants": rows,
+           "layers": args.layers, "batch_size": args.batch_size, "in_channels": args.in_channels,
+           "image_size": args.image_size, "auxiliary": args.auxiliary, "drop_path_prob": args.drop_path_prob,
+           "variants": rows,
            "command": "python benchmarks/final_throughput.py " + " ".join(sys.argv[1:] if argv is None else argv)}
     if args.json:
         print(json.dumps(out))
         return out
     print(f"command: {out['command']}")
-    print(f"{args.arch} CIFAR network, C={args.init_channels}, {args.layers} layers, auxiliary head, batch "
-          f"{args.batch_size}; device {out['device']}, torch {torch.__version__}, {torch.get_num_threads()} threads")
+    head = "auxiliary head" if args.auxiliary else "no auxiliary head"
+    print(f"CIFAR-style network, C={args.init_channels}, {args.layers} layers, {head}, drop path "
+          f"{args.drop_path_prob}, batch {args.batch_size} of {args.in_channels}x{args.image_size}x{args.image_size}; "
+          f"device {out['device']}, torch {torch.__version__}, {torch.get_num_threads()} threads")
+    width = max(len(r["arch"]) for r in rows)
     for r in rows:
         mem = f", peak {r['peak_memory_mb']:.0f} MB" if "peak_memory_mb" in r else ""
-        print(f"{r['variant']:<20} train {r['train_images_per_s']:8.1f} images/s ({r['train_vs_first']:.2f} x)   "
+        print(f"{r['arch']:<{width}} {r['variant']:<20} train {r['train_images_per_s']:8.1f} images/s "
+              f"({r['train_vs_first']:.2f} x)   "
               f"eval {r['eval_images_per_s']:8.1f} images/s ({r['eval_vs_first']:.2f} x){mem}")
     return out
 
