@@ -6,8 +6,9 @@ or of several cells side by side (what a found cell costs against a hand-designe
     python benchmarks/final_throughput.py --arch ResidualSepConv DARTS_V2 --init_channels 16 --layers 5 \
         --in_channels 1 --image_size 28 --no_auxiliary --drop_path_prob 0 --variants fp32_channels_last  # laptop
 
-A training step is what train_final.py does per batch: forward with drop path (0.2) and the auxiliary
-head, cross-entropy plus 0.4 x the auxiliary loss, backward, gradient clipping, SGD. Evaluation is a
+A training step is what train_final.py does per batch: forward with drop path (0.2 unless --drop_path_prob)
+and the auxiliary head (unless --no_auxiliary), cross-entropy plus 0.4 x the auxiliary loss, backward,
+gradient clipping, SGD. Evaluation is a
 forward pass in eval mode. Variants, reported against the first: fp32 NCHW; fp32 channels_last; on
 CUDA bf16 autocast + channels_last (train_final.py's default). Every cell given to --arch is measured in
 every variant; all take turns in every round of timing, so a load that changes during the run (a shared
@@ -80,15 +81,15 @@ def measure(args, device, variants: list[str]) -> list[dict]:
     times = {key: ([], []) for key in fns}
     peaks = {key: 0.0 for key in fns}
     for round_ in range(args.warmup + args.repeats):
-        for v, (train_step, eval_step) in fns.items():
+        for key, (train_step, eval_step) in fns.items():
             if device.type == "cuda":
                 torch.cuda.reset_peak_memory_stats()
             t_train, t_eval = seconds(train_step, device), seconds(eval_step, device)
             if device.type == "cuda":
-                peaks[v] = max(peaks[v], torch.cuda.max_memory_allocated() / 2**20)
+                peaks[key] = max(peaks[key], torch.cuda.max_memory_allocated() / 2**20)
             if round_ >= args.warmup:
-                times[v][0].append(t_train)
-                times[v][1].append(t_eval)
+                times[key][0].append(t_train)
+                times[key][1].append(t_eval)
     rows = []
     for (a, v) in fns:
         r = {"arch": a, "variant": v, "train_images_per_s": args.batch_size / statistics.median(times[a, v][0]),
