@@ -24,7 +24,8 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from run_folders import run_in_folder  # benchmarks/, beside this script
+from darts.checkpoint import atomic_write_json, atomic_write_text
+from run_folders import run_in_folder, started_in  # benchmarks/, beside this script
 
 SEARCH = ["--dataset", "fashion-mnist", "--layers", "3", "--init_channels", "4", "--batch_size", "64",
           "--epochs", "8", "--max_batches", "25"]
@@ -35,15 +36,16 @@ BASELINE_MINUTES = 59.0  # the hour, less the process's start-up
 BASELINE_ARCH = "ResidualSepConv"
 
 
-def run(out: Path, name: str, argv: list[str], script: str, threads: int) -> float:
-    """Minutes of wall time of `python script argv --save out/name` (read back if already done)."""
+def run(out: Path, name: str, argv: list[str], script: str, threads: int) -> dict:
+    """The timing record of `python script argv --save out/name` (read back if already done): its wall minutes,
+    and whether it was resumed after a kill, when the minutes count from the resumption only."""
     timing = out / f"{name}.time.json"
-    if timing.is_file():
-        return json.loads(timing.read_text())["minutes"]
-    seconds = run_in_folder([sys.executable, script], argv, out / name, out / f"{name}.log",
-                            always=["--threads", str(threads), "--no_progress"], threads=threads)
-    timing.write_text(json.dumps({"minutes": seconds / 60, "command": [script] + argv}))
-    return seconds / 60
+    if not timing.is_file():
+        resumed = started_in(out / name)
+        seconds = run_in_folder([sys.executable, script], argv, out / name, out / f"{name}.log",
+                                always=["--threads", str(threads), "--no_progress"], threads=threads)
+        atomic_write_json(timing, {"minutes": seconds / 60, "resumed": resumed, "command": [script] + argv})
+    return json.loads(timing.read_text())
 
 
 def last_epoch(folder: Path) -> dict:
@@ -78,9 +80,11 @@ def main(argv=None) -> dict:
         "--arch", BASELINE_ARCH, "--time_budget", str(BASELINE_MINUTES), "--seed", str(k)], final, args.threads)
         for k in s])
     rows = []
-    for k, ts, tr, tb in zip(s, searched, retrained, baseline):
+    for k, *timed in zip(s, searched, retrained, baseline):
+        ts, tr, tb = (t["minutes"] for t in timed)
         r, b = last_epoch(out / f"retrain-s{k}"), last_epoch(out / f"baseline-s{k}")
         rows.append({"seed": k, "search_min": ts, "retrain_min": tr, "recipe_min": ts + tr,
+                     "resumed": [n for n, t in zip(("search", "retrain", "baseline"), timed) if t.get("resumed")],
                      "recipe_epochs": r["epochs"], "recipe_test_acc": r["test_acc"],
                      "genotype": json.loads((out / f"search-s{k}" / "genotype.json").read_text()),
                      "baseline_min": tb, "baseline_epochs": b["epochs"], "baseline_test_acc": b["test_acc"]})
@@ -89,7 +93,7 @@ def main(argv=None) -> dict:
     summary = {"rows": rows, "mean": mean, "search": SEARCH, "retrain": RETRAIN, "jobs": args.jobs,
                "threads": args.threads, "retrain_minutes": args.retrain_minutes,
                "baseline_minutes": BASELINE_MINUTES, "baseline_arch": BASELINE_ARCH}
-    (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    atomic_write_json(out / "summary.json", summary)
     lines = ["| seed | search (min) | retrain (min, epochs) | recipe total (min) | recipe test acc (%) | "
              f"{BASELINE_ARCH} (min, epochs) | {BASELINE_ARCH} test acc (%) |", "|---|---|---|---|---|---|---|"]
     for r in rows:
@@ -98,7 +102,9 @@ def main(argv=None) -> dict:
                      f"{r['baseline_epochs']} | {r['baseline_test_acc']:.2f} |")
     lines.append(f"| mean | | | {mean['recipe_min']:.1f} | {mean['recipe_test_acc']:.2f} | "
                  f"{mean['baseline_min']:.1f} | {mean['baseline_test_acc']:.2f} |")
-    (out / "summary.md").write_text("\n".join(lines) + "\n")
+    lines += [f"\nseed {r['seed']}: {', '.join(r['resumed'])} resumed after a kill; those minutes count from the "
+              "resumption only" for r in rows if r["resumed"]]
+    atomic_write_text(out / "summary.md", "\n".join(lines) + "\n")
     print("\n".join(lines))
     return summary
 
