@@ -160,9 +160,9 @@ class DartsSearch(Checkpointed):
         log.info("genotype = %s", genotype)
         row = {"epoch": epoch, **self.model.alpha_summary(), "genotype": genotype_record(genotype),
                "metrics": metrics}
-        self.history.append({"epoch": epoch, **metrics})
-        for hook in self.epoch_end_hooks:
+        for hook in self.epoch_end_hooks:  # they may add metrics (eigenvalue, table figures, expected cost)
             hook(epoch, genotype, metrics)
+        self.history.append({"epoch": epoch, **metrics})
         self.epoch += 1
         return Epoch(metrics, {ALPHAS_FILE: [row]})
 

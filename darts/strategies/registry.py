@@ -96,6 +96,13 @@ def robust_options() -> tuple[Option, ...]:
                minimum=0.0),
         Option("beta_decay", 0.0, "beta-DARTS: final weight of the Beta-Decay regulariser of the alphas "
                "(grows linearly from 0)", minimum=0.0),
+        Option("cost_weight", 0.0, "resource-aware search (FBNet / ProxylessNAS): weight of the cells' expected "
+               "op cost (forward + backward time, measured on this device) in the architecture loss, as a "
+               "fraction of the most expensive cells; 0 = none", minimum=0.0),
+        Option("cost_channels", 16, "with --cost_weight: the channels at which op costs are measured (the "
+               "retrained network's --init_channels)", minimum=1),
+        Option("op_costs", None, "with --cost_weight: a JSON table of op costs in ms (rows normal, reduce, "
+               "reduce_inner) instead of measuring, e.g. a run folder's op_costs.json", type=str),
         Option("aux_skip", 0.0, "DARTS-: initial weight of an auxiliary skip connection beside every edge, decayed "
                "linearly to 0 over the search (the paper: 1); 0 = none", minimum=0.0),
         Option("max_skip", None, "P-DARTS: at most this many skip connections in the derived normal cell (the "
@@ -131,6 +138,8 @@ def enas_options() -> tuple[Option, ...]:
 def check_darts(settings: dict) -> None:
     if settings.get("hessian", "finite-difference") != "finite-difference" and not settings.get("unrolled"):
         raise UserError(f"--hessian {settings['hessian']} only matters for a second-order search: add --unrolled")
+    if settings.get("op_costs") and not settings.get("cost_weight"):
+        raise UserError("--op_costs is the table of --cost_weight's term: add --cost_weight")
     if settings.get("early_stop") and settings.get("selection") == "pt":
         raise UserError("--early_stop and --selection pt both decide when and what the search returns: use one")
 

@@ -1,0 +1,148 @@
+"""Resource-aware search (darts/resource_cost.py): the expected-cost term, its table (measured, given,
+kept for a resumed run) and its wiring into the architect."""
+import json
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from darts import api
+from darts.errors import UserError
+from darts.ops import PRIMITIVES
+from darts.resource_cost import COST_FILE, ExpectedCost, check_op_costs, measure_op_costs, op_cost_table
+from darts.runs import RunDir
+from tests.test_bad_input import TINY, refused
+from tests.test_relaxations import resumes_exactly
+
+CHEAP = {"none", "skip_connect"}
+
+
+def table(normal=None):
+    """Every op costs 1 except the free ones (or the given normal row)."""
+    row = {p: 0.0 if p in CHEAP else 1.0 for p in PRIMITIVES}
+    return {"normal": normal or row, "reduce": dict(row), "reduce_inner": dict(row)}
+
+
+def test_expected_cost_weighs_each_edge_by_its_own_row_over_the_most_expensive_cells():
+    t = {"normal": {p: float(i) for i, p in enumerate(PRIMITIVES)},
+         "reduce": {p: float(2 * i + 1) for i, p in enumerate(PRIMITIVES)},
+         "reduce_inner": {p: float(7 - i) for i, p in enumerate(PRIMITIVES)}}
+    a = torch.randn(5, len(PRIMITIVES), dtype=torch.float64, requires_grad=True)  # steps=2: edges 0-1, 0-1-2
+    b = torch.randn(5, len(PRIMITIVES), dtype=torch.float64, requires_grad=True)
+    cost = ExpectedCost(0.5, t, PRIMITIVES, lambda x: F.softmax(x, -1), steps=2)
+    rows = {k: torch.tensor(list(v.values()), dtype=torch.float64) for k, v in t.items()}
+    normal_rows = [rows["normal"]] * 5
+    reduce_rows = [rows["reduce"], rows["reduce"], rows["reduce"], rows["reduce"], rows["reduce_inner"]]
+    peak = sum(float(r.max()) for r in normal_rows + reduce_rows)
+    by_hand = sum(float(F.softmax(x[e].detach(), -1) @ r) for x, rs in ((a, normal_rows), (b, reduce_rows))
+                  for e, r in enumerate(rs)) / peak
+    assert cost.expected([a, b]).item() == pytest.approx(by_hand)
+    assert cost([a, b]).item() == pytest.approx(0.5 * by_hand)
+    assert torch.autograd.gradcheck(lambda x, y: cost([x, y]), (a, b))
+    # the gradient pushes every op against its cost relative to the edge's expected cost
+    ga, = torch.autograd.grad(cost([a, b]), [a])
+    p = F.softmax(a, -1)
+    c = rows["normal"]
+    assert torch.allclose(ga, 0.5 * p * (c - (p @ c)[:, None]) / peak)
+    # all mass on the last op: the normal and the input edges' most expensive, the inner edge's cheapest
+    last = torch.full((5, len(PRIMITIVES)), -50.0, dtype=torch.float64)
+    last[:, -1] = 50.0
+    assert cost.expected([last, last]).item() == pytest.approx((5 * 7 + 4 * 15 + 0) / (5 * 7 + 4 * 15 + 7))
+
+
+def test_measured_costs_cover_every_op_and_charge_convolutions_more_than_the_identity():
+    measured = measure_op_costs(PRIMITIVES, channels=4, height=8, width=8, batch=4, repeats=3, warmup=1)
+    assert check_op_costs(measured, PRIMITIVES, "measured") == measured
+    assert measured["normal"]["none"] == 0.0 and measured["reduce"]["none"] == 0.0
+    assert measured["normal"]["sep_conv_5x5"] > measured["normal"]["skip_connect"]
+    # a stride-2 skip connection is a factorized reduction (two 1x1 convolutions), between nodes the identity
+    assert measured["reduce"]["skip_connect"] > measured["reduce_inner"]["skip_connect"]
+
+
+def test_a_resumed_search_reads_the_run_folders_table_and_a_given_one_is_checked(tmp_path):
+    run = RunDir(tmp_path / "run")
+    first = op_cost_table(run, PRIMITIVES, None, lambda: table())
+    assert json.loads((tmp_path / "run" / COST_FILE).read_text()) == first
+
+    def never():
+        raise AssertionError("measured again")
+    assert op_cost_table(run, PRIMITIVES, None, never) == first  # the run's own table wins over measuring
+    given = tmp_path / "given.json"
+    given.write_text(json.dumps(table(normal={**table()["normal"], "sep_conv_3x3": 7.0})))
+    assert op_cost_table(RunDir(tmp_path / "other"), PRIMITIVES, str(given), never)["normal"]["sep_conv_3x3"] == 7.0
+    with pytest.raises(UserError, match="lack"):
+        check_op_costs({"normal": {"none": 0.0}, "reduce": {}, "reduce_inner": {}}, PRIMITIVES, "t")
+    with pytest.raises(UserError, match="finite"):
+        check_op_costs(table(normal={**table()["normal"], "avg_pool_3x3": -1.0}), PRIMITIVES, "t")
+    with pytest.raises(UserError, match="0/0"):
+        check_op_costs({t: {p: 0.0 for p in PRIMITIVES} for t in table()}, PRIMITIVES, "t")
+
+
+def digits():
+    full = api.load_data("digits")
+    return api.as_image_dataset((full.train_x[:64], full.train_y[:64]))
+
+
+SMALL = dict(layers=3, init_channels=4, batch_size=8, max_batches=2, progress=False, device="cpu", no_plots=True,
+             log_to_console=False, epochs=2, arch_learning_rate=0.02)
+
+
+def test_a_heavy_cost_weight_leaves_the_normal_cell_only_free_ops_and_the_term_is_logged(tmp_path):
+    costs = tmp_path / "costs.json"
+    costs.write_text(json.dumps(table()))
+    data = digits()
+    plain = api.search(data, **SMALL)
+    frugal = api.search(data, save=tmp_path / "run", cost_weight=100.0, op_costs=str(costs), **SMALL)
+    assert {op for op, _ in plain.genotype.normal} - CHEAP  # else the test would not tell them apart
+    assert {op for op, _ in frugal.genotype.normal} <= CHEAP
+    assert frugal.history[0]["expected_cost"] > frugal.history[1]["expected_cost"]
+    assert json.loads((tmp_path / "run" / COST_FILE).read_text()) == table()
+
+
+def test_cost_and_beta_decay_add_up(tmp_path):
+    from darts.robust.beta import beta_decay
+    from darts.experiment import _add_cost_term
+    from darts.spaces.registry import DataShape
+    from tests.test_robust import ce_loss, tiny
+    from darts.strategies.architect import Architect
+    model, batch = tiny()
+
+    class Searcher:  # what _add_cost_term touches
+        run_dir = RunDir(None)
+        epoch_end_hooks = []
+    s = Searcher()
+    s.model = model
+    s.architect = Architect(model, ce_loss, torch.optim.SGD(model.weights(), lr=0.05))
+    s.architect.alpha_regularizer = beta_decay
+    costs = tmp_path / "costs.json"
+    costs.write_text(json.dumps(table()))
+    _add_cost_term(s, {"cost_weight": 3.0, "op_costs": str(costs)}, DataShape(1, 8, 8, 3), False)
+    alphas = model.alphas()
+    expected = beta_decay(alphas) + ExpectedCost(3.0, table(), model.primitives, model.relaxation.probabilities,
+                                                 model.steps)(alphas)
+    assert s.architect.alpha_regularizer(alphas).item() == pytest.approx(expected.item())
+
+
+def test_measured_costs_are_kept_so_a_killed_search_resumes_exactly(tmp_path, monkeypatch):
+    from darts import resource_cost
+    calls = []
+    monkeypatch.setattr(resource_cost, "measure_op_costs", lambda *a, **k: calls.append(1) or table())
+    resumes_exactly(tmp_path, monkeypatch, ["--cost_weight", "5"])
+    assert len(calls) == 2  # the uninterrupted run and the killed one; the resumed run read op_costs.json
+
+
+@pytest.mark.parametrize("flags,needle", [
+    (["--op_costs", "{folder}/costs.json"], "add --cost_weight"),
+    (["--cost_weight", "1", "--op_costs", "{folder}/missing.json"], "no such file"),
+    (["--cost_weight", "1", "--op_costs", "{folder}/broken.json"], "not a readable JSON"),
+    (["--cost_weight", "1", "--op_costs", "{folder}/short.json"], "lack"),
+    (["--cost_weight", "-1"], "cost_weight"),
+    (["--space", "nb201", "--cost_weight", "1"], "no such cells")])
+def test_bad_cost_flags_are_refused_before_anything_is_written(tmp_path, capsys, flags, needle):
+    import train_search
+    (tmp_path / "costs.json").write_text(json.dumps(table()))
+    (tmp_path / "broken.json").write_text("{")
+    (tmp_path / "short.json").write_text(json.dumps({t: {"none": 0} for t in table()}))
+    argv = TINY + [f.format(folder=tmp_path) for f in flags] + ["--save", str(tmp_path / "run")]
+    refused(train_search.main, argv, capsys, tmp_path, needle)
+    assert not (tmp_path / "run").exists()
