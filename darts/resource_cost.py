@@ -38,11 +38,18 @@ ROWS = ("normal", "reduce", "reduce_inner")
 def measure_op_costs(primitives: Sequence[str], channels: int, height: int, width: int,
                      device: torch.device | str = "cpu", batch: int = 64, repeats: int = 10, warmup: int = 3,
                      channels_last: bool = False) -> dict[str, dict[str, float]]:
-    """{cell type: {op: median milliseconds of one forward + backward}}; 'none' costs 0. The ops take turns
-    in each round, so that a slow spell of the machine touches all of them alike."""
+    """{cell type: {op: median milliseconds of one forward + backward in float32}}; 'none' costs 0. The ops
+    take turns in each round, so that a slow spell of the machine touches all of them alike. The random
+    inputs and op weights come from forked generators: measuring leaves the search's random streams as
+    they were, so a measured table and the same numbers given by --op_costs search alike."""
+    cuda = torch.device(device).type == "cuda"
+    with torch.random.fork_rng(devices=[torch.device(device)] if cuda else []):
+        return _measure(primitives, channels, height, width, device, batch, repeats, warmup, channels_last, cuda)
+
+
+def _measure(primitives, channels, height, width, device, batch, repeats, warmup, channels_last, cuda) -> dict:
     from darts.ops import build_op
     fmt = torch.channels_last if channels_last else torch.contiguous_format
-    cuda = torch.device(device).type == "cuda"
     table: dict[str, dict[str, float]] = {}
     for cell, stride, c, h, w in (("normal", 1, channels, height, width), ("reduce", 2, 2 * channels, height, width),
                                   ("reduce_inner", 1, 2 * channels, height // 2, width // 2)):
