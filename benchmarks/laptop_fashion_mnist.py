@@ -9,7 +9,11 @@ seed's baseline, so that runs of one kind share the machine with their own kind.
 file written) is read back, not redone; a killed one is started again with --resume. Each run's wall time is
 measured around its whole process.
 
-    python benchmarks/laptop_fashion_mnist.py --out laptop-fm --seeds 0 1
+    python benchmarks/laptop_fashion_mnist.py --out laptop-fm --seeds 3 4 --baseline_seeds 2
+
+The recipe's search is cost-aware (`--cost_weight 0.3`); `--cost_weight 0` runs the plain DARTS search of
+the recipe's first version. `--baseline_seeds` names the baseline's seeds (default: the recipe's; none
+skips it, e.g. when its run is already in OUT with the same retraining flags).
 
 Written: OUT/summary.json and OUT/summary.md (per seed: search and retraining minutes, epochs, test accuracy
 of the last epoch; the baseline's; the means). Test accuracy is on Fashion-MNIST's 10,000 test images, which
@@ -47,7 +51,11 @@ def run(out: Path, name: str, argv: list[str], script: str, threads: int) -> dic
         seconds = run_in_folder([sys.executable, script], argv, out / name, out / f"{name}.log",
                                 always=["--threads", str(threads), "--no_progress"], threads=threads)
         atomic_write_json(timing, {"minutes": seconds / 60, "resumed": resumed, "command": [script] + argv})
-    return json.loads(timing.read_text())
+    record = json.loads(timing.read_text())
+    if record["command"][1:] != argv:  # never mix runs of another recipe into this summary
+        raise SystemExit(f"{out / name} was run with other flags ({' '.join(record['command'][1:])}); "
+                         "give another --out")
+    return record
 
 
 def last_epoch(folder: Path) -> dict:
