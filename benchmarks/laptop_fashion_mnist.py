@@ -63,6 +63,12 @@ def last_epoch(folder: Path) -> dict:
     return {"epochs": len(rows), "test_acc": rows[-1]["test_acc"], "train_acc": rows[-1]["train_acc"]}
 
 
+def cells(row: dict, *parts: str) -> str:
+    """Table cells from format strings over `row`; "-" where the row lacks a run (e.g. no baseline)."""
+    return " | ".join(part.format(**row) if all(k in row for k in re.findall(r"{(\w+)", part)) else "-"
+                      for part in parts)
+
+
 def phase(jobs: int, tasks: list) -> list:
     with ThreadPoolExecutor(jobs) as pool:
         return list(pool.map(lambda t: run(*t), tasks))
@@ -120,9 +126,6 @@ def main(argv=None) -> dict:
     atomic_write_json(out / "summary.json", summary)
     lines = ["| seed | search (min) | retrain (min, epochs) | recipe total (min) | recipe test acc (%) | "
              f"{BASELINE_ARCH} (min, epochs) | {BASELINE_ARCH} test acc (%) |", "|---|---|---|---|---|---|---|"]
-    def cells(r: dict, *parts: str) -> str:
-        return " | ".join(part.format(**r) if all(k in r for k in re.findall(r"{(\w+)", part)) else "-"
-                          for part in parts)
     for r in rows:
         lines.append(f"| {r['seed']} | " + cells(r, "{search_min:.1f}", "{retrain_min:.1f}, {recipe_epochs}",
                                                   "{recipe_min:.1f}", "{recipe_test_acc:.2f}",
