@@ -102,13 +102,12 @@ def read_op_costs(path: str | Path, primitives: Sequence[str], what: str = "--op
 
 
 def same_on_every_rank(table: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
-    """Rank 0's table on every rank (the others contribute zeros to a sum)."""
-    from darts.distributed import all_reduce_sum, rank, world_size
-    if world_size() == 1:
-        return table
-    flat = {f"{t}/{p}": (v if rank() == 0 else 0.0) for t, row in table.items() for p, v in row.items()}
-    summed = all_reduce_sum(flat)
-    return {t: {p: float(summed[f"{t}/{p}"]) for p in row} for t, row in table.items()}
+    """Rank 0's table on every rank (every rank's table has the same rows and ops)."""
+    from darts.distributed import broadcast_from_main
+    values = torch.tensor([v for row in table.values() for v in row.values()], dtype=torch.float64)
+    broadcast_from_main([values])
+    flat = iter(values.tolist())
+    return {t: {p: next(flat) for p in row} for t, row in table.items()}
 
 
 def op_cost_table(run, primitives: Sequence[str], given: str | None, measure: Callable[[], dict]) -> dict:

@@ -15,6 +15,7 @@ from darts.data import Augmentation, BatchStream
 from darts.distributed import all_reduce_sum
 from darts.final_training import FinalTraining, FinalTrainingConfig, NetworkSpec
 from darts.genotype import load_genotype
+from darts.resource_cost import same_on_every_rank
 from darts.runs import RunDir
 from darts.search import DartsSearch, DartsSearchConfig
 from darts.spaces.darts_cnn import SearchNetwork
@@ -139,6 +140,8 @@ def worker(rank, tmp):
         stream = BatchStream(x, y, 3, (0.5,), (0.25,), dtype=torch.float64, shard=(rank, WORLD))
         result["eval"] = evaluate(model, ImageClassification(), stream.evaluation_batches())
         result["sum"] = all_reduce_sum({"a": torch.tensor(rank + 1.0), **({"b": 2} if rank else {})})
+        result["op_costs"] = same_on_every_rank({"normal": {"a": rank + 1.5, "b": 0.0}, "reduce": {"a": 3.0 * rank,
+                                                                                                   "b": 7.25}})
         # 3. search epochs in training mode (per-rank BatchNorm statistics): first order, then second
         #    order killed after one epoch and resumed, against the same run uninterrupted
         result["first_order"], _ = search_state(rank, tmp, "first", unrolled=False, epochs=1)
@@ -185,6 +188,12 @@ def test_sharded_evaluation_sums_over_ranks(ranks):
         assert r["eval"]["acc"] == pytest.approx(expected["acc"])
         assert r["eval"]["loss"] == pytest.approx(expected["loss"], rel=1e-12)
         assert r["sum"] == {"a": 3.0, "b": 2.0}  # a key missing on one rank counts as zero there
+
+
+def test_every_rank_searches_with_rank_0s_op_cost_table(ranks):
+    results, _ = ranks
+    for r in results:
+        assert r["op_costs"] == {"normal": {"a": 1.5, "b": 0.0}, "reduce": {"a": 0.0, "b": 7.25}}
 
 
 def test_weights_alphas_and_statistics_identical_on_every_rank_after_search_steps(ranks):
