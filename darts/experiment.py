@@ -125,7 +125,7 @@ class PreparedSearch:
         if self.report:
             searcher.epoch_end_hooks.append(self._table_hook())
         _add_robust_plugins(searcher, self.settings)
-        if self.settings.get("cost_weight"):
+        if self.settings.get("cost_weight") or self.settings.get("cost_cap"):
             _add_cost_term(searcher, self.settings, self.data.shape, channels_last)
         searcher.callbacks.extend(callbacks)
         if self.settings.get("resume"):
@@ -173,12 +173,24 @@ def _check_robust_plugins(model, space, s: dict) -> None:
         raise UserError(f"--max_skip caps skip connections in a DARTS normal cell; the {space.name} space has none")
     if s.get("selection") == "pt" and not hasattr(model, "selection_groups"):
         raise UserError(f"--selection pt is not available for the {space.name} space's supernet")
-    if s.get("cost_weight"):
-        if not all(hasattr(model, a) for a in ("alphas_normal", "alphas_reduce", "primitives", "relaxation")):
-            raise UserError(f"--cost_weight weighs the DARTS cells' op costs; the {space.name} space has no such cells")
+    if s.get("cost_weight") or s.get("cost_cap"):
+        flag = "--cost_weight" if s.get("cost_weight") else "--cost_cap"
+        if not all(hasattr(model, a) for a in ("alphas_normal", "alphas_reduce", "primitives", "relaxation",
+                                               "cost_cap")):
+            raise UserError(f"{flag} weighs the DARTS cells' op costs; the {space.name} space has no such cells")
         if s.get("op_costs"):
             from darts.resource_cost import read_op_costs
             read_op_costs(s["op_costs"], model.primitives)
+        if s.get("cost_cap"):
+            from darts.genotype import Genotype, GenotypeError, load_genotype
+            try:
+                cell = load_genotype(s["cost_cap"])
+                if not isinstance(cell, Genotype):
+                    raise UserError(f"--cost_cap {s['cost_cap']}: not a convolutional DARTS cell; give one such as "
+                                    f"ResidualSepConv")
+                cell.validate(model.primitives)
+            except GenotypeError as e:
+                raise UserError(f"--cost_cap: {e}") from None
     if s.get("aux_skip") and not any(getattr(m, "aux", None) is not None for m in model.modules()):
         raise UserError(f"--aux_skip is not available for the {space.name} space's supernet")
 
@@ -214,13 +226,19 @@ def _add_robust_plugins(searcher, s: dict) -> None:
 
 def _add_cost_term(searcher, s: dict, shape, channels_last: bool) -> None:
     """Resource-aware search (darts/resource_cost.py): the cells' expected op cost joins the architecture loss,
-    beside any other regulariser of the alphas."""
-    from darts.resource_cost import ExpectedCost, measure_op_costs, op_cost_table
+    beside any other regulariser of the alphas; with a cost cap, the derived cells fit the cap's cells' cost."""
+    from darts.resource_cost import ExpectedCost, cost_cap, measure_op_costs, op_cost_table
     model = searcher.model
     device = next(model.parameters()).device
     table = op_cost_table(searcher.run_dir, model.primitives, s.get("op_costs"), lambda: measure_op_costs(
         model.primitives, s.get("cost_channels", 16), shape.height, shape.width, device,
         channels_last=channels_last))
+    if s.get("cost_cap"):
+        from darts.genotype import load_genotype
+        model.cost_cap = cost_cap(table, model.primitives, load_genotype(s["cost_cap"], model.primitives),
+                                  model.steps, f"--cost_cap {s['cost_cap']}")
+    if not s.get("cost_weight"):
+        return
     cost = ExpectedCost(s["cost_weight"], table, model.primitives, model.relaxation.probabilities, model.steps)
     other = searcher.architect.alpha_regularizer
     searcher.architect.alpha_regularizer = cost if other is None else lambda alphas: other(alphas) + cost(alphas)

@@ -15,6 +15,10 @@ describes the network that will be trained, not the small search supernet.
 The table is measured once at the start of a search, or read from `--op_costs FILE` (the same JSON, to
 share one table between machines); it is kept in the run folder (op_costs.json), so that a resumed search
 uses the same numbers, and every rank of a distributed search uses rank 0's.
+
+The term only leans the alphas towards cheap ops; `--cost_cap CELL` bounds the derived cells themselves: each
+is the strongest cell (largest summed weight of its chosen ops) whose summed op cost under the same table is
+at most CELL's cell of the same type, e.g. a hand-designed cell whose training time is what one can afford.
 """
 from __future__ import annotations
 
@@ -127,16 +131,46 @@ def op_cost_table(run, primitives: Sequence[str], given: str | None, measure: Ca
     return table
 
 
+def edge_costs(table: dict[str, dict[str, float]], primitives: Sequence[str], steps: int = 4) -> list[torch.Tensor]:
+    """[normal, reduce] costs[edge, op] in the alphas' edge order: a reduction cell's edges from its two inputs
+    take the stride-2 row, its edges between nodes the inner one."""
+    row = {name: torch.tensor([table[name][p] for p in primitives]) for name in ROWS}
+    from_inputs = [j < 2 for i in range(steps) for j in range(2 + i)]
+    return [torch.stack([row["normal"]] * len(from_inputs)),
+            torch.stack([row["reduce"] if first else row["reduce_inner"] for first in from_inputs])]
+
+
+def cell_cost(genes: Sequence, table: dict[str, dict[str, float]], reduction: bool) -> float:
+    """Summed op cost of one cell's genes [(op, input), ...] (inputs 0 and 1 are the cell's inputs)."""
+    if not reduction:
+        return sum(table["normal"][op] for op, _ in genes)
+    return sum(table["reduce" if j < 2 else "reduce_inner"][op] for op, j in genes)
+
+
+def cost_cap(table: dict[str, dict[str, float]], primitives: Sequence[str], genotype, steps: int = 4,
+             name: str = "--cost_cap") -> tuple:
+    """((normal costs[edge, op], budget), (reduce costs, budget)) for derive_genotype: each derived cell may
+    cost what `genotype`'s cell of its type costs. UserError when even the cheapest cell is dearer."""
+    from darts.spaces.darts_cnn.discretize import derive_cell_within
+    costs = edge_costs(table, primitives, steps)
+    cap = ((costs[0], cell_cost(genotype.normal, table, False)), (costs[1], cell_cost(genotype.reduce, table, True)))
+    for (c, budget), kind in zip(cap, ("normal", "reduction")):
+        try:
+            derive_cell_within(torch.ones_like(c), primitives, steps, c, budget)
+        except ValueError as e:
+            raise UserError(f"{name}: its {kind} cell costs {budget:.3f} ms and {e.args[0].split('; ')[1]} ms "
+                            f"under this op cost table; give a dearer cell") from None
+    log.info("cost cap (%s): normal cell at most %.2f ms, reduction cell at most %.2f ms", name, cap[0][1], cap[1][1])
+    return cap
+
+
 class ExpectedCost:
     """alpha_regularizer of the Architect: weight * the cells' expected cost / the most expensive cells'."""
 
     def __init__(self, weight: float, table: dict[str, dict[str, float]], primitives: Sequence[str],
                  probabilities: Callable[[torch.Tensor], torch.Tensor], steps: int = 4):
         self.weight, self.probabilities = weight, probabilities
-        row = {name: torch.tensor([table[name][p] for p in primitives]) for name in ROWS}
-        from_inputs = [j < 2 for i in range(steps) for j in range(2 + i)]  # the alphas' edge order
-        self.costs = [torch.stack([row["normal"]] * len(from_inputs)),
-                      torch.stack([row["reduce"] if first else row["reduce_inner"] for first in from_inputs])]
+        self.costs = edge_costs(table, primitives, steps)
         self.peak = sum(float(c.max(-1).values.sum()) for c in self.costs)
 
     def expected(self, alphas: Sequence[torch.Tensor]) -> torch.Tensor:

@@ -136,7 +136,11 @@ def test_measured_costs_are_kept_so_a_killed_search_resumes_exactly(tmp_path, mo
 
 
 @pytest.mark.parametrize("flags,needle", [
-    (["--op_costs", "{folder}/costs.json"], "add --cost_weight"),
+    (["--op_costs", "{folder}/costs.json"], "add one of them"),
+    (["--cost_cap", "Nope"], "unknown architecture"),
+    (["--cost_cap", "DARTS_V2_RNN"], "not a convolutional"),
+    (["--cost_cap", "ResidualSepConv", "--max_skip", "2"], "use one"),
+    (["--space", "nb201", "--cost_cap", "ResidualSepConv"], "no such cells"),
     (["--cost_weight", "1", "--op_costs", "{folder}/missing.json"], "no such file"),
     (["--cost_weight", "1", "--op_costs", "{folder}/broken.json"], "not a readable JSON"),
     (["--cost_weight", "1", "--op_costs", "{folder}/short.json"], "lack"),
@@ -150,3 +154,84 @@ def test_bad_cost_flags_are_refused_before_anything_is_written(tmp_path, capsys,
     argv = TINY + [f.format(folder=tmp_path) for f in flags] + ["--save", str(tmp_path / "run")]
     refused(train_search.main, argv, capsys, tmp_path, needle)
     assert not (tmp_path / "run").exists()
+
+
+# --- the cost cap: the strongest derived cells that cost no more than a given cell's -----------------------
+SMALL_OPS = ["none", "skip_connect", "max_pool_3x3", "sep_conv_3x3"]
+
+
+def all_cells(steps, inputs_per_node=2):
+    """Every discrete cell of `steps` nodes over SMALL_OPS: [(row, op index), ...] per cell."""
+    from itertools import combinations, product
+    nodes, start = [], 0
+    for i in range(steps):
+        nodes.append([[(start + e, j) for e, j in zip(edges, ops)]
+                      for edges in combinations(range(i + 2), inputs_per_node) for ops in product((1, 2, 3), repeat=2)])
+        start += i + 2
+    return [sum(choice, []) for choice in product(*nodes)]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_capped_derivation_is_the_best_cell_within_the_budget_by_brute_force(seed):
+    from darts.spaces.darts_cnn.discretize import derive_cell_within
+    g = torch.Generator().manual_seed(seed)
+    steps, n_edges = 3, 2 + 3 + 4
+    w = F.softmax(torch.randn(n_edges, 4, generator=g), -1)
+    costs = torch.rand(n_edges, 4, generator=g) * torch.tensor([0.0, 0.1, 0.5, 1.0])
+    cells = all_cells(steps)
+    for budget in (0.3, 1.0, 2.0, 3.5):
+        fitting = [c for c in cells if sum(float(costs[r, j]) for r, j in c) <= budget]
+        best = max(sum(float(w[r, j]) for r, j in c) for c in fitting)
+        gene = derive_cell_within(w, SMALL_OPS, steps, costs, budget)
+        starts = [0, 2, 5]
+        rows = [(starts[k // 2] + e, SMALL_OPS.index(op)) for k, (op, e) in enumerate(gene)]
+        assert sum(float(costs[r, j]) for r, j in rows) <= budget + 1e-9
+        assert sum(float(w[r, j]) for r, j in rows) == pytest.approx(best)
+    with pytest.raises(ValueError, match="cheapest"):
+        derive_cell_within(w, SMALL_OPS, steps, costs + 1.0, 1.0)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_cap_the_darts_cell_fits_changes_nothing(seed):
+    from darts.spaces.darts_cnn.discretize import derive_cell, derive_cell_within
+    g = torch.Generator().manual_seed(seed)
+    w = F.softmax(torch.randn(14, len(PRIMITIVES), generator=g), -1)
+    scale = torch.rand(14, generator=g)
+    costs = torch.rand(14, len(PRIMITIVES), generator=g)
+    for edge_scale in (None, scale):
+        assert derive_cell_within(w, PRIMITIVES, 4, costs, float("inf"), edge_scale) == \
+            derive_cell(w, PRIMITIVES, 4, edge_scale=edge_scale)
+
+
+def test_cost_cap_budgets_are_the_given_cells_costs_and_an_impossible_one_is_refused():
+    from darts.genotype import load_genotype
+    from darts.resource_cost import cell_cost, cost_cap
+    t = table()
+    t["reduce"]["skip_connect"] = 0.5  # a stride-2 skip connection is a factorized reduction
+    cell = load_genotype("ResidualSepConv", PRIMITIVES)
+    (c_normal, b_normal), (c_reduce, b_reduce) = cost_cap(t, PRIMITIVES, cell)
+    assert (b_normal, b_reduce) == (4.0, 5.0)  # 4 sep convs; 4 sep convs + a stride-2 max pool
+    assert cell_cost([("skip_connect", 0), ("skip_connect", 2)], t, True) == 0.5
+    assert float(c_reduce[0, PRIMITIVES.index("skip_connect")]) == 0.5  # edge 0 leaves input 0
+    assert float(c_reduce[4, PRIMITIVES.index("skip_connect")]) == 0.0  # edge 4 leaves node 2 (edges 2, 3: the inputs)
+    # a reduction cell's first node takes both inputs and its second at least one: 3 input edges at least,
+    # where ResidualSepConv's reduction cell has 2
+    inner_free = {"normal": t["normal"], "reduce": {p: 1.0 for p in PRIMITIVES},
+                  "reduce_inner": {p: 0.0 for p in PRIMITIVES}}
+    with pytest.raises(UserError, match="reduction cell costs 2.000 ms and the cheapest costs 3.000 ms"):
+        cost_cap(inner_free, PRIMITIVES, cell)
+
+
+def test_a_capped_search_derives_cells_no_dearer_than_the_cap_and_resumes_exactly(tmp_path, monkeypatch):
+    costs = tmp_path / "costs.json"
+    costs.write_text(json.dumps(table()))
+    data = digits()
+    plain = api.search(data, **SMALL)
+    capped = api.search(data, save=tmp_path / "run", cost_cap="ResidualSepConv", op_costs=str(costs), **SMALL)
+    dear = lambda genes: sum(op not in CHEAP for op, _ in genes)
+    assert dear(plain.genotype.normal) > 4  # else the test would not tell them apart
+    assert dear(capped.genotype.normal) <= 4 and dear(capped.genotype.reduce) <= 5
+    assert "expected_cost" not in capped.history[-1]  # a cap alone adds no term to the architecture loss
+    from darts import resource_cost
+    monkeypatch.setattr(resource_cost, "measure_op_costs", lambda *a, **k: table())
+    resumes_exactly(tmp_path / "resume", monkeypatch, ["--cost_cap", "ResidualSepConv"])

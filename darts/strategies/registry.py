@@ -101,8 +101,11 @@ def robust_options() -> tuple[Option, ...]:
                "fraction of the most expensive cells; 0 = none", minimum=0.0),
         Option("cost_channels", 16, "with --cost_weight: the channels at which op costs are measured (the "
                "retrained network's --init_channels)", minimum=1),
-        Option("op_costs", None, "with --cost_weight: a JSON table of op costs in ms (rows normal, reduce, "
-               "reduce_inner) instead of measuring, e.g. a run folder's op_costs.json", type=str),
+        Option("op_costs", None, "with --cost_weight or --cost_cap: a JSON table of op costs in ms (rows normal, "
+               "reduce, reduce_inner) instead of measuring, e.g. a run folder's op_costs.json", type=str),
+        Option("cost_cap", None, "derive the strongest cells whose summed op cost (the --cost_weight table) is "
+               "at most that of this cell's (a cells/ name or genotype JSON) cells of the same type, e.g. "
+               "ResidualSepConv; default: no cap", type=str),
         Option("aux_skip", 0.0, "DARTS-: initial weight of an auxiliary skip connection beside every edge, decayed "
                "linearly to 0 over the search (the paper: 1); 0 = none", minimum=0.0),
         Option("max_skip", None, "P-DARTS: at most this many skip connections in the derived normal cell (the "
@@ -138,8 +141,12 @@ def enas_options() -> tuple[Option, ...]:
 def check_darts(settings: dict) -> None:
     if settings.get("hessian", "finite-difference") != "finite-difference" and not settings.get("unrolled"):
         raise UserError(f"--hessian {settings['hessian']} only matters for a second-order search: add --unrolled")
-    if settings.get("op_costs") and not settings.get("cost_weight"):
-        raise UserError("--op_costs is the table of --cost_weight's term: add --cost_weight")
+    if settings.get("op_costs") and not (settings.get("cost_weight") or settings.get("cost_cap")):
+        raise UserError("--op_costs is the table of --cost_weight and --cost_cap: add one of them")
+    if settings.get("cost_cap") and settings.get("max_skip") is not None:
+        raise UserError("--cost_cap and --max_skip both decide the derived normal cell: use one")
+    if settings.get("cost_cap") and settings.get("selection") == "pt":
+        raise UserError("--cost_cap derives the cells from the alphas; --selection pt does not: use one")
     if settings.get("early_stop") and settings.get("selection") == "pt":
         raise UserError("--early_stop and --selection pt both decide when and what the search returns: use one")
 

@@ -6,9 +6,15 @@ excluded).
 
 P-DARTS's cap (Chen et al., ICCV 2019), `max_skip`: while the derived normal cell holds more skip
 connections than allowed, the weakest chosen skip connection's weight is set to 0 and the cell derived again.
+
+A cost cap (`derive_cell_within`, darts/resource_cost.py's `--cost_cap`): the cell whose chosen ops have the
+largest summed weight among the cells whose summed op cost fits a budget. DARTS's rule is the same maximum
+without the budget (each node's two strongest edges with their argmax ops), so a cap the DARTS cell fits
+changes nothing.
 """
 from __future__ import annotations
 
+from itertools import combinations, product
 from typing import Sequence
 
 import torch
@@ -56,11 +62,59 @@ def derive_cell_capped(weights: torch.Tensor, primitives: Sequence[str], steps: 
         w[min(weighted, key=lambda r: float(w[r, skip])), skip] = 0.0
 
 
+def derive_cell_within(weights: torch.Tensor, primitives: Sequence[str], steps: int, costs: torch.Tensor,
+                       budget: float, edge_scale: torch.Tensor | None = None, k: int = 2) -> list:
+    """The cell maximising the summed (edge-scaled) weight of its chosen ops among the cells whose summed
+    costs[edge, op] is at most `budget`; each node keeps `k` distinct incoming edges, each with one op other
+    than 'none'. Exact: each node's (cost, weight) choices are pruned to the ones no other choice beats on
+    both, and the nodes are combined keeping the same frontier. ValueError when no cell fits."""
+    w = weights.detach().double().cpu()
+    if edge_scale is not None:
+        w = w * edge_scale.detach().double().cpu()[:, None]
+    c = costs.detach().double().cpu()
+    real = [j for j, name in enumerate(primitives) if name != "none"]
+    frontier, start = [(0.0, 0.0, [])], 0  # (cost, weight, genes) of the cheapest ways to a weight
+    for i in range(steps):
+        n = i + 2
+        choices = []
+        for edges in combinations(range(n), min(k, n)):
+            for ops in product(real, repeat=len(edges)):
+                picked = sorted(zip(edges, ops), key=lambda e: -float(w[start + e[0], e[1]]))  # stable
+                choices.append((sum(float(c[start + e, j]) for e, j in picked),
+                                sum(float(w[start + e, j]) for e, j in picked),
+                                [(primitives[j], e) for e, j in picked]))
+        frontier = _pareto([(c0 + c1, w0 + w1, g0 + g1) for c0, w0, g0 in frontier for c1, w1, g1 in _pareto(choices)])
+        start += n
+    fitting = [f for f in frontier if f[0] <= budget * (1 + 1e-9)]
+    if not fitting:
+        raise ValueError(f"no cell costs at most {budget:.3f}; the cheapest costs {frontier[0][0]:.3f}")
+    return max(fitting, key=lambda f: f[1])[2]
+
+
+def _pareto(choices: list) -> list:
+    """The choices that no other choice beats on both cost (lower) and weight (higher), cheapest first; of
+    equal ones the first listed."""
+    kept = []
+    for choice in sorted(choices, key=lambda f: (f[0], -f[1])):  # stable: ties keep the listed order
+        if not kept or choice[1] > kept[-1][1]:
+            kept.append(choice)
+    return kept
+
+
 def derive_genotype(weights_normal: torch.Tensor, weights_reduce: torch.Tensor, primitives: Sequence[str],
                     steps: int = 4, multiplier: int = 4, edge_scale_normal=None, edge_scale_reduce=None,
-                    max_skip: int | None = None) -> Genotype:
-    """`max_skip`: P-DARTS's cap on the normal cell's skip connections (None: no cap, the paper's DARTS)."""
+                    max_skip: int | None = None, cost_cap=None) -> Genotype:
+    """`max_skip`: P-DARTS's cap on the normal cell's skip connections (None: no cap, the paper's DARTS).
+    `cost_cap`: ((normal costs[edge, op], budget), (reduce costs, budget)): each cell is the strongest that
+    fits its budget (derive_cell_within); None: no cap."""
     concat = list(range(2 + steps - multiplier, steps + 2))
+    if cost_cap is not None:
+        (c_normal, b_normal), (c_reduce, b_reduce) = cost_cap
+        return Genotype(
+            normal=derive_cell_within(weights_normal, primitives, steps, c_normal, b_normal, edge_scale_normal),
+            normal_concat=concat,
+            reduce=derive_cell_within(weights_reduce, primitives, steps, c_reduce, b_reduce, edge_scale_reduce),
+            reduce_concat=concat)
     if max_skip is not None and "skip_connect" in primitives:
         normal = derive_cell_capped(weights_normal, primitives, steps, max_skip, edge_scale=edge_scale_normal)
     else:

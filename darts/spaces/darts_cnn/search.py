@@ -177,6 +177,7 @@ class SearchNetwork(nn.Module):
     # --- the contract every searchable space offers the strategies -------------------------------
     ALPHA_NAMES = ("alphas_normal", "alphas_reduce", "betas_normal", "betas_reduce")
     max_skip: int | None = None  # P-DARTS: at most this many skip connections in the derived normal cell
+    cost_cap = None  # ((normal op costs per edge, budget), (reduce ...)): darts/resource_cost.py's --cost_cap
 
     def selection_groups(self) -> dict:
         """For perturbation-based selection (darts/robust/perturbation.py): per cell type's alphas, the rows
@@ -214,7 +215,8 @@ class SearchNetwork(nn.Module):
             return derive_genotype(self.relaxation.probabilities(self.alphas_normal),
                                    self.relaxation.probabilities(self.alphas_reduce),
                                    self.primitives, self.steps, self.multiplier, edge_scale_normal=e_normal,
-                                   edge_scale_reduce=e_reduce, max_skip=self.max_skip)
+                                   edge_scale_reduce=e_reduce, max_skip=self.max_skip,
+                                   cost_cap=self.cost_cap)
 
     def alpha_summary(self) -> dict:
         """Softmaxed alphas per cell type, as plain lists (one row per edge) for logs and plots."""
