@@ -232,7 +232,7 @@ def _add_cost_term(searcher, s: dict, shape, channels_last: bool) -> None:
     device = next(model.parameters()).device
     table = op_cost_table(searcher.run_dir, model.primitives, s.get("op_costs"), lambda: measure_op_costs(
         model.primitives, s.get("cost_channels", 16), shape.height, shape.width, device,
-        channels_last=channels_last))
+        channels_last=channels_last, layers=s.get("cost_layers", 20), in_channels=shape.in_channels))
     if s.get("cost_cap"):
         from darts.genotype import load_genotype
         model.cost_cap = cost_cap(table, model.primitives, load_genotype(s["cost_cap"], model.primitives),

@@ -6,11 +6,15 @@ al. 2019: an expected latency under the architecture distribution, from a per-op
 
 p_e is the relaxation's expected weights of edge e (the softmax of its alphas in DARTS), so the term is the
 fraction of the most expensive cells' cost, in [0, 1]. cost_e(o) is op o's forward + backward time in
-milliseconds on this device, as the retrained network runs it (affine BatchNorm), at the shapes of its first
-cells: normal-cell edges at stride 1 on (batch, C, H, W); reduction-cell edges from the cell's inputs at
-stride 2 on (batch, 2C, H, W), and its edges between nodes at stride 1 on (batch, 2C, H/2, W/2); H x W is the
-data's image size and C `--cost_channels` (the retrained network's initial channels), so the table
-describes the network that will be trained, not the small search supernet.
+milliseconds on this device, as the retrained network runs it (affine BatchNorm), summed over that network's
+cells of the edge's type, each at its own shape: the network has `--cost_layers` cells starting from
+`--cost_channels` channels at the data's image size, channels doubling and resolution halving at its two
+reduction cells (as NetworkCIFAR places them). A normal-cell edge costs its op at stride 1 in every normal
+cell; a reduction-cell edge from the cell's inputs its op at stride 2 on the cell's input, an edge between
+its nodes its op at stride 1 on the halved output. So the table describes the network that will be trained,
+not the small search supernet, and a normal cell's op counts as often as the network repeats it. (Session 6
+timed the first cell of each type only: a normal cell of 5x5 and dilated convolutions that those timings put
+at the baseline's cost trained 1.27x slower in the 5-cell network.)
 
 The table is measured once at the start of a search, or read from `--op_costs FILE` (the same JSON, to
 share one table between machines); it is kept in the run folder (op_costs.json), so that a resumed search
@@ -37,43 +41,128 @@ log = logging.getLogger("darts")
 
 COST_FILE = "op_costs.json"
 ROWS = ("normal", "reduce", "reduce_inner")
+NO_INPUT_COSTS = {"normal": [0.0, 0.0], "reduce": [0.0, 0.0]}  # a table without "inputs" (session 6's format)
+
+
+def network_cells(layers: int, channels: int, height: int, width: int, stem_multiplier: int = 3,
+                  multiplier: int = 4) -> list[dict]:
+    """Each cell of the retrained network (NetworkCIFAR): whether it reduces, its channels C, the channels of
+    its two inputs, their resolutions (the older input is at twice the resolution after a reduction) and the
+    resolution of its output. Reductions are cells layers // 3 and 2 * layers // 3; stride-2 ops (3x3 windows
+    with padding 1, factorized reductions) give ceil(H / 2)."""
+    cells, c = [], channels
+    c_pp = c_p = stem_multiplier * channels
+    size_pp = size_p = (height, width)
+    for i in range(layers):
+        reduction = i in (layers // 3, 2 * layers // 3)
+        c = 2 * c if reduction else c
+        out = ((size_p[0] + 1) // 2, (size_p[1] + 1) // 2) if reduction else size_p
+        cells.append({"reduction": reduction, "C": c, "inputs": [(c_pp, *size_pp), (c_p, *size_p)], "size": size_p,
+                      "out": out})
+        c_pp, c_p, size_pp, size_p = c_p, multiplier * c, size_p, out
+    return cells
+
+
+def cell_shapes(layers: int, channels: int, height: int, width: int) -> list[tuple[str, int, int, int, int]]:
+    """(row, stride, channels, height, width) of the ops of every cell of the network, one entry per cell and
+    row: a normal cell's edges at stride 1; a reduction cell's edges from its inputs at stride 2 on its input
+    resolution, its edges between nodes at stride 1 on its output resolution."""
+    shapes = []
+    for cell in network_cells(layers, channels, height, width):
+        if cell["reduction"]:
+            shapes += [("reduce", 2, cell["C"], *cell["size"]), ("reduce_inner", 1, cell["C"], *cell["out"])]
+        else:
+            shapes.append(("normal", 1, cell["C"], *cell["size"]))
+    return shapes
 
 
 def measure_op_costs(primitives: Sequence[str], channels: int, height: int, width: int,
                      device: torch.device | str = "cpu", batch: int = 64, repeats: int = 10, warmup: int = 3,
-                     channels_last: bool = False) -> dict[str, dict[str, float]]:
-    """{cell type: {op: median milliseconds of one forward + backward in float32}}; 'none' costs 0. The ops
-    take turns in each round, so that a slow spell of the machine touches all of them alike. The random
-    inputs and op weights come from forked generators: measuring leaves the search's random streams as
-    they were, so a measured table and the same numbers given by --op_costs search alike."""
+                     channels_last: bool = False, layers: int = 20, in_channels: int = 3) -> dict:
+    """{row: {op: milliseconds}, "inputs": {"normal": [ms, ms], "reduce": [ms, ms]}}: each op's median forward
+    + backward time in float32, summed over the `layers`-cell network's cells of the row's type (cell_shapes;
+    a shape that recurs is timed once and counted as often as it recurs); 'none' costs 0. "inputs": what a
+    cell pays for using its older / newer input (input_costs). The ops take turns in each round, so that a
+    slow spell of the machine touches all of them alike. The random inputs and op weights come from forked
+    generators: measuring leaves the search's random streams as they were, so a measured table and the same
+    numbers given by --op_costs search alike."""
     cuda = torch.device(device).type == "cuda"
     with torch.random.fork_rng(devices=[torch.device(device)] if cuda else []):
-        return _measure(primitives, channels, height, width, device, batch, repeats, warmup, channels_last, cuda)
+        table: dict = {row: {p: 0.0 for p in primitives} for row in ROWS}
+        shapes = cell_shapes(layers, channels, height, width)
+        for shape in dict.fromkeys(shapes):  # each distinct shape once, in order
+            row, stride, c, h, w = shape
+            times = time_ops(primitives, stride, c, h, w, device, batch, repeats, warmup, channels_last, cuda)
+            for p, ms in times.items():
+                table[row][p] += shapes.count(shape) * ms
+        table["inputs"] = input_costs(layers, channels, in_channels, height, width, device, batch, repeats, warmup,
+                                      channels_last, cuda)
+        return table
 
 
-def _measure(primitives, channels, height, width, device, batch, repeats, warmup, channels_last, cuda) -> dict:
+def time_ops(primitives, stride: int, c: int, h: int, w: int, device, batch: int, repeats: int, warmup: int,
+             channels_last: bool, cuda: bool) -> dict[str, float]:
+    """{op: median ms of one forward + backward} of every op but 'none' at one shape."""
     from darts.ops import build_op
     fmt = torch.channels_last if channels_last else torch.contiguous_format
-    table: dict[str, dict[str, float]] = {}
-    for cell, stride, c, h, w in (("normal", 1, channels, height, width), ("reduce", 2, 2 * channels, height, width),
-                                  ("reduce_inner", 1, 2 * channels, height // 2, width // 2)):
-        x = torch.randn(batch, c, h, w, device=device).contiguous(memory_format=fmt).requires_grad_(True)
-        ops = {name: build_op(name, c, stride, affine=True).to(device, memory_format=fmt).train()
-               for name in primitives if name != "none"}
-        times: dict[str, list[float]] = {name: [] for name in ops}
-        for i in range(warmup + repeats):
-            for name, op in ops.items():
-                if cuda:
-                    torch.cuda.synchronize()
-                t0 = time.perf_counter()
-                op(x).float().sum().backward()
-                if cuda:
-                    torch.cuda.synchronize()
-                if i >= warmup:
-                    times[name].append(time.perf_counter() - t0)
-        table[cell] = {name: (1000 * statistics.median(times[name]) if name in times else 0.0)
-                       for name in primitives}
-    return table
+    x = torch.randn(batch, c, h, w, device=device).contiguous(memory_format=fmt).requires_grad_(True)
+    ops = {name: build_op(name, c, stride, affine=True).to(device, memory_format=fmt).train()
+           for name in primitives if name != "none"}
+    times: dict[str, list[float]] = {name: [] for name in ops}
+    for i in range(warmup + repeats):
+        for name, op in ops.items():
+            seconds = _timed(lambda: op(x).float().sum().backward(), cuda)
+            if i >= warmup:
+                times[name].append(seconds)
+    return {name: 1000 * statistics.median(t) for name, t in times.items()}
+
+
+def input_costs(layers: int, channels: int, in_channels: int, height: int, width: int, device, batch: int,
+                repeats: int, warmup: int, channels_last: bool, cuda: bool) -> dict[str, list[float]]:
+    """{"normal": [ms, ms], "reduce": [ms, ms]}: what the retrained network's training step pays because its
+    normal (reduction) cells read their older / newer input. The network preprocesses both inputs in every
+    cell but backpropagates through one only when an edge reads it; a hand-designed cell that never reads
+    its older input trains about 1.2x faster than the same cell with one identity edge moved to it (5 cells,
+    C=16, 28x28, this CPU), which op times do not show. Timed in the network itself, as differences between
+    networks of free cells (identities; max pools on a reduction cell's inputs) that read both inputs, the
+    newer only or the older only: isolated preprocessing modules time the reduction cells' at about twice
+    what the network pays."""
+    from darts.genotype import Genotype
+    from darts.spaces.darts_cnn.network import NetworkCIFAR
+
+    def cell(first: str, reads: tuple[int, int]) -> list:
+        return [(first, reads[0]), (first, reads[1])] + [("skip_connect", j) for j in (2, 2, 3, 3, 4, 4)]
+    newer, both, older = (1, 1), (0, 1), (0, 0)
+    variants = {"base": (newer, newer), "normal both": (both, newer), "normal older": (older, newer),
+                "reduce both": (newer, both), "reduce older": (newer, older)}
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    x = torch.randn(batch, in_channels, height, width, device=device).contiguous(memory_format=fmt)
+    y = torch.randint(0, 10, (batch,), device=device)
+    steps = {}
+    for name, (n, r) in variants.items():
+        genotype = Genotype(normal=cell("skip_connect", n), normal_concat=[2, 3, 4, 5],
+                            reduce=cell("max_pool_3x3", r), reduce_concat=[2, 3, 4, 5])
+        net = NetworkCIFAR(genotype, channels, 10, layers, in_channels=in_channels).to(device, memory_format=fmt)
+        steps[name] = lambda net=net: torch.nn.functional.cross_entropy(net.train()(x)[0], y).backward()
+    times: dict[str, list[float]] = {name: [] for name in steps}
+    for i in range(warmup + repeats):
+        for name, step in steps.items():
+            seconds = _timed(step, cuda)
+            if i >= warmup:
+                times[name].append(seconds)
+    ms = {name: 1000 * statistics.median(t) for name, t in times.items()}
+    return {kind: [max(0.0, ms[f"{kind} both"] - ms["base"]), max(0.0, ms[f"{kind} both"] - ms[f"{kind} older"])]
+            for kind in ("normal", "reduce")}
+
+
+def _timed(fn: Callable[[], object], cuda: bool) -> float:
+    if cuda:
+        torch.cuda.synchronize()
+    t0 = time.perf_counter()
+    fn()
+    if cuda:
+        torch.cuda.synchronize()
+    return time.perf_counter() - t0
 
 
 def check_op_costs(table, primitives: Sequence[str], source: str) -> dict[str, dict[str, float]]:
@@ -91,7 +180,15 @@ def check_op_costs(table, primitives: Sequence[str], source: str) -> dict[str, d
             raise UserError(f"{source}: the {t} costs of {', '.join(bad)} are not finite numbers >= 0")
     if not any(table[t][p] > 0 for t in ROWS for p in primitives):
         raise UserError(f"{source}: every op costs 0, so the cost term would be 0/0; give positive costs")
-    return {t: {p: float(table[t][p]) for p in primitives} for t in ROWS}
+    inputs = table.get("inputs", NO_INPUT_COSTS)
+    if not (isinstance(inputs, dict) and all(
+            isinstance(inputs.get(kind), list) and len(inputs[kind]) == 2 and all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v < float("inf") for v in inputs[kind])
+            for kind in NO_INPUT_COSTS)):
+        raise UserError(f"{source}: \"inputs\" (optional) is {{\"normal\": [ms, ms], \"reduce\": [ms, ms]}}, what a "
+                        f"cell pays for using its older / newer input, finite numbers >= 0")
+    return {**{t: {p: float(table[t][p]) for p in primitives} for t in ROWS},
+            "inputs": {kind: [float(v) for v in inputs[kind]] for kind in NO_INPUT_COSTS}}
 
 
 def read_op_costs(path: str | Path, primitives: Sequence[str], what: str = "--op_costs") -> dict[str, dict[str, float]]:
@@ -105,13 +202,15 @@ def read_op_costs(path: str | Path, primitives: Sequence[str], what: str = "--op
     return check_op_costs(table, primitives, source)
 
 
-def same_on_every_rank(table: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
-    """Rank 0's table on every rank (every rank's table has the same rows and ops)."""
+def same_on_every_rank(table: dict[str, dict]) -> dict[str, dict]:
+    """Rank 0's table on every rank (every rank's table has the same rows, each {name: ms or [ms, ...]})."""
     from darts.distributed import broadcast_from_main
-    values = torch.tensor([v for row in table.values() for v in row.values()], dtype=torch.float64)
+    values = torch.tensor([x for row in table.values() for v in row.values() for x in (v if isinstance(v, list) else [v])],
+                          dtype=torch.float64)
     broadcast_from_main([values])
     flat = iter(values.tolist())
-    return {t: {p: next(flat) for p in row} for t, row in table.items()}
+    return {t: {k: [next(flat) for _ in v] if isinstance(v, list) else next(flat) for k, v in row.items()}
+            for t, row in table.items()}
 
 
 def op_cost_table(run, primitives: Sequence[str], given: str | None, measure: Callable[[], dict]) -> dict:
@@ -126,8 +225,9 @@ def op_cost_table(run, primitives: Sequence[str], given: str | None, measure: Ca
         table, source = check_op_costs(measure(), primitives, "measured op costs"), "measured on this device"
     table = same_on_every_rank(table)
     run.write_json(COST_FILE, table)
-    log.info("op costs in ms (%s): %s", source, "; ".join(
-        f"{t}: " + ", ".join(f"{p} {v:.2f}" for p, v in table[t].items()) for t in ROWS))
+    log.info("op costs in ms (%s): %s; using the older / newer input: normal %.2f / %.2f, reduce %.2f / %.2f",
+             source, "; ".join(f"{t}: " + ", ".join(f"{p} {v:.2f}" for p, v in table[t].items()) for t in ROWS),
+             *table["inputs"]["normal"], *table["inputs"]["reduce"])
     return table
 
 
@@ -141,22 +241,27 @@ def edge_costs(table: dict[str, dict[str, float]], primitives: Sequence[str], st
 
 
 def cell_cost(genes: Sequence, table: dict[str, dict[str, float]], reduction: bool) -> float:
-    """Summed op cost of one cell's genes [(op, input), ...] (inputs 0 and 1 are the cell's inputs)."""
+    """Summed cost of one cell's genes [(op, input), ...] (inputs 0 and 1 are the cell's inputs): its ops, and
+    the backward pass through the preprocessing of each cell input an edge uses."""
+    inputs = table.get("inputs", NO_INPUT_COSTS)["reduce" if reduction else "normal"]
+    used = sum(inputs[k] for k in {j for _, j in genes if j < 2})
     if not reduction:
-        return sum(table["normal"][op] for op, _ in genes)
-    return sum(table["reduce" if j < 2 else "reduce_inner"][op] for op, j in genes)
+        return used + sum(table["normal"][op] for op, _ in genes)
+    return used + sum(table["reduce" if j < 2 else "reduce_inner"][op] for op, j in genes)
 
 
 def cost_cap(table: dict[str, dict[str, float]], primitives: Sequence[str], genotype, steps: int = 4,
              name: str = "--cost_cap") -> tuple:
-    """((normal costs[edge, op], budget), (reduce costs, budget)) for derive_genotype: each derived cell may
-    cost what `genotype`'s cell of its type costs. UserError when even the cheapest cell is dearer."""
+    """((normal costs[edge, op], budget, input costs), (reduce ...)) for derive_genotype: each derived cell
+    may cost what `genotype`'s cell of its type costs. UserError when even the cheapest cell is dearer."""
     from darts.spaces.darts_cnn.discretize import derive_cell_within
     costs = edge_costs(table, primitives, steps)
-    cap = ((costs[0], cell_cost(genotype.normal, table, False)), (costs[1], cell_cost(genotype.reduce, table, True)))
-    for (c, budget), kind in zip(cap, ("normal", "reduction")):
+    inputs = table.get("inputs", NO_INPUT_COSTS)
+    cap = ((costs[0], cell_cost(genotype.normal, table, False), inputs["normal"]),
+           (costs[1], cell_cost(genotype.reduce, table, True), inputs["reduce"]))
+    for (c, budget, inputs), kind in zip(cap, ("normal", "reduction")):
         try:
-            derive_cell_within(torch.ones_like(c), primitives, steps, c, budget)
+            derive_cell_within(torch.ones_like(c), primitives, steps, c, budget, input_costs=inputs)
         except ValueError as e:
             raise UserError(f"{name}: its {kind} cell costs {budget:.3f} ms and {e.args[0].split('; ')[1]} ms "
                             f"under this op cost table; give a dearer cell") from None

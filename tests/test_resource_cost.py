@@ -18,9 +18,10 @@ CHEAP = {"none", "skip_connect"}
 
 
 def table(normal=None):
-    """Every op costs 1 except the free ones (or the given normal row)."""
+    """Every op costs 1 except the free ones (or the given normal row); reading a cell input is free."""
     row = {p: 0.0 if p in CHEAP else 1.0 for p in PRIMITIVES}
-    return {"normal": normal or row, "reduce": dict(row), "reduce_inner": dict(row)}
+    return {"normal": normal or row, "reduce": dict(row), "reduce_inner": dict(row),
+            "inputs": {"normal": [0.0, 0.0], "reduce": [0.0, 0.0]}}
 
 
 def test_expected_cost_weighs_each_edge_by_its_own_row_over_the_most_expensive_cells():
@@ -52,7 +53,7 @@ def test_expected_cost_weighs_each_edge_by_its_own_row_over_the_most_expensive_c
 
 def test_measured_costs_cover_every_op_and_charge_convolutions_more_than_the_identity():
     torch.manual_seed(0)
-    measured = measure_op_costs(PRIMITIVES, channels=4, height=8, width=8, batch=4, repeats=3, warmup=1)
+    measured = measure_op_costs(PRIMITIVES, channels=4, height=8, width=8, batch=4, repeats=3, warmup=1, layers=5)
     after = torch.rand(3)
     torch.manual_seed(0)
     assert torch.equal(after, torch.rand(3))  # the search's random stream is untouched
@@ -61,12 +62,40 @@ def test_measured_costs_cover_every_op_and_charge_convolutions_more_than_the_ide
     assert measured["normal"]["sep_conv_5x5"] > measured["normal"]["skip_connect"]
     # a stride-2 skip connection is a factorized reduction (two 1x1 convolutions), between nodes the identity
     assert measured["reduce"]["skip_connect"] > measured["reduce_inner"]["skip_connect"]
+    # what reading each cell input costs, timed as differences of whole networks (noisy at these sizes)
+    assert all(len(measured["inputs"][kind]) == 2 and min(measured["inputs"][kind]) >= 0 for kind in ("normal", "reduce"))
 
+
+def test_the_cost_layout_is_the_retrained_networks():
+    from darts.genotype import load_genotype
+    from darts.resource_cost import cell_shapes, network_cells
+    from darts.spaces.darts_cnn.network import NetworkCIFAR
+    net = NetworkCIFAR(load_genotype("DARTS_V2"), 4, 10, 8, auxiliary=False, in_channels=1)
+    cells = network_cells(8, 4, 9, 9)
+    assert [c["reduction"] for c in cells] == [cell.reduction for cell in net.cells]
+    for cell, layout in zip(net.cells, cells):
+        first = [m for m in cell.preprocess0.modules() if isinstance(m, torch.nn.Conv2d)]
+        assert sum(m.in_channels for m in first) // len(first) == layout["inputs"][0][0]
+        assert sum(m.out_channels for m in first) == layout["C"]
+        assert next(m for m in cell.preprocess1.modules() if isinstance(m, torch.nn.Conv2d)).in_channels == \
+            layout["inputs"][1][0]
+    sizes, x = [], torch.randn(2, 1, 9, 9)
+    s0 = s1 = net.stem(x)
+    for cell, layout in zip(net.cells, cells):
+        assert (tuple(s0.shape[2:]), tuple(s1.shape[2:])) == (layout["inputs"][0][1:], layout["inputs"][1][1:])
+        s0, s1 = s1, cell(s0, s1, 0.0)
+        assert tuple(s1.shape[2:]) == layout["out"]
+    assert cell_shapes(8, 4, 9, 9)[:3] == [("normal", 1, 4, 9, 9), ("normal", 1, 4, 9, 9), ("reduce", 2, 8, 9, 9)]
+    assert cell_shapes(8, 4, 9, 9)[3] == ("reduce_inner", 1, 8, 5, 5)
 
 def test_a_resumed_search_reads_the_run_folders_table_and_a_given_one_is_checked(tmp_path):
     run = RunDir(tmp_path / "run")
     first = op_cost_table(run, PRIMITIVES, None, lambda: table())
     assert json.loads((tmp_path / "run" / COST_FILE).read_text()) == first
+    older = {k: v for k, v in table().items() if k != "inputs"}  # session 6's tables had no "inputs"
+    assert check_op_costs(older, PRIMITIVES, "t")["inputs"] == table()["inputs"]
+    with pytest.raises(UserError, match="inputs"):
+        check_op_costs({**table(), "inputs": {"normal": [1.0], "reduce": [0.0, 0.0]}}, PRIMITIVES, "t")
 
     def never():
         raise AssertionError("measured again")
@@ -175,17 +204,25 @@ def all_cells(steps, inputs_per_node=2):
 def test_capped_derivation_is_the_best_cell_within_the_budget_by_brute_force(seed):
     from darts.spaces.darts_cnn.discretize import derive_cell_within
     g = torch.Generator().manual_seed(seed)
-    steps, n_edges = 3, 2 + 3 + 4
+    steps, n_edges, starts = 3, 2 + 3 + 4, [0, 2, 5]
     w = F.softmax(torch.randn(n_edges, 4, generator=g), -1)
     costs = torch.rand(n_edges, 4, generator=g) * torch.tensor([0.0, 0.1, 0.5, 1.0])
+    inputs = (0.6, 0.2) if seed % 2 else (0.0, 0.0)  # what reading cell input 0 / 1 costs
+
+    def cost(cell):
+        reads = {r - starts[[s <= r for s in starts].count(True) - 1] for r, _ in cell} & {0, 1}
+        return sum(float(costs[r, j]) for r, j in cell) + sum(inputs[k] for k in reads)
     cells = all_cells(steps)
     for budget in (0.3, 1.0, 2.0, 3.5):
-        fitting = [c for c in cells if sum(float(costs[r, j]) for r, j in c) <= budget]
+        fitting = [c for c in cells if cost(c) <= budget]
+        if not fitting:
+            with pytest.raises(ValueError, match="cheapest"):
+                derive_cell_within(w, SMALL_OPS, steps, costs, budget, input_costs=inputs)
+            continue
         best = max(sum(float(w[r, j]) for r, j in c) for c in fitting)
-        gene = derive_cell_within(w, SMALL_OPS, steps, costs, budget)
-        starts = [0, 2, 5]
+        gene = derive_cell_within(w, SMALL_OPS, steps, costs, budget, input_costs=inputs)
         rows = [(starts[k // 2] + e, SMALL_OPS.index(op)) for k, (op, e) in enumerate(gene)]
-        assert sum(float(costs[r, j]) for r, j in rows) <= budget + 1e-9
+        assert cost(rows) <= budget + 1e-9
         assert sum(float(w[r, j]) for r, j in rows) == pytest.approx(best)
     with pytest.raises(ValueError, match="cheapest"):
         derive_cell_within(w, SMALL_OPS, steps, costs + 1.0, 1.0)
@@ -209,9 +246,12 @@ def test_cost_cap_budgets_are_the_given_cells_costs_and_an_impossible_one_is_ref
     t = table()
     t["reduce"]["skip_connect"] = 0.5  # a stride-2 skip connection is a factorized reduction
     cell = load_genotype("ResidualSepConv", PRIMITIVES)
-    (c_normal, b_normal), (c_reduce, b_reduce) = cost_cap(t, PRIMITIVES, cell)
+    (c_normal, b_normal, _), (c_reduce, b_reduce, _) = cost_cap(t, PRIMITIVES, cell)
     assert (b_normal, b_reduce) == (4.0, 5.0)  # 4 sep convs; 4 sep convs + a stride-2 max pool
     assert cell_cost([("skip_connect", 0), ("skip_connect", 2)], t, True) == 0.5
+    t["inputs"] = {"normal": [0.25, 0.5], "reduce": [2.0, 4.0]}  # ResidualSepConv reads only the newer input
+    assert cost_cap(t, PRIMITIVES, cell)[0][1:] == (4.5, [0.25, 0.5])
+    assert cell_cost([("skip_connect", 0), ("skip_connect", 0)], t, False) == 0.25
     assert float(c_reduce[0, PRIMITIVES.index("skip_connect")]) == 0.5  # edge 0 leaves input 0
     assert float(c_reduce[4, PRIMITIVES.index("skip_connect")]) == 0.0  # edge 4 leaves node 2 (edges 2, 3: the inputs)
     # a reduction cell's first node takes both inputs and its second at least one: 3 input edges at least,

@@ -99,8 +99,10 @@ def robust_options() -> tuple[Option, ...]:
         Option("cost_weight", 0.0, "resource-aware search (FBNet / ProxylessNAS): weight of the cells' expected "
                "op cost (forward + backward time, measured on this device) in the architecture loss, as a "
                "fraction of the most expensive cells; 0 = none", minimum=0.0),
-        Option("cost_channels", 16, "with --cost_weight: the channels at which op costs are measured (the "
-               "retrained network's --init_channels)", minimum=1),
+        Option("cost_channels", 16, "with --cost_weight or --cost_cap: the retrained network's --init_channels, "
+               "at which op costs are measured", minimum=1),
+        Option("cost_layers", 20, "with --cost_weight or --cost_cap: the retrained network's --layers (cells); "
+               "each op is timed at every cell's shape and summed", minimum=1),
         Option("op_costs", None, "with --cost_weight or --cost_cap: a JSON table of op costs in ms (rows normal, "
                "reduce, reduce_inner) instead of measuring, e.g. a run folder's op_costs.json", type=str),
         Option("cost_cap", None, "derive the strongest cells whose summed op cost (the --cost_weight table) is "

@@ -63,31 +63,40 @@ def derive_cell_capped(weights: torch.Tensor, primitives: Sequence[str], steps: 
 
 
 def derive_cell_within(weights: torch.Tensor, primitives: Sequence[str], steps: int, costs: torch.Tensor,
-                       budget: float, edge_scale: torch.Tensor | None = None, k: int = 2) -> list:
-    """The cell maximising the summed (edge-scaled) weight of its chosen ops among the cells whose summed
-    costs[edge, op] is at most `budget`; each node keeps `k` distinct incoming edges, each with one op other
-    than 'none'. Exact: each node's (cost, weight) choices are pruned to the ones no other choice beats on
-    both, and the nodes are combined keeping the same frontier. ValueError when no cell fits."""
+                       budget: float, edge_scale: torch.Tensor | None = None, k: int = 2,
+                       input_costs: Sequence[float] = (0.0, 0.0)) -> list:
+    """The cell maximising the summed (edge-scaled) weight of its chosen ops among the cells whose cost is at
+    most `budget`: the summed costs[edge, op] of its chosen ops, plus input_costs[i] when an edge reads cell
+    input i (the backward pass through that input's preprocessing). Each node keeps `k` distinct incoming
+    edges, each with one op other than 'none'. Exact: for each set of used inputs, the (cost, weight) choices
+    are pruned to the ones no other choice beats on both, node by node. ValueError when no cell fits."""
     w = weights.detach().double().cpu()
     if edge_scale is not None:
         w = w * edge_scale.detach().double().cpu()[:, None]
     c = costs.detach().double().cpu()
     real = [j for j, name in enumerate(primitives) if name != "none"]
-    frontier, start = [(0.0, 0.0, [])], 0  # (cost, weight, genes) of the cheapest ways to a weight
+    frontier, start = {frozenset(): [(0.0, 0.0, [])]}, 0  # used inputs -> [(cost, weight, genes)]
     for i in range(steps):
         n = i + 2
-        choices = []
+        choices: dict[frozenset, list] = {}
         for edges in combinations(range(n), min(k, n)):
             for ops in product(real, repeat=len(edges)):
                 picked = sorted(zip(edges, ops), key=lambda e: -float(w[start + e[0], e[1]]))  # stable
-                choices.append((sum(float(c[start + e, j]) for e, j in picked),
-                                sum(float(w[start + e, j]) for e, j in picked),
-                                [(primitives[j], e) for e, j in picked]))
-        frontier = _pareto([(c0 + c1, w0 + w1, g0 + g1) for c0, w0, g0 in frontier for c1, w1, g1 in _pareto(choices)])
+                choices.setdefault(frozenset(e for e in edges if e < 2), []).append(
+                    (sum(float(c[start + e, j]) for e, j in picked), sum(float(w[start + e, j]) for e, j in picked),
+                     [(primitives[j], e) for e, j in picked]))
+        merged: dict[frozenset, list] = {}
+        for used, ways in frontier.items():
+            for more, options in choices.items():
+                merged.setdefault(used | more, []).extend(
+                    (c0 + c1, w0 + w1, g0 + g1) for c0, w0, g0 in ways for c1, w1, g1 in _pareto(options))
+        frontier = {used: _pareto(ways) for used, ways in merged.items()}
         start += n
-    fitting = [f for f in frontier if f[0] <= budget * (1 + 1e-9)]
+    cells = [(cost + sum(input_costs[j] for j in used), weight, genes)
+             for used, ways in frontier.items() for cost, weight, genes in ways]
+    fitting = [f for f in cells if f[0] <= budget * (1 + 1e-9)]
     if not fitting:
-        raise ValueError(f"no cell costs at most {budget:.3f}; the cheapest costs {frontier[0][0]:.3f}")
+        raise ValueError(f"no cell costs at most {budget:.3f}; the cheapest costs {min(f[0] for f in cells):.3f}")
     return max(fitting, key=lambda f: f[1])[2]
 
 
@@ -105,15 +114,17 @@ def derive_genotype(weights_normal: torch.Tensor, weights_reduce: torch.Tensor, 
                     steps: int = 4, multiplier: int = 4, edge_scale_normal=None, edge_scale_reduce=None,
                     max_skip: int | None = None, cost_cap=None) -> Genotype:
     """`max_skip`: P-DARTS's cap on the normal cell's skip connections (None: no cap, the paper's DARTS).
-    `cost_cap`: ((normal costs[edge, op], budget), (reduce costs, budget)): each cell is the strongest that
-    fits its budget (derive_cell_within); None: no cap."""
+    `cost_cap`: ((normal costs[edge, op], budget, input costs), (reduce ...)): each cell is the strongest
+    that fits its budget (derive_cell_within); None: no cap."""
     concat = list(range(2 + steps - multiplier, steps + 2))
     if cost_cap is not None:
-        (c_normal, b_normal), (c_reduce, b_reduce) = cost_cap
+        (c_normal, b_normal, in_normal), (c_reduce, b_reduce, in_reduce) = cost_cap
         return Genotype(
-            normal=derive_cell_within(weights_normal, primitives, steps, c_normal, b_normal, edge_scale_normal),
+            normal=derive_cell_within(weights_normal, primitives, steps, c_normal, b_normal, edge_scale_normal,
+                                      input_costs=in_normal),
             normal_concat=concat,
-            reduce=derive_cell_within(weights_reduce, primitives, steps, c_reduce, b_reduce, edge_scale_reduce),
+            reduce=derive_cell_within(weights_reduce, primitives, steps, c_reduce, b_reduce, edge_scale_reduce,
+                                      input_costs=in_reduce),
             reduce_concat=concat)
     if max_skip is not None and "skip_connect" in primitives:
         normal = derive_cell_capped(weights_normal, primitives, steps, max_skip, edge_scale=edge_scale_normal)
