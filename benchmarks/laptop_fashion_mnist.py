@@ -9,7 +9,7 @@ seed's baseline, so that runs of one kind share the machine with their own kind.
 file written) is read back, not redone; a killed one is started again with --resume. Each run's wall time is
 measured around its whole process.
 
-    python benchmarks/laptop_fashion_mnist.py --out laptop-fm --seeds 3 4 --baseline_seeds 2
+    python benchmarks/laptop_fashion_mnist.py --out laptop-fm --seeds 8 9 --baseline_seeds 2
 
 The recipe's search is cost-aware (`--cost_weight 0.3`) and its cells may cost no more than the baseline's
 (`--cost_cap ResidualSepConv`), under op costs timed at the 5-cell network's shapes (`--cost_layers 5`);

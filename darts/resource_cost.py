@@ -12,17 +12,19 @@ cells of the edge's type, each at its own shape: the network has `--cost_layers`
 reduction cells (as NetworkCIFAR places them). A normal-cell edge costs its op at stride 1 in every normal
 cell; a reduction-cell edge from the cell's inputs its op at stride 2 on the cell's input, an edge between
 its nodes its op at stride 1 on the halved output. So the table describes the network that will be trained,
-not the small search supernet, and a normal cell's op counts as often as the network repeats it. (Session 6
-timed the first cell of each type only: a normal cell of 5x5 and dilated convolutions that those timings put
-at the baseline's cost trained 1.27x slower in the 5-cell network.)
+not the small search supernet, and a normal cell's op counts as often as the network repeats it. The table
+also holds what a cell pays for reading each of its two inputs ("inputs", input_costs). (The first version
+timed the first cell of each type only and no input reads: cells it put at the baseline's cost trained 1.2x
+slower in the 5-cell network; benchmarks/cost_prediction.py.)
 
 The table is measured once at the start of a search, or read from `--op_costs FILE` (the same JSON, to
 share one table between machines); it is kept in the run folder (op_costs.json), so that a resumed search
 uses the same numbers, and every rank of a distributed search uses rank 0's.
 
 The term only leans the alphas towards cheap ops; `--cost_cap CELL` bounds the derived cells themselves: each
-is the strongest cell (largest summed weight of its chosen ops) whose summed op cost under the same table is
-at most CELL's cell of the same type, e.g. a hand-designed cell whose training time is what one can afford.
+is the strongest cell (largest summed weight of its chosen ops) whose cost under the same table (its ops and
+the inputs it reads) is at most CELL's cell of the same type, e.g. a hand-designed cell whose training time
+is what one can afford.
 """
 from __future__ import annotations
 
@@ -122,7 +124,7 @@ def input_costs(layers: int, channels: int, in_channels: int, height: int, width
     """{"normal": [ms, ms], "reduce": [ms, ms]}: what the retrained network's training step pays because its
     normal (reduction) cells read their older / newer input. The network preprocesses both inputs in every
     cell but backpropagates through one only when an edge reads it; a hand-designed cell that never reads
-    its older input trains about 1.2x faster than the same cell with one identity edge moved to it (5 cells,
+    its older input trains about 1.15x faster than the same cell with one identity edge moved to it (5 cells,
     C=16, 28x28, this CPU), which op times do not show. Timed in the network itself, as differences between
     networks of free cells (identities; max pools on a reduction cell's inputs) that read both inputs, the
     newer only or the older only: isolated preprocessing modules time the reduction cells' at about twice

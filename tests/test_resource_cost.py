@@ -275,3 +275,20 @@ def test_a_capped_search_derives_cells_no_dearer_than_the_cap_and_resumes_exactl
     from darts import resource_cost
     monkeypatch.setattr(resource_cost, "measure_op_costs", lambda *a, **k: table())
     resumes_exactly(tmp_path / "resume", monkeypatch, ["--cost_cap", "ResidualSepConv"])
+
+
+def test_the_cost_prediction_benchmark_prices_the_probe_cells():
+    """benchmarks/cost_prediction.py on tiny shapes: the probe that only moves an identity edge to the older
+    input has the baseline's op costs and, with input costs, costs no less."""
+    import sys
+    from pathlib import Path
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+    import cost_prediction
+    probe = str(Path(__file__).resolve().parent.parent / "benchmarks" / "probe_cells" / "residual_normal_reads_older.json")
+    out = cost_prediction.main(["--arch", "ResidualSepConv", probe, "--init_channels", "4", "--layers", "3",
+                                "--image_size", "8", "--batch_size", "4", "--cost_batch", "4", "--cost_repeats", "1",
+                                "--repeats", "1", "--warmup", "0"])
+    base, moved = out["rows"]
+    assert moved["every cell"] == pytest.approx(base["every cell"]) and moved["first cells"] == pytest.approx(base["first cells"])
+    assert moved["every cell + inputs"] - base["every cell + inputs"] == pytest.approx(out["tables"]["every cell + inputs"]["inputs"]["normal"][0])
+    assert moved["step_ms_per_image"] > 0
