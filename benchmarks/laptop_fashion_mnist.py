@@ -99,10 +99,10 @@ def main(argv=None) -> dict:
     search, final = str(root / "train_search.py"), str(root / "train_final.py")
     s = args.seeds
     b_seeds = s if args.baseline_seeds is None else args.baseline_seeds
+    capped = args.cost_cap.lower() != "none"
     search_flags = SEARCH + (["--cost_weight", str(args.cost_weight)] if args.cost_weight else []) + \
-        (["--cost_cap", args.cost_cap] if args.cost_cap.lower() != "none" else [])
-    if args.cost_weight or args.cost_cap.lower() != "none":
-        search_flags += ["--cost_layers", str(COST_LAYERS)]
+        (["--cost_cap", args.cost_cap] if capped else []) + \
+        (["--cost_layers", str(COST_LAYERS)] if args.cost_weight or capped else [])
     searched = phase(args.jobs, [(out, f"search-s{k}", search_flags + ["--seed", str(k)], search, args.threads)
                                  for k in s])
     retrained = phase(args.jobs, [(out, f"retrain-s{k}", RETRAIN + [

@@ -110,13 +110,8 @@ def time_ops(primitives, stride: int, c: int, h: int, w: int, device, batch: int
     x = torch.randn(batch, c, h, w, device=device).contiguous(memory_format=fmt).requires_grad_(True)
     ops = {name: build_op(name, c, stride, affine=True).to(device, memory_format=fmt).train()
            for name in primitives if name != "none"}
-    times: dict[str, list[float]] = {name: [] for name in ops}
-    for i in range(warmup + repeats):
-        for name, op in ops.items():
-            seconds = _timed(lambda: op(x).float().sum().backward(), cuda)
-            if i >= warmup:
-                times[name].append(seconds)
-    return {name: 1000 * statistics.median(t) for name, t in times.items()}
+    return _median_ms({name: lambda op=op: op(x).float().sum().backward() for name, op in ops.items()},
+                      warmup, repeats, cuda)
 
 
 def input_costs(layers: int, channels: int, in_channels: int, height: int, width: int, device, batch: int,
@@ -146,25 +141,26 @@ def input_costs(layers: int, channels: int, in_channels: int, height: int, width
                             reduce=cell("max_pool_3x3", r), reduce_concat=[2, 3, 4, 5])
         net = NetworkCIFAR(genotype, channels, 10, layers, in_channels=in_channels).to(device, memory_format=fmt)
         steps[name] = lambda net=net: torch.nn.functional.cross_entropy(net.train()(x)[0], y).backward()
-    times: dict[str, list[float]] = {name: [] for name in steps}
-    for i in range(warmup + repeats):
-        for name, step in steps.items():
-            seconds = _timed(step, cuda)
-            if i >= warmup:
-                times[name].append(seconds)
-    ms = {name: 1000 * statistics.median(t) for name, t in times.items()}
+    ms = _median_ms(steps, warmup, repeats, cuda)
     return {kind: [max(0.0, ms[f"{kind} both"] - ms["base"]), max(0.0, ms[f"{kind} both"] - ms[f"{kind} older"])]
             for kind in ("normal", "reduce")}
 
 
-def _timed(fn: Callable[[], object], cuda: bool) -> float:
-    if cuda:
-        torch.cuda.synchronize()
-    t0 = time.perf_counter()
-    fn()
-    if cuda:
-        torch.cuda.synchronize()
-    return time.perf_counter() - t0
+def _median_ms(fns: dict[str, Callable[[], object]], warmup: int, repeats: int, cuda: bool) -> dict[str, float]:
+    """{name: median ms of fn()} over `repeats` rounds after `warmup`; the functions take turns in each round,
+    so that a slow spell of the machine touches all of them alike."""
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    for i in range(warmup + repeats):
+        for name, fn in fns.items():
+            if cuda:
+                torch.cuda.synchronize()
+            t0 = time.perf_counter()
+            fn()
+            if cuda:
+                torch.cuda.synchronize()
+            if i >= warmup:
+                times[name].append(time.perf_counter() - t0)
+    return {name: 1000 * statistics.median(t) for name, t in times.items()}
 
 
 def check_op_costs(table, primitives: Sequence[str], source: str) -> dict[str, dict[str, float]]:

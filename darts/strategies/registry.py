@@ -105,8 +105,9 @@ def robust_options() -> tuple[Option, ...]:
                "each op is timed at every cell's shape and summed", minimum=1),
         Option("op_costs", None, "with --cost_weight or --cost_cap: a JSON table of op costs in ms (rows normal, "
                "reduce, reduce_inner) instead of measuring, e.g. a run folder's op_costs.json", type=str),
-        Option("cost_cap", None, "derive the strongest cells whose summed op cost (the --cost_weight table) is "
-               "at most that of this cell's (a cells/ name or genotype JSON) cells of the same type, e.g. "
+        Option("cost_cap", None, "derive the strongest cells whose cost (their ops and the cell inputs they "
+               "read, under the op cost table) is at most that of this cell's (a cells/ name or genotype JSON) "
+               "cells of the same type, e.g. "
                "ResidualSepConv; default: no cap", type=str),
         Option("aux_skip", 0.0, "DARTS-: initial weight of an auxiliary skip connection beside every edge, decayed "
                "linearly to 0 over the search (the paper: 1); 0 = none", minimum=0.0),

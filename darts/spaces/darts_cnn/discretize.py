@@ -85,11 +85,12 @@ def derive_cell_within(weights: torch.Tensor, primitives: Sequence[str], steps: 
                 choices.setdefault(frozenset(e for e in edges if e < 2), []).append(
                     (sum(float(c[start + e, j]) for e, j in picked), sum(float(w[start + e, j]) for e, j in picked),
                      [(primitives[j], e) for e, j in picked]))
+        choices = {more: _pareto(options) for more, options in choices.items()}  # once per node, not per state
         merged: dict[frozenset, list] = {}
         for used, ways in frontier.items():
             for more, options in choices.items():
                 merged.setdefault(used | more, []).extend(
-                    (c0 + c1, w0 + w1, g0 + g1) for c0, w0, g0 in ways for c1, w1, g1 in _pareto(options))
+                    (c0 + c1, w0 + w1, g0 + g1) for c0, w0, g0 in ways for c1, w1, g1 in options)
         frontier = {used: _pareto(ways) for used, ways in merged.items()}
         start += n
     cells = [(cost + sum(input_costs[j] for j in used), weight, genes)

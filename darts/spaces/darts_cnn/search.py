@@ -177,7 +177,7 @@ class SearchNetwork(nn.Module):
     # --- the contract every searchable space offers the strategies -------------------------------
     ALPHA_NAMES = ("alphas_normal", "alphas_reduce", "betas_normal", "betas_reduce")
     max_skip: int | None = None  # P-DARTS: at most this many skip connections in the derived normal cell
-    cost_cap = None  # ((normal op costs per edge, budget), (reduce ...)): darts/resource_cost.py's --cost_cap
+    cost_cap = None  # ((normal op costs per edge, budget, input costs), (reduce ...)): resource_cost.cost_cap
 
     def selection_groups(self) -> dict:
         """For perturbation-based selection (darts/robust/perturbation.py): per cell type's alphas, the rows
