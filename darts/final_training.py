@@ -5,10 +5,12 @@ the loss of the logits plus `auxiliary_weight` times that of the auxiliary head,
 one pass over the test split, then `weights.pt` (last model), `best_weights.pt` (best test accuracy),
 a row of history.jsonl and `checkpoint.pt`, from which `resume` continues exactly.
 
-With a time budget, the number of epochs is fixed after the first one: as many as its measured time
-(training and test) fits in the budget, at most `epochs`. The first epoch does not depend on the count
-(the cosine schedule starts at the initial rate, the drop path ramp at 0), so the run equals a run given
-that count from the start; the count is part of the checkpoint, so a resumed run keeps it.
+With a time budget, the number of epochs is fixed after the first one from its measured training and test
+times: as many as fit in the budget, at most `epochs`, the last one cut to the batches that still fit (so a
+budget is not left a fraction of an epoch idle) and the cosine schedule ending where the training does. The
+first epoch does not depend on the plan (the cosine schedule starts at the initial rate, the drop path ramp
+at 0), so the run equals a run given that plan from the start; the plan is part of the checkpoint, so a
+resumed run keeps it.
 
 Distributed (torchrun): the network is wrapped in DistributedDataParallel, which averages gradients
 during the backward pass; each rank trains on its shard of every batch and evaluates its shard of the
@@ -92,9 +94,25 @@ class FinalTrainingConfig:
     time_budget: float | None = None  # seconds: train as many epochs as fit (measured on the first), <= epochs
 
 
-def epochs_within(budget_seconds: float, first_epoch_seconds: float, cap: int) -> int:
-    """How many epochs of `first_epoch_seconds` fit in the budget (at least the one done, at most `cap`)."""
-    return max(1, min(cap, int(budget_seconds // max(first_epoch_seconds, 1e-9))))
+def epochs_within(budget_seconds: float, train_seconds: float, test_seconds: float, cap: int) -> float:
+    """How many epochs of `train_seconds` training, each followed by a test of `test_seconds`, fit in the
+    budget: whole ones, then the fraction of one more whose training and test still fit (at least the one
+    done, at most `cap`)."""
+    epoch = max(train_seconds + test_seconds, 1e-9)
+    whole = budget_seconds // epoch
+    fraction = max(0.0, budget_seconds - whole * epoch - test_seconds) / max(train_seconds, 1e-9)
+    return float(max(1.0, min(float(cap), whole + min(fraction, 1.0))))
+
+
+def planned_batches(epochs: float, batches_per_epoch: int) -> tuple[int, int | None]:
+    """(epochs to run, batches of the last one or None for all) for a fractional epoch count."""
+    whole = int(epochs)
+    last = round((epochs - whole) * batches_per_epoch)
+    if last == 0:
+        return max(whole, 1), None
+    if last >= batches_per_epoch:
+        return whole + 1, None
+    return whole + 1, last
 
 
 class AuxiliaryClassification(ImageClassification):
@@ -161,6 +179,7 @@ class FinalTraining(Checkpointed):
         self.task = AuxiliaryClassification(config.label_smoothing, config.auxiliary_weight)
         self.epoch = 0
         self.planned_epochs = config.epochs  # with a time budget: set after the first epoch
+        self.last_epoch_batches: int | None = None  # with a time budget: the last epoch's cut, if any
         self.best_acc = float("-inf")
         self.history: list[dict] = []
         self.engine = RunEngine.in_run_dir(self.run_dir, (HISTORY_FILE,))
@@ -171,7 +190,7 @@ class FinalTraining(Checkpointed):
         return self.planned_epochs
 
     # -- state -------------------------------------------------------------------------------------
-    counters = ("epoch", "best_acc", "history", "planned_epochs")
+    counters = ("epoch", "best_acc", "history", "planned_epochs", "last_epoch_batches")
     mismatch = ("the checkpoint holds a different network (arch, size or dataset) from the one being trained, or "
                 "is not a train_final.py checkpoint; resume it with its own settings")
 
@@ -198,11 +217,14 @@ class FinalTraining(Checkpointed):
         log.info("epoch %d/%d lr %e drop_path_prob %.4f", epoch, self.epochs, lr, self.model.drop_path_prob)
         self.model.train()
         totals = Totals()
-        n_batches = self.train_stream.batches_per_epoch(cfg.max_batches)
+        max_batches = cfg.max_batches
+        if self.last_epoch_batches is not None and epoch == self.epochs - 1:
+            max_batches = self.last_epoch_batches
+        n_batches = self.train_stream.batches_per_epoch(max_batches)
         bar = Progress(n_batches, f"train epoch {epoch}", cfg.report_freq,
                        enabled=cfg.progress and is_main_process())
         t0 = time.perf_counter()
-        for step, batch in enumerate(_prepared(self.train_stream.epoch(cfg.max_batches), cfg.channels_last)):
+        for step, batch in enumerate(_prepared(self.train_stream.epoch(max_batches), cfg.channels_last)):
             with autocast(self.device, cfg.bf16):
                 loss, stats = self.task.loss_and_stats(self.train_forward, batch)
             check_finite(loss, "training loss", epoch, step, "; try a lower --learning_rate")
@@ -212,9 +234,10 @@ class FinalTraining(Checkpointed):
         bar.close()
         train_metrics = self.task.summarize(all_reduce_sum(totals))  # over every rank's shard
         average_batchnorm_statistics(self.model)  # one model on every rank for the test and the checkpoint
+        t_test = time.perf_counter()
         test_metrics = self.evaluate()
         if epoch == 0 and cfg.time_budget is not None:
-            self._plan_epochs(time.perf_counter() - t0)
+            self._plan_epochs(t_test - t0, time.perf_counter() - t_test)
         self.scheduler.step()
         metrics = {f"train_{k}": v for k, v in train_metrics.items()}
         metrics.update({f"test_{k}": v for k, v in test_metrics.items()})
@@ -231,18 +254,25 @@ class FinalTraining(Checkpointed):
         return Epoch(metrics, {HISTORY_FILE: [row]}, files)
 
     def load_state_dict(self, state: dict) -> None:
-        # checkpoints written before time budgets existed ran config.epochs epochs
-        super().load_state_dict({"planned_epochs": self.config.epochs, **state} if isinstance(state, dict) else state)
+        # checkpoints written before time budgets (or before cut last epochs) ran config.epochs whole epochs
+        old = {"planned_epochs": self.config.epochs, "last_epoch_batches": None}
+        super().load_state_dict({**old, **state} if isinstance(state, dict) else state)
 
-    def _plan_epochs(self, first_epoch_seconds: float) -> None:
-        """Fix the number of epochs from the first one's time (the ranks' mean, so all agree), before the
-        schedule's first step."""
-        seconds = all_reduce_sum({"s": first_epoch_seconds})["s"] / world_size()
-        self.planned_epochs = epochs_within(self.config.time_budget, seconds, self.config.epochs)
+    def _plan_epochs(self, train_seconds: float, test_seconds: float) -> None:
+        """Fix the epochs (and the last one's batches) from the first one's times (the ranks' means, so all
+        agree), before the schedule's first step; the cosine schedule spans exactly the batches planned."""
+        s = all_reduce_sum({"train": train_seconds, "test": test_seconds})
+        train, test = s["train"] / world_size(), s["test"] / world_size()
+        epochs = epochs_within(self.config.time_budget, train, test, self.config.epochs)
+        per_epoch = self.train_stream.batches_per_epoch(self.config.max_batches)
+        self.planned_epochs, self.last_epoch_batches = planned_batches(epochs, per_epoch)
+        span = self.planned_epochs - 1 + (self.last_epoch_batches or per_epoch) / per_epoch
         if isinstance(self.scheduler, torch.optim.lr_scheduler.CosineAnnealingLR):
-            self.scheduler.T_max = float(self.planned_epochs)
-        log.info("time budget %g min: the first epoch took %.1f s, so %d epochs in all", self.config.time_budget
-                 / 60, seconds, self.planned_epochs)
+            self.scheduler.T_max = float(span)
+        log.info("time budget %g min: the first epoch trained %.1f s and tested %.1f s, so %d epochs in all%s",
+                 self.config.time_budget / 60, train, test, self.planned_epochs,
+                 f" (the last one {self.last_epoch_batches} of {per_epoch} batches)" if self.last_epoch_batches
+                 else "")
 
     def evaluate(self) -> dict:
         return evaluate_network(self.model, self.test_stream.evaluation_batches(self.config.max_batches),

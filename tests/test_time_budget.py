@@ -1,5 +1,7 @@
-"""train_final.py --time_budget: the epoch count fixed from the first epoch's time equals a run given that
-count from the start (schedule, drop path ramp, weights), survives a resume, and bad budgets are refused."""
+"""train_final.py --time_budget: the plan fixed from the first epoch's times (whole epochs, then the batches
+of one more that fit) equals a run given that plan from the start (schedule, drop path ramp, weights), survives
+a resume, and bad budgets are refused."""
+import math
 import json
 
 import pytest
@@ -7,7 +9,8 @@ import torch
 
 import train_final
 from darts import final_training
-from darts.final_training import FinalTraining, epochs_within
+from darts.data.batches import BatchStream
+from darts.final_training import FinalTraining, epochs_within, planned_batches
 from darts.runs import run_cli
 from tests.test_train_final import interrupted_after
 
@@ -15,11 +18,25 @@ TINY = ["--dataset", "digits", "--layers", "3", "--init_channels", "4", "--batch
         "--drop_path_prob", "0.3", "--no_progress"]
 
 
-def test_epochs_within_counts_whole_epochs_between_one_and_the_cap():
-    assert epochs_within(100.0, 30.0, 10) == 3
-    assert epochs_within(10.0, 30.0, 10) == 1  # the epoch already done counts
-    assert epochs_within(1000.0, 1.0, 5) == 5
-    assert epochs_within(90.0, 30.0, 10) == 3
+def test_epochs_within_counts_whole_epochs_then_the_part_of_one_more_that_fits_with_its_test():
+    assert epochs_within(90.0, 25.0, 5.0, 10) == 3.0
+    assert epochs_within(100.0, 25.0, 5.0, 10) == 3.2  # 10 s left: a test (5 s) and a fifth of 25 s training
+    assert epochs_within(94.0, 25.0, 5.0, 10) == 3.0  # 4 s left: not even the test fits
+    assert epochs_within(119.0, 25.0, 5.0, 10) == 3.96
+    assert epochs_within(10.0, 30.0, 1.0, 10) == 1.0  # the epoch already done counts
+    assert epochs_within(1000.0, 1.0, 0.0, 5) == 5.0
+    # a plan never overruns: its training and tests take at most the budget
+    for budget, train, test in [(100.0, 25.0, 5.0), (3060.0, 174.0, 8.0), (977.0, 13.0, 0.7)]:
+        e = epochs_within(budget, train, test, 1000)
+        assert e * train + math.ceil(e) * test <= budget + 1e-9
+
+
+def test_planned_batches_cuts_the_last_epoch():
+    assert planned_batches(3.0, 10) == (3, None)
+    assert planned_batches(3.2, 10) == (4, 2)
+    assert planned_batches(3.04, 10) == (3, None)  # less than half a batch: no fourth epoch
+    assert planned_batches(3.97, 10) == (4, None)  # rounds up to a whole epoch
+    assert planned_batches(1.0, 625) == (1, None)
 
 
 def _history(run) -> list[dict]:
@@ -31,9 +48,9 @@ def test_budgeted_run_equals_a_run_given_its_epoch_count(tmp_path, monkeypatch):
     train_final.main(TINY + ["--epochs", "3", "--save", str(tmp_path / "fixed")])
     seen = []
 
-    def three(budget, first, cap):  # the first epoch "took" a third of the budget
+    def three(budget, train, test, cap):  # the first epoch "took" a third of the budget
         seen.append((budget, cap))
-        return epochs_within(budget, budget / 3, cap)
+        return epochs_within(budget, budget / 3 - test, test, cap)
 
     monkeypatch.setattr(final_training, "epochs_within", three)
     train_final.main(TINY + ["--epochs", "10", "--time_budget", "2", "--save", str(tmp_path / "budget")])
@@ -49,16 +66,36 @@ def test_budgeted_run_equals_a_run_given_its_epoch_count(tmp_path, monkeypatch):
 
 
 def test_resumed_budgeted_run_keeps_its_epoch_count(tmp_path, monkeypatch):
-    monkeypatch.setattr(final_training, "epochs_within", lambda budget, first, cap: 3)
+    monkeypatch.setattr(final_training, "epochs_within", lambda budget, train, test, cap: 2.5)
     monkeypatch.setattr(FinalTraining, "train_epoch", interrupted_after(2))
     with pytest.raises(KeyboardInterrupt):
         train_final.main(TINY + ["--epochs", "10", "--time_budget", "1", "--save", str(tmp_path / "split")])
     monkeypatch.undo()
     # the resumed process would plan differently; it must not plan again
-    monkeypatch.setattr(final_training, "epochs_within", lambda budget, first, cap: 7)
+    monkeypatch.setattr(final_training, "epochs_within", lambda budget, train, test, cap: 7.0)
     train_final.main(["--resume", str(tmp_path / "split"), "--no_progress"])
     assert [r["epoch"] for r in _history(tmp_path / "split")] == [0, 1, 2]
-    assert torch.load(tmp_path / "split" / "checkpoint.pt", weights_only=False)["planned_epochs"] == 3
+    state = torch.load(tmp_path / "split" / "checkpoint.pt", weights_only=True)
+    assert (state["planned_epochs"], state["last_epoch_batches"]) == (3, 1)
+
+
+def test_cut_last_epoch_trains_its_batches_and_ends_the_cosine_schedule_with_them(tmp_path, monkeypatch):
+    monkeypatch.setattr(final_training, "epochs_within", lambda budget, train, test, cap: 2.5)
+    drawn, epoch = [], BatchStream.epoch
+
+    def counted(stream, max_batches=None):
+        batches = list(epoch(stream, max_batches))
+        drawn.append(len(batches))
+        return iter(batches)
+
+    monkeypatch.setattr(BatchStream, "epoch", counted)
+    train_final.main(TINY + ["--epochs", "10", "--time_budget", "1", "--save", str(tmp_path / "cut"),
+                             "--learning_rate", "0.1"])
+    rows = _history(tmp_path / "cut")
+    assert [r["epoch"] for r in rows] == [0, 1, 2]
+    assert drawn == [2, 2, 1]  # --max_batches 2 per whole epoch, one in the cut last epoch
+    # the cosine spans 2.5 epochs: the last (cut) epoch starts at epoch 2 of 2.5
+    assert [r["lr"] for r in rows] == pytest.approx([0.1 * (1 + math.cos(math.pi * k / 2.5)) / 2 for k in range(3)])
 
 
 @pytest.mark.parametrize("value", ["0", "-1", "inf", "nan"])
