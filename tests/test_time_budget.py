@@ -65,8 +65,9 @@ def test_budgeted_run_equals_a_run_given_its_epoch_count(tmp_path, monkeypatch):
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 
-def test_resumed_budgeted_run_keeps_its_epoch_count(tmp_path, monkeypatch):
+def test_resumed_budgeted_run_keeps_its_plan_and_equals_the_uninterrupted_run(tmp_path, monkeypatch):
     monkeypatch.setattr(final_training, "epochs_within", lambda budget, train, test, cap: 2.5)
+    train_final.main(TINY + ["--epochs", "10", "--time_budget", "1", "--save", str(tmp_path / "whole")])
     monkeypatch.setattr(FinalTraining, "train_epoch", interrupted_after(2))
     with pytest.raises(KeyboardInterrupt):
         train_final.main(TINY + ["--epochs", "10", "--time_budget", "1", "--save", str(tmp_path / "split")])
@@ -77,6 +78,10 @@ def test_resumed_budgeted_run_keeps_its_epoch_count(tmp_path, monkeypatch):
     assert [r["epoch"] for r in _history(tmp_path / "split")] == [0, 1, 2]
     state = torch.load(tmp_path / "split" / "checkpoint.pt", weights_only=True)
     assert (state["planned_epochs"], state["last_epoch_batches"]) == (3, 1)
+    assert _history(tmp_path / "split") == _history(tmp_path / "whole")
+    a = torch.load(tmp_path / "whole" / "weights.pt", weights_only=True)["model"]
+    b = torch.load(tmp_path / "split" / "weights.pt", weights_only=True)["model"]
+    assert all(torch.equal(a[k], b[k]) for k in a)
 
 
 def test_cut_last_epoch_trains_its_batches_and_ends_the_cosine_schedule_with_them(tmp_path, monkeypatch):

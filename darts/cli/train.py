@@ -85,8 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
     a("--gpu", type=int, default=None, help="(original flag) CUDA device index; same as --device cuda:N")
     a("--epochs", type=int, default=None, help=both("epochs"))
     a("--time_budget", type=float, default=None, metavar="MINUTES",
-      help="train as many epochs as fit in MINUTES of wall time, counted from the first epoch's time (training "
-           "and test); --epochs is then the most it may run")
+      help="train as many epochs as fit in MINUTES of wall time, counted from the first epoch's times (training "
+           "and test), the last one cut to the batches that still fit; --epochs is then the most it may run")
     a("--init_channels", type=int, default=None, help="C, channels of the first cells " + both("init_channels"))
     a("--layers", type=int, default=None, help="number of cells " + both("layers"))
     a("--model_path", default=None, help="saved network for --eval_only (a weights .pt file or a --save folder)")
