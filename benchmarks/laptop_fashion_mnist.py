@@ -14,8 +14,9 @@ measured around its whole process.
 The recipe's search derives the strongest cells that cost no more than the baseline's (`--cost_cap
 ResidualSepConv`), under op costs timed at the 5-cell network's shapes (`--cost_layers 5`); `--cost_weight 0.3`
 adds the cost term of the recipes of sessions 6 and 7 to the search, `--cost_cap none --cost_weight 0.3` runs
-the cost term alone, `--cost_cap none` the plain DARTS search of the recipe's first version. `--baseline_seeds` names the baseline's seeds (default: the recipe's; none
-skips it, e.g. when its run is already in OUT with the same retraining flags).
+the cost term alone, `--cost_cap none` the plain DARTS search of the recipe's first version. `--baseline_seeds`
+names the baseline's seeds (default: the recipe's; none skips it, e.g. when its run is already in OUT with the
+same retraining flags).
 
 Written: OUT/summary.json and OUT/summary.md (per seed: search and retraining minutes, epochs, test accuracy
 of the last epoch; the baseline's; the means). Test accuracy is on Fashion-MNIST's 10,000 test images, which
@@ -105,7 +106,8 @@ def main(argv=None) -> dict:
         (["--cost_layers", str(COST_LAYERS)] if args.cost_weight or capped else [])
     searched = phase(args.jobs, [(out, f"search-s{k}", search_flags + ["--seed", str(k)], search, args.threads)
                                  for k in s])
-    left = [args.retrain_minutes or round(HOUR_MINUTES - t["minutes"], 2) for t in searched]
+    left = [round(HOUR_MINUTES - t["minutes"], 2) if args.retrain_minutes is None else args.retrain_minutes
+            for t in searched]
     retrained = phase(args.jobs, [(out, f"retrain-s{k}", RETRAIN + [
         "--arch", str(out / f"search-s{k}" / "genotype.json"), "--time_budget", str(minutes),
         "--seed", str(k)], final, args.threads) for k, minutes in zip(s, left)])
@@ -113,11 +115,11 @@ def main(argv=None) -> dict:
         "--arch", BASELINE_ARCH, "--time_budget", str(HOUR_MINUTES), "--seed", str(k)], final, args.threads)
         for k in b_seeds])
     rows = []
-    for k, *timed in zip(s, searched, retrained):
+    for k, budget, *timed in zip(s, left, searched, retrained):
         ts, tr = (t["minutes"] for t in timed)
         r = last_epoch(out / f"retrain-s{k}")
         rows.append({"seed": k, "search_min": ts, "retrain_min": tr, "recipe_min": ts + tr,
-                     "retrain_budget_min": left[s.index(k)],
+                     "retrain_budget_min": budget,
                      "resumed": [n for n, t in zip(("search", "retrain"), timed) if t.get("resumed")],
                      "recipe_epochs": r["epochs"], "recipe_test_acc": r["test_acc"],
                      "genotype": json.loads((out / f"search-s{k}" / "genotype.json").read_text())})

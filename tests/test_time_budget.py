@@ -1,8 +1,8 @@
 """train_final.py --time_budget: the plan fixed from the first epoch's times (whole epochs, then the batches
 of one more that fit) equals a run given that plan from the start (schedule, drop path ramp, weights), survives
 a resume, and bad budgets are refused."""
-import math
 import json
+import math
 
 import pytest
 import torch
