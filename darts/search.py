@@ -55,6 +55,7 @@ class DartsSearchConfig:
     report_freq: int = 50
     progress: bool = True
     bf16: bool = False  # bfloat16 autocast of the forward passes (CUDA only; see the architect on why not all)
+    warmup_epochs: int = 0  # PC-DARTS: the first epochs train the weights only (no architect step)
 
 
 class DartsSearch(Checkpointed):
@@ -133,11 +134,12 @@ class DartsSearch(Checkpointed):
                        enabled=cfg.progress and is_main_process())
         t0 = time.perf_counter()
         for step, train_batch in enumerate(self.train_stream.epoch(cfg.max_batches)):
-            val_batch = self.val_stream.next()
             with scaled_learning_rate(self.optimizer, self.lr_scale(train_batch)):  # xi of the virtual step too
-                with one_sample():
-                    val_loss = self.architect.step(train_batch, val_batch)
-                check_finite(val_loss, "validation loss (architect step)", epoch, step)
+                if epoch >= cfg.warmup_epochs:
+                    val_batch = self.val_stream.next()
+                    with one_sample():
+                        val_loss = self.architect.step(train_batch, val_batch)
+                    check_finite(val_loss, "validation loss (architect step)", epoch, step)
                 with self.autocast():
                     loss, stats = self.task.loss_and_stats(self.model, train_batch)
                 check_finite(loss, "training loss", epoch, step)

@@ -39,8 +39,10 @@ def test_tiny_search_writes_genotype_and_alphas(tmp_path):
     assert "epoch 0 train_loss" in log and "epoch 1 train_loss" in log and "final genotype =" in log
 
 
-def test_resume_equals_uninterrupted(tmp_path, monkeypatch):
-    argv = TINY + ["--epochs", "2", "--max_batches", "2", "--unrolled", "--cutout", "--cutout_length", "2"]
+@pytest.mark.parametrize("warmup", [0, 1])
+def test_resume_equals_uninterrupted(tmp_path, monkeypatch, warmup):
+    argv = TINY + ["--epochs", "2", "--max_batches", "2", "--unrolled", "--cutout", "--cutout_length", "2",
+                   "--warmup_epochs", str(warmup)]
     assert run(argv + ["--save", str(tmp_path / "full")]) == 0
 
     original = DartsSearch.train_epoch
@@ -60,6 +62,25 @@ def test_resume_equals_uninterrupted(tmp_path, monkeypatch):
     a = [json.loads(l) for l in (tmp_path / "full" / "alphas.jsonl").read_text().splitlines()]
     b = [json.loads(l) for l in (tmp_path / "cut" / "alphas.jsonl").read_text().splitlines()]
     assert [r["normal"] for r in a] == [r["normal"] for r in b] and len(b) == 2
+
+
+def test_warmup_epochs_train_the_weights_only(tmp_path):
+    """PC-DARTS's warm-up: no architect step (the alphas keep their initial values, no validation batch is
+    drawn) in the first epochs, the weights train; then the search goes on as usual."""
+    from tests.test_run_folder import tiny_search
+    search = tiny_search(tmp_path / "w", epochs=3)
+    search.config.warmup_epochs = 2
+    alphas = [a.detach().clone() for a in search.model.alphas()]
+    weights = [w.detach().clone() for w in search.weights]
+    drawn = []
+    original = search.val_stream.next
+    search.val_stream.next = lambda: drawn.append(search.epoch) or original()
+    for epoch in range(3):
+        search.train_epoch()
+        moved = [not torch.equal(a, b) for a, b in zip(alphas, search.model.alphas())]
+        assert all(moved) if epoch == 2 else not any(moved), epoch
+    assert drawn == [2, 2]  # two batches an epoch, only after the warm-up
+    assert all(not torch.equal(a, b) for a, b in zip(weights, search.weights))
 
 
 def test_resume_refuses_contradicting_flags(tmp_path, capsys):
