@@ -1,9 +1,10 @@
 """The DARTS search loop, shared by every space (convolutional, recurrent, NAS-Bench-201).
 
 Each step (Algorithm 1 of the paper): an architect step on the alphas with a validation batch, then an
-SGD step on the weights with a training batch. Each epoch ends with an evaluation on the validation
-split, the current genotype, one line of alphas.jsonl, and a checkpoint from which `resume` continues
-exactly (weights, alphas, both optimizers, scheduler, RNG and batch-stream states, epoch).
+SGD step on the weights with a training batch (only the SGD step in the first `warmup_epochs`, as PC-DARTS
+warms up). Each epoch ends with an evaluation on the validation split, the current genotype, one line of
+alphas.jsonl, and a checkpoint from which `resume` continues exactly (weights, alphas, both optimizers,
+scheduler, RNG and batch-stream states, epoch).
 
 Distributed (torchrun): the supernet is not wrapped in DistributedDataParallel, because the architect
 differentiates with respect to substituted weights and alphas, which DDP's hooks never see; instead every
@@ -122,7 +123,8 @@ class DartsSearch(Checkpointed):
         for hook in self.epoch_start_hooks:
             hook(epoch)
         lr = self.optimizer.param_groups[0]["lr"]  # a hook may have changed it
-        log.info("epoch %d/%d lr %.6g", epoch, self.epochs, lr)
+        log.info("epoch %d/%d lr %.6g%s", epoch, self.epochs, lr,
+                 " (warm-up: weights only)" if epoch < cfg.warmup_epochs else "")
         relaxation = getattr(self.model, "relaxation", None)
         if hasattr(relaxation, "set_epoch"):  # e.g. GDAS's temperature schedule, a function of the epoch
             relaxation.set_epoch(min(epoch, cfg.epochs - 1), cfg.epochs)  # held at its end after the search

@@ -64,6 +64,14 @@ def test_resume_equals_uninterrupted(tmp_path, monkeypatch, warmup):
     assert [r["normal"] for r in a] == [r["normal"] for r in b] and len(b) == 2
 
 
+def test_a_warmup_as_long_as_the_search_is_refused(tmp_path, capsys):
+    out = tmp_path / "w"
+    assert run(TINY + ["--epochs", "2", "--warmup_epochs", "2", "--save", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "--warmup_epochs 2 leaves the architect none" in err
+    assert not out.exists()
+
+
 def test_warmup_epochs_train_the_weights_only(tmp_path):
     """PC-DARTS's warm-up: no architect step (the alphas keep their initial values, no validation batch is
     drawn) in the first epochs, the weights train; then the search goes on as usual."""

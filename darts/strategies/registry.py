@@ -152,6 +152,10 @@ def check_darts(settings: dict) -> None:
         raise UserError("--cost_cap and --max_skip both decide the derived normal cell: use one")
     if settings.get("cost_cap") and settings.get("selection") == "pt":
         raise UserError("--cost_cap derives the cells from the alphas; --selection pt does not: use one")
+    warmup, epochs = settings.get("warmup_epochs") or 0, settings.get("epochs")
+    if warmup and epochs is not None and warmup >= epochs:
+        raise UserError(f"--warmup_epochs {warmup} leaves the architect none of the {epochs} epochs: give fewer "
+                        "warm-up epochs or more --epochs")
     if settings.get("early_stop") and settings.get("selection") == "pt":
         raise UserError("--early_stop and --selection pt both decide when and what the search returns: use one")
 
