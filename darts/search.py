@@ -123,8 +123,8 @@ class DartsSearch(Checkpointed):
         for hook in self.epoch_start_hooks:
             hook(epoch)
         lr = self.optimizer.param_groups[0]["lr"]  # a hook may have changed it
-        log.info("epoch %d/%d lr %.6g%s", epoch, self.epochs, lr,
-                 " (warm-up: weights only)" if epoch < cfg.warmup_epochs else "")
+        warming_up = epoch < cfg.warmup_epochs  # weight steps only (PC-DARTS)
+        log.info("epoch %d/%d lr %.6g%s", epoch, self.epochs, lr, " (warm-up: weights only)" if warming_up else "")
         relaxation = getattr(self.model, "relaxation", None)
         if hasattr(relaxation, "set_epoch"):  # e.g. GDAS's temperature schedule, a function of the epoch
             relaxation.set_epoch(min(epoch, cfg.epochs - 1), cfg.epochs)  # held at its end after the search
@@ -137,7 +137,7 @@ class DartsSearch(Checkpointed):
         t0 = time.perf_counter()
         for step, train_batch in enumerate(self.train_stream.epoch(cfg.max_batches)):
             with scaled_learning_rate(self.optimizer, self.lr_scale(train_batch)):  # xi of the virtual step too
-                if epoch >= cfg.warmup_epochs:
+                if not warming_up:
                     val_batch = self.val_stream.next()
                     with one_sample():
                         val_loss = self.architect.step(train_batch, val_batch)
