@@ -20,6 +20,7 @@ running statistics at each forward) unless `sync_bn` converts it to SyncBatchNor
 from __future__ import annotations
 
 import logging
+import statistics
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -94,14 +95,20 @@ class FinalTrainingConfig:
     time_budget: float | None = None  # seconds: train as many epochs as fit (measured on the first), <= epochs
 
 
-def epochs_within(budget_seconds: float, train_seconds: float, test_seconds: float, cap: int) -> float:
+def epochs_fitting(budget_seconds: float, train_seconds: float, test_seconds: float) -> float:
     """How many epochs of `train_seconds` training, each followed by a test of `test_seconds`, fit in the
-    budget: whole ones, then the fraction of one more whose training and test still fit (at least the one
-    done, at most `cap`)."""
+    budget: whole ones, then the fraction of one more whose training and test still fit (0 if none)."""
+    if budget_seconds <= 0:
+        return 0.0
     epoch = max(train_seconds + test_seconds, 1e-9)
     whole = budget_seconds // epoch
     fraction = max(0.0, budget_seconds - whole * epoch - test_seconds) / max(train_seconds, 1e-9)
-    return float(max(1.0, min(float(cap), whole + min(fraction, 1.0))))
+    return float(whole + min(fraction, 1.0))
+
+
+def epochs_within(budget_seconds: float, train_seconds: float, test_seconds: float, cap: int) -> float:
+    """epochs_fitting, at least the one done, at most `cap`."""
+    return float(max(1.0, min(float(cap), epochs_fitting(budget_seconds, train_seconds, test_seconds))))
 
 
 def planned_batches(epochs: float, batches_per_epoch: int) -> tuple[int, int | None]:
@@ -180,6 +187,8 @@ class FinalTraining(Checkpointed):
         self.epoch = 0
         self.planned_epochs = config.epochs  # with a time budget: set after the first epoch
         self.last_epoch_batches: int | None = None  # with a time budget: the last epoch's cut, if any
+        self.epoch_seconds: list[float] = []  # with a time budget: each epoch's time (train and test)
+        self.epoch_seconds_test = 0.0  # with a time budget: the first epoch's test time
         self.best_acc = float("-inf")
         self.history: list[dict] = []
         self.engine = RunEngine.in_run_dir(self.run_dir, (HISTORY_FILE,))
@@ -190,7 +199,8 @@ class FinalTraining(Checkpointed):
         return self.planned_epochs
 
     # -- state -------------------------------------------------------------------------------------
-    counters = ("epoch", "best_acc", "history", "planned_epochs", "last_epoch_batches")
+    counters = ("epoch", "best_acc", "history", "planned_epochs", "last_epoch_batches", "epoch_seconds",
+                "epoch_seconds_test")
     mismatch = ("the checkpoint holds a different network (arch, size or dataset) from the one being trained, or "
                 "is not a train_final.py checkpoint; resume it with its own settings")
 
@@ -238,6 +248,8 @@ class FinalTraining(Checkpointed):
         test_metrics = self.evaluate()
         if epoch == 0 and cfg.time_budget is not None:
             self._plan_epochs(t_test - t0, time.perf_counter() - t_test)
+        elif cfg.time_budget is not None:
+            self._shorten_plan(time.perf_counter() - t0)
         self.scheduler.step()
         metrics = {f"train_{k}": v for k, v in train_metrics.items()}
         metrics.update({f"test_{k}": v for k, v in test_metrics.items()})
@@ -255,7 +267,8 @@ class FinalTraining(Checkpointed):
 
     def load_state_dict(self, state: dict) -> None:
         # checkpoints written before time budgets (or before cut last epochs) ran config.epochs whole epochs
-        old = {"planned_epochs": self.config.epochs, "last_epoch_batches": None}
+        old = {"planned_epochs": self.config.epochs, "last_epoch_batches": None, "epoch_seconds": [],
+               "epoch_seconds_test": 0.0}
         super().load_state_dict({**old, **state} if isinstance(state, dict) else state)
 
     def _plan_epochs(self, train_seconds: float, test_seconds: float) -> None:
@@ -263,6 +276,7 @@ class FinalTraining(Checkpointed):
         agree), before the schedule's first step; the cosine schedule spans exactly the batches planned."""
         s = all_reduce_sum({"train": train_seconds, "test": test_seconds})
         train, test = s["train"] / world_size(), s["test"] / world_size()
+        self.epoch_seconds, self.epoch_seconds_test = [train + test], test
         epochs = epochs_within(self.config.time_budget, train, test, self.config.epochs)
         per_epoch = self.train_stream.batches_per_epoch(self.config.max_batches)
         self.planned_epochs, self.last_epoch_batches = planned_batches(epochs, per_epoch)
@@ -273,6 +287,27 @@ class FinalTraining(Checkpointed):
                  self.config.time_budget / 60, train, test, self.planned_epochs,
                  f" (the last one {self.last_epoch_batches} of {per_epoch} batches)" if self.last_epoch_batches
                  else "")
+
+    def _shorten_plan(self, seconds: float) -> None:
+        """After each later epoch (of `seconds`): when the epochs still planned, at the pace of the last three,
+        no longer fit what the epochs so far left of the budget, plan only those that fit (never more), and end
+        the cosine schedule with them. Epoch times drift (on 2 CPU cores up to 10 % above the first's within an
+        hour), so a plan from the first epoch alone can overrun. Times are the ranks' means, so all agree."""
+        self.epoch_seconds.append(all_reduce_sum({"s": seconds})["s"] / world_size())
+        test = self.epoch_seconds_test
+        train = max(statistics.mean(self.epoch_seconds[-3:]) - test, 1e-9)
+        more = epochs_fitting(self.config.time_budget - sum(self.epoch_seconds), train, test)
+        per_epoch = self.train_stream.batches_per_epoch(self.config.max_batches)
+        span = self.planned_epochs - 1 + (self.last_epoch_batches or per_epoch) / per_epoch
+        if self.epoch + 1 + more >= span - 0.5 / per_epoch:  # the plan still fits (to half a batch)
+            return
+        self.planned_epochs, self.last_epoch_batches = planned_batches(self.epoch + 1 + more, per_epoch)
+        shorter = self.planned_epochs - 1 + (self.last_epoch_batches or per_epoch) / per_epoch
+        if isinstance(self.scheduler, torch.optim.lr_scheduler.CosineAnnealingLR):
+            self.scheduler.T_max = float(shorter)  # the recursive cosine then ends at eta_min with the new plan
+        log.info("time budget: epochs now take %.1f s, so %d epochs in all%s instead of %.2f", train + test,
+                 self.planned_epochs, f" (the last one {self.last_epoch_batches} of {per_epoch} batches)"
+                 if self.last_epoch_batches else "", span)
 
     def evaluate(self) -> dict:
         return evaluate_network(self.model, self.test_stream.evaluation_batches(self.config.max_batches),

@@ -1,6 +1,6 @@
 """train_final.py --time_budget: the plan fixed from the first epoch's times (whole epochs, then the batches
 of one more that fit) equals a run given that plan from the start (schedule, drop path ramp, weights), survives
-a resume, and bad budgets are refused."""
+a resume, is shortened (never lengthened) when later epochs run slower, and bad budgets are refused."""
 import json
 import math
 
@@ -101,6 +101,50 @@ def test_cut_last_epoch_trains_its_batches_and_ends_the_cosine_schedule_with_the
     assert drawn == [2, 2, 1]  # --max_batches 2 per whole epoch, one in the cut last epoch
     # the cosine spans 2.5 epochs: the last (cut) epoch starts at epoch 2 of 2.5
     assert [r["lr"] for r in rows] == pytest.approx([0.1 * (1 + math.cos(math.pi * k / 2.5)) / 2 for k in range(3)])
+
+
+def _paced(monkeypatch, first: tuple[float, float], later: float) -> None:
+    """The first epoch "took" first = (train, test) seconds and every later one `later` seconds."""
+    plan, shorten = FinalTraining._plan_epochs, FinalTraining._shorten_plan
+    monkeypatch.setattr(FinalTraining, "_plan_epochs", lambda self, train, test: plan(self, *first))
+    monkeypatch.setattr(FinalTraining, "_shorten_plan", lambda self, seconds: shorten(self, later))
+
+
+def test_epochs_slower_than_the_first_shorten_the_plan_and_the_cosine_ends_with_it(tmp_path, monkeypatch):
+    _paced(monkeypatch, (14.0, 1.0), 25.0)  # 4 epochs of 15 s fit a minute; at 25 s the third ends it
+    train_final.main(TINY + ["--epochs", "10", "--time_budget", "1", "--save", str(tmp_path / "slow"),
+                             "--learning_rate", "0.1"])
+    rows = _history(tmp_path / "slow")
+    assert [r["epoch"] for r in rows] == [0, 1, 2]
+    # after epoch 1 (15 + 25 s spent, 20 s left, epochs now 20 s): one more epoch, the cosine re-spans 3 epochs
+    lr1 = 0.1 * (1 + math.cos(math.pi / 4)) / 2
+    assert [r["lr"] for r in rows] == pytest.approx([0.1, lr1, lr1 * (1 + math.cos(2 * math.pi / 3))
+                                                     / (1 + math.cos(math.pi / 3))])
+    state = torch.load(tmp_path / "slow" / "checkpoint.pt", weights_only=True)
+    assert (state["planned_epochs"], state["last_epoch_batches"]) == (3, None)
+    assert state["epoch_seconds"] == [15.0, 25.0, 25.0]
+    assert state["scheduler"]["T_max"] == 3.0
+
+
+def test_epochs_faster_than_the_first_keep_the_plan(tmp_path, monkeypatch):
+    _paced(monkeypatch, (14.0, 1.0), 5.0)
+    train_final.main(TINY + ["--epochs", "10", "--time_budget", "1", "--save", str(tmp_path / "fast")])
+    assert [r["epoch"] for r in _history(tmp_path / "fast")] == [0, 1, 2, 3]
+
+
+def test_a_resumed_run_with_a_shortened_plan_equals_the_uninterrupted_one(tmp_path, monkeypatch):
+    _paced(monkeypatch, (14.0, 1.0), 25.0)
+    train_final.main(TINY + ["--epochs", "10", "--time_budget", "1", "--save", str(tmp_path / "whole")])
+    monkeypatch.setattr(FinalTraining, "train_epoch", interrupted_after(2))  # after the plan was shortened
+    with pytest.raises(KeyboardInterrupt):
+        train_final.main(TINY + ["--epochs", "10", "--time_budget", "1", "--save", str(tmp_path / "split")])
+    monkeypatch.undo()
+    _paced(monkeypatch, (14.0, 1.0), 25.0)
+    train_final.main(["--resume", str(tmp_path / "split"), "--no_progress"])
+    assert _history(tmp_path / "split") == _history(tmp_path / "whole")
+    a = torch.load(tmp_path / "whole" / "weights.pt", weights_only=True)["model"]
+    b = torch.load(tmp_path / "split" / "weights.pt", weights_only=True)["model"]
+    assert all(torch.equal(a[k], b[k]) for k in a)
 
 
 @pytest.mark.parametrize("value", ["0", "-1", "inf", "nan"])
