@@ -43,7 +43,7 @@ COST_CAP = "ResidualSepConv"  # the derived cells cost no more than the baseline
 COST_LAYERS = 5  # the costs are timed at the retrained network's cells (RETRAIN's --layers)
 RETRAIN = ["--dataset", "fashion-mnist", "--layers", "5", "--init_channels", "16", "--drop_path_prob", "0",
            "--epochs", "30"]
-HOUR_MINUTES = 58.5  # the hour, less the processes' start-up and the drift of epoch times from the first's
+HOUR_MINUTES = 58.5  # the hour, less the processes' start-up and a margin for the last epoch's estimate
 BASELINE_ARCH = "ResidualSepConv"
 
 
