@@ -278,15 +278,9 @@ class FinalTraining(Checkpointed):
         train, test = s["train"] / world_size(), s["test"] / world_size()
         self.epoch_seconds, self.epoch_seconds_test = [train + test], test
         epochs = epochs_within(self.config.time_budget, train, test, self.config.epochs)
-        per_epoch = self.train_stream.batches_per_epoch(self.config.max_batches)
-        self.planned_epochs, self.last_epoch_batches = planned_batches(epochs, per_epoch)
-        span = self.planned_epochs - 1 + (self.last_epoch_batches or per_epoch) / per_epoch
-        if isinstance(self.scheduler, torch.optim.lr_scheduler.CosineAnnealingLR):
-            self.scheduler.T_max = float(span)
-        log.info("time budget %g min: the first epoch trained %.1f s and tested %.1f s, so %d epochs in all%s",
-                 self.config.time_budget / 60, train, test, self.planned_epochs,
-                 f" (the last one {self.last_epoch_batches} of {per_epoch} batches)" if self.last_epoch_batches
-                 else "")
+        plan = self._set_plan(epochs)
+        log.info("time budget %g min: the first epoch trained %.1f s and tested %.1f s, so %s",
+                 self.config.time_budget / 60, train, test, plan)
 
     def _shorten_plan(self, seconds: float) -> None:
         """After each later epoch (of `seconds`): when the epochs still planned, at the pace of the last three,
@@ -297,17 +291,29 @@ class FinalTraining(Checkpointed):
         test = self.epoch_seconds_test
         train = max(statistics.mean(self.epoch_seconds[-3:]) - test, 1e-9)
         more = epochs_fitting(self.config.time_budget - sum(self.epoch_seconds), train, test)
-        per_epoch = self.train_stream.batches_per_epoch(self.config.max_batches)
-        span = self.planned_epochs - 1 + (self.last_epoch_batches or per_epoch) / per_epoch
-        if self.epoch + 1 + more >= span - 0.5 / per_epoch:  # the plan still fits (to half a batch)
+        span = self._planned_span()
+        if self.epoch + 1 + more >= span - 0.5 / self._batches_per_epoch():  # still fits (to half a batch)
             return
-        self.planned_epochs, self.last_epoch_batches = planned_batches(self.epoch + 1 + more, per_epoch)
-        shorter = self.planned_epochs - 1 + (self.last_epoch_batches or per_epoch) / per_epoch
+        plan = self._set_plan(self.epoch + 1 + more)
+        log.info("time budget: epochs now take %.1f s, so %s instead of %.2f", train + test, plan, span)
+
+    def _batches_per_epoch(self) -> int:
+        return self.train_stream.batches_per_epoch(self.config.max_batches)
+
+    def _planned_span(self) -> float:
+        """The plan in epochs, its cut last epoch counted as the fraction of batches it trains."""
+        per_epoch = self._batches_per_epoch()
+        return self.planned_epochs - 1 + (self.last_epoch_batches or per_epoch) / per_epoch
+
+    def _set_plan(self, epochs: float) -> str:
+        """Plan `epochs` (the last one cut to its batches) and end the cosine schedule with the last batch; the
+        plan in words, for the log."""
+        self.planned_epochs, self.last_epoch_batches = planned_batches(epochs, self._batches_per_epoch())
         if isinstance(self.scheduler, torch.optim.lr_scheduler.CosineAnnealingLR):
-            self.scheduler.T_max = float(shorter)  # the recursive cosine then ends at eta_min with the new plan
-        log.info("time budget: epochs now take %.1f s, so %d epochs in all%s instead of %.2f", train + test,
-                 self.planned_epochs, f" (the last one {self.last_epoch_batches} of {per_epoch} batches)"
-                 if self.last_epoch_batches else "", span)
+            self.scheduler.T_max = float(self._planned_span())  # the recursive cosine ends at eta_min with it
+        return f"{self.planned_epochs} epochs in all" + (
+            f" (the last one {self.last_epoch_batches} of {self._batches_per_epoch()} batches)"
+            if self.last_epoch_batches else "")
 
     def evaluate(self) -> dict:
         return evaluate_network(self.model, self.test_stream.evaluation_batches(self.config.max_batches),
