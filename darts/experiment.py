@@ -178,9 +178,6 @@ def _check_robust_plugins(model, space, s: dict) -> None:
         if not all(hasattr(model, a) for a in ("alphas_normal", "alphas_reduce", "primitives", "relaxation",
                                                "cost_cap")):
             raise UserError(f"{flag} weighs the DARTS cells' op costs; the {space.name} space has no such cells")
-        if s.get("op_costs"):
-            from darts.resource_cost import read_op_costs
-            read_op_costs(s["op_costs"], model.primitives)
         if s.get("cost_cap"):
             from darts.genotype import Genotype, GenotypeError, load_genotype
             try:
@@ -188,9 +185,12 @@ def _check_robust_plugins(model, space, s: dict) -> None:
                 if not isinstance(cell, Genotype):
                     raise UserError(f"--cost_cap {s['cost_cap']}: not a convolutional DARTS cell; give one such as "
                                     f"ResidualSepConv")
-                cell.validate(model.primitives)
+                cell.validate()  # any known op: the cap's cell may use ops the search leaves out
             except GenotypeError as e:
                 raise UserError(f"--cost_cap: {e}") from None
+        if s.get("op_costs"):
+            from darts.resource_cost import read_op_costs
+            read_op_costs(s["op_costs"], _priced_ops(model.primitives, s))
     if s.get("aux_skip") and not any(getattr(m, "aux", None) is not None for m in model.modules()):
         raise UserError(f"--aux_skip is not available for the {space.name} space's supernet")
 
@@ -224,19 +224,30 @@ def _add_robust_plugins(searcher, s: dict) -> None:
         searcher.extra_parts["selection"] = selection
 
 
+def _priced_ops(primitives, s: dict) -> list[str]:
+    """The ops the cost table prices: the search's primitives, then any other op of the --cost_cap cell (a search
+    may leave out ops, e.g. pools, that the cap's hand-designed cell uses; its cost is still counted)."""
+    if not s.get("cost_cap"):
+        return list(primitives)
+    from darts.genotype import load_genotype
+    cell = load_genotype(s["cost_cap"])
+    return list(primitives) + sorted({op for op, _ in cell.normal + cell.reduce} - set(primitives))
+
+
 def _add_cost_term(searcher, s: dict, shape, channels_last: bool) -> None:
     """Resource-aware search (darts/resource_cost.py): the cells' expected op cost joins the architecture loss,
     beside any other regulariser of the alphas; with a cost cap, the derived cells fit the cap's cells' cost."""
     from darts.resource_cost import ExpectedCost, cost_cap, measure_op_costs, op_cost_table
     model = searcher.model
     device = next(model.parameters()).device
-    table = op_cost_table(searcher.run_dir, model.primitives, s.get("op_costs"), lambda: measure_op_costs(
-        model.primitives, s.get("cost_channels", 16), shape.height, shape.width, device,
+    priced = _priced_ops(model.primitives, s)
+    table = op_cost_table(searcher.run_dir, priced, s.get("op_costs"), lambda: measure_op_costs(
+        priced, s.get("cost_channels", 16), shape.height, shape.width, device,
         channels_last=channels_last, layers=s.get("cost_layers", 20), in_channels=shape.in_channels))
     if s.get("cost_cap"):
         from darts.genotype import load_genotype
-        model.cost_cap = cost_cap(table, model.primitives, load_genotype(s["cost_cap"], model.primitives),
-                                  model.steps, f"--cost_cap {s['cost_cap']}")
+        model.cost_cap = cost_cap(table, model.primitives, load_genotype(s["cost_cap"]), model.steps,
+                                  f"--cost_cap {s['cost_cap']}")
     if not s.get("cost_weight"):
         return
     cost = ExpectedCost(s["cost_weight"], table, model.primitives, model.relaxation.probabilities, model.steps)

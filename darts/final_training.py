@@ -249,7 +249,7 @@ class FinalTraining(Checkpointed):
         if epoch == 0 and cfg.time_budget is not None:
             self._plan_epochs(t_test - t0, time.perf_counter() - t_test)
         elif cfg.time_budget is not None:
-            self._shorten_plan(time.perf_counter() - t0)
+            self._replan(time.perf_counter() - t0)
         self.scheduler.step()
         metrics = {f"train_{k}": v for k, v in train_metrics.items()}
         metrics.update({f"test_{k}": v for k, v in test_metrics.items()})
@@ -282,19 +282,24 @@ class FinalTraining(Checkpointed):
         log.info("time budget %g min: the first epoch trained %.1f s and tested %.1f s, so %s",
                  self.config.time_budget / 60, train, test, plan)
 
-    def _shorten_plan(self, seconds: float) -> None:
-        """After each later epoch (of `seconds`): when the epochs still planned, at the pace of the last three,
-        no longer fit what the epochs so far left of the budget, plan only those that fit (never more), and end
-        the cosine schedule with them. Epoch times drift (on 2 CPU cores up to 10 % above the first's within an
-        hour), so a plan from the first epoch alone can overrun. Times are the ranks' means, so all agree."""
+    def _replan(self, seconds: float) -> None:
+        """After each later epoch (of `seconds`) but the last planned: plan the epochs that, at the pace of the last
+        three, fit what the epochs so far left of the budget (at most --epochs), when that differs from the plan,
+        and end the cosine schedule with them. Epoch times drift both ways (on 2 CPU cores up to 10 % above the
+        first's within an hour, and back): a plan from the first epoch alone can overrun, and a plan only ever
+        shortened left 4 of 55 minutes unspent when slow early epochs sped up. Times are the ranks' means, so
+        all agree."""
         self.epoch_seconds.append(all_reduce_sum({"s": seconds})["s"] / world_size())
+        if self.epoch + 1 >= self.planned_epochs:  # the last planned epoch (perhaps cut) is done: the run ends
+            return
         test = self.epoch_seconds_test
         train = max(statistics.mean(self.epoch_seconds[-3:]) - test, 1e-9)
         more = epochs_fitting(self.config.time_budget - sum(self.epoch_seconds), train, test)
+        target = max(float(self.epoch + 1), min(float(self.config.epochs), self.epoch + 1 + more))
         span = self._planned_span()
-        if self.epoch + 1 + more >= span - 0.5 / self._batches_per_epoch():  # still fits (to half a batch)
+        if abs(target - span) < 0.5 / self._batches_per_epoch():  # the same plan, to half a batch
             return
-        plan = self._set_plan(self.epoch + 1 + more)
+        plan = self._set_plan(target)
         log.info("time budget: epochs now take %.1f s, so %s instead of %.2f", train + test, plan, span)
 
     def _batches_per_epoch(self) -> int:

@@ -24,7 +24,8 @@ uses the same numbers, and every rank of a distributed search uses rank 0's.
 The term only leans the alphas towards cheap ops; `--cost_cap CELL` bounds the derived cells themselves: each
 is the strongest cell (largest summed weight of its chosen ops) whose cost under the same table (its ops and
 the inputs it reads) is at most CELL's cell of the same type, e.g. a hand-designed cell whose training time
-is what one can afford.
+is what one can afford. CELL may use ops the search leaves out (a search without pools capped by a cell with
+a max pool): the table then prices those too.
 """
 from __future__ import annotations
 
@@ -171,7 +172,8 @@ def check_op_costs(table, primitives: Sequence[str], source: str) -> dict[str, d
     for t in ROWS:
         missing = [p for p in primitives if p not in table[t]]
         if missing:
-            raise UserError(f"{source}: the {t} costs lack {', '.join(missing)}; give every primitive of the search")
+            raise UserError(f"{source}: the {t} costs lack {', '.join(missing)}; give every op of the search "
+                            f"(and of the --cost_cap cell)")
         bad = [p for p in primitives if isinstance(table[t][p], bool) or not isinstance(table[t][p], (int, float))
                or not table[t][p] >= 0 or table[t][p] == float("inf")]
         if bad:

@@ -292,3 +292,30 @@ def test_the_cost_prediction_benchmark_prices_the_probe_cells():
     assert moved["every cell"] == pytest.approx(base["every cell"]) and moved["first cells"] == pytest.approx(base["first cells"])
     assert moved["every cell + inputs"] - base["every cell + inputs"] == pytest.approx(out["tables"]["every cell + inputs"]["inputs"]["normal"][0])
     assert moved["step_ms_per_image"] > 0
+
+
+def test_a_search_without_the_cap_cells_ops_still_prices_them(tmp_path, monkeypatch):
+    """A search space may leave out ops (here the pools) that the --cost_cap cell uses (ResidualSepConv's
+    reduction cell has a max pool): the table prices them too, so the cap is that cell's full cost."""
+    from darts import resource_cost
+    without_pools = [p for p in PRIMITIVES if "pool" not in p]
+    priced = []
+    t = table()
+    t["reduce"]["max_pool_3x3"] = 3.0  # the cap's reduction cell: 4 sep convs + a stride-2 max pool
+    monkeypatch.setattr(resource_cost, "measure_op_costs", lambda ops, *a, **k: priced.append(list(ops)) or t)
+    run = api.search(digits(), save=tmp_path / "run", cost_cap="ResidualSepConv",
+                     primitives=",".join(without_pools), **SMALL)
+    assert priced == [without_pools + ["max_pool_3x3"]]
+    kept = json.loads((tmp_path / "run" / COST_FILE).read_text())
+    assert kept["reduce"]["max_pool_3x3"] == 3.0
+    dear = lambda genes: sum(op not in CHEAP for op, _ in genes)
+    assert all("pool" not in op for op, _ in run.genotype.normal + run.genotype.reduce)
+    assert dear(run.genotype.normal) <= 4 and 5 <= dear(run.genotype.reduce) <= 7  # 4 + 3 ms of reduce budget
+    # a given table must price the cap's op as well
+    short = tmp_path / "short.json"
+    short.write_text(json.dumps({k: row if k == "inputs" else {p: v for p, v in row.items() if p != "max_pool_3x3"}
+                                 for k, row in t.items()}))
+    with pytest.raises(UserError, match="lack max_pool_3x3"):
+        api.search(digits(), save=tmp_path / "run2", cost_cap="ResidualSepConv", op_costs=str(short),
+                   primitives=",".join(without_pools), **SMALL)
+    assert not (tmp_path / "run2").exists()

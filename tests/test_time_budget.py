@@ -1,6 +1,7 @@
 """train_final.py --time_budget: the plan fixed from the first epoch's times (whole epochs, then the batches
 of one more that fit) equals a run given that plan from the start (schedule, drop path ramp, weights), survives
-a resume, is shortened (never lengthened) when later epochs run slower, and bad budgets are refused."""
+a resume, is shortened when later epochs run slower and lengthened (up to --epochs) when they run faster, and bad
+budgets are refused."""
 import json
 import math
 
@@ -39,6 +40,12 @@ def test_planned_batches_cuts_the_last_epoch():
     assert planned_batches(1.0, 625) == (1, None)
 
 
+def _first_plan_only(monkeypatch) -> None:
+    """Later epochs keep the first plan (these tiny epochs take milliseconds, not the seconds the faked first
+    plan assumes, so a re-count would lengthen it; re-planning is tested below with paced epochs)."""
+    monkeypatch.setattr(FinalTraining, "_replan", lambda self, seconds: None)
+
+
 def _history(run) -> list[dict]:
     return [{k: v for k, v in json.loads(line).items() if k != "seconds"}
             for line in (run / "history.jsonl").read_text().splitlines()]
@@ -53,6 +60,7 @@ def test_budgeted_run_equals_a_run_given_its_epoch_count(tmp_path, monkeypatch):
         return epochs_within(budget, budget / 3 - test, test, cap)
 
     monkeypatch.setattr(final_training, "epochs_within", three)
+    _first_plan_only(monkeypatch)
     train_final.main(TINY + ["--epochs", "10", "--time_budget", "2", "--save", str(tmp_path / "budget")])
     assert seen == [(120.0, 10)]
     fixed, budget = _history(tmp_path / "fixed"), _history(tmp_path / "budget")
@@ -67,6 +75,7 @@ def test_budgeted_run_equals_a_run_given_its_epoch_count(tmp_path, monkeypatch):
 
 def test_resumed_budgeted_run_keeps_its_plan_and_equals_the_uninterrupted_run(tmp_path, monkeypatch):
     monkeypatch.setattr(final_training, "epochs_within", lambda budget, train, test, cap: 2.5)
+    _first_plan_only(monkeypatch)
     train_final.main(TINY + ["--epochs", "10", "--time_budget", "1", "--save", str(tmp_path / "whole")])
     monkeypatch.setattr(FinalTraining, "train_epoch", interrupted_after(2))
     with pytest.raises(KeyboardInterrupt):
@@ -74,6 +83,7 @@ def test_resumed_budgeted_run_keeps_its_plan_and_equals_the_uninterrupted_run(tm
     monkeypatch.undo()
     # the resumed process would plan differently; it must not plan again
     monkeypatch.setattr(final_training, "epochs_within", lambda budget, train, test, cap: 7.0)
+    _first_plan_only(monkeypatch)
     train_final.main(["--resume", str(tmp_path / "split"), "--no_progress"])
     assert [r["epoch"] for r in _history(tmp_path / "split")] == [0, 1, 2]
     state = torch.load(tmp_path / "split" / "checkpoint.pt", weights_only=True)
@@ -86,6 +96,7 @@ def test_resumed_budgeted_run_keeps_its_plan_and_equals_the_uninterrupted_run(tm
 
 def test_cut_last_epoch_trains_its_batches_and_ends_the_cosine_schedule_with_them(tmp_path, monkeypatch):
     monkeypatch.setattr(final_training, "epochs_within", lambda budget, train, test, cap: 2.5)
+    _first_plan_only(monkeypatch)
     drawn, epoch = [], BatchStream.epoch
 
     def counted(stream, max_batches=None):
@@ -105,9 +116,9 @@ def test_cut_last_epoch_trains_its_batches_and_ends_the_cosine_schedule_with_the
 
 def _paced(monkeypatch, first: tuple[float, float], later: float) -> None:
     """The first epoch "took" first = (train, test) seconds and every later one `later` seconds."""
-    plan, shorten = FinalTraining._plan_epochs, FinalTraining._shorten_plan
+    plan, replan = FinalTraining._plan_epochs, FinalTraining._replan
     monkeypatch.setattr(FinalTraining, "_plan_epochs", lambda self, train, test: plan(self, *first))
-    monkeypatch.setattr(FinalTraining, "_shorten_plan", lambda self, seconds: shorten(self, later))
+    monkeypatch.setattr(FinalTraining, "_replan", lambda self, seconds: replan(self, later))
 
 
 def test_epochs_slower_than_the_first_shorten_the_plan_and_the_cosine_ends_with_it(tmp_path, monkeypatch):
@@ -126,10 +137,39 @@ def test_epochs_slower_than_the_first_shorten_the_plan_and_the_cosine_ends_with_
     assert state["scheduler"]["T_max"] == 3.0
 
 
-def test_epochs_faster_than_the_first_keep_the_plan(tmp_path, monkeypatch):
+def test_epochs_faster_than_the_first_lengthen_the_plan_up_to_the_epochs_given(tmp_path, monkeypatch):
+    _paced(monkeypatch, (14.0, 1.0), 5.0)  # 4 epochs of 15 s fit a minute; after the second, 8 more of 5 s fit
+    train_final.main(TINY + ["--epochs", "10", "--time_budget", "1", "--save", str(tmp_path / "fast"),
+                             "--learning_rate", "0.1"])
+    rows = _history(tmp_path / "fast")
+    assert [r["epoch"] for r in rows] == list(range(10))
+    # the plan (the cosine's span) grows with the time left at the last three epochs' pace: 4 epochs after the
+    # first (15 s), then 6 (40 s left at 10 s), 7 (35 s at 8.33 s: 4 epochs and a cut fifth of no batch), 10
+    spans = [4, 6, 7] + [10] * 7
+    expected = [0.1]
+    for k in range(1, 10):  # torch's recursive cosine, each step under the span then planned
+        t = spans[k - 1]
+        expected.append(expected[-1] * (1 + math.cos(math.pi * k / t)) / (1 + math.cos(math.pi * (k - 1) / t)))
+    assert [r["lr"] for r in rows] == pytest.approx(expected)
+    state = torch.load(tmp_path / "fast" / "checkpoint.pt", weights_only=True)
+    assert state["scheduler"]["T_max"] == 10.0 and sum(state["epoch_seconds"]) == 15.0 + 9 * 5.0  # the minute
     _paced(monkeypatch, (14.0, 1.0), 5.0)
-    train_final.main(TINY + ["--epochs", "10", "--time_budget", "1", "--save", str(tmp_path / "fast")])
-    assert [r["epoch"] for r in _history(tmp_path / "fast")] == [0, 1, 2, 3]
+    train_final.main(TINY + ["--epochs", "6", "--time_budget", "1", "--save", str(tmp_path / "capped")])
+    assert [r["epoch"] for r in _history(tmp_path / "capped")] == list(range(6))  # never past --epochs
+
+
+def test_a_plan_follows_epochs_that_slow_down_then_speed_up(tmp_path, monkeypatch):
+    """Seed 16's laptop run: slow early epochs shortened the plan, and when they sped up the time was left
+    unspent; now the plan grows back."""
+    plan, replan = FinalTraining._plan_epochs, FinalTraining._replan
+    pace = iter([25.0, 25.0, 25.0] + [5.0] * 20)  # epochs 1-3 slow, then fast
+    monkeypatch.setattr(FinalTraining, "_plan_epochs", lambda self, train, test: plan(self, 9.0, 1.0))
+    monkeypatch.setattr(FinalTraining, "_replan", lambda self, seconds: replan(self, next(pace)))
+    train_final.main(TINY + ["--epochs", "30", "--time_budget", "2", "--save", str(tmp_path / "run")])
+    state = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=True)
+    spent = sum(state["epoch_seconds"])
+    assert spent <= 120.0 and 120.0 - spent < 5.0  # within the budget, less than a (fast) epoch left unspent
+    assert state["epoch_seconds"][:4] == [10.0, 25.0, 25.0, 25.0] and len(state["epoch_seconds"]) > 6
 
 
 def test_a_resumed_run_with_a_shortened_plan_equals_the_uninterrupted_one(tmp_path, monkeypatch):
