@@ -178,6 +178,7 @@ def _check_robust_plugins(model, space, s: dict) -> None:
         if not all(hasattr(model, a) for a in ("alphas_normal", "alphas_reduce", "primitives", "relaxation",
                                                "cost_cap")):
             raise UserError(f"{flag} weighs the DARTS cells' op costs; the {space.name} space has no such cells")
+        cell = None
         if s.get("cost_cap"):
             from darts.genotype import Genotype, GenotypeError, load_genotype
             try:
@@ -190,7 +191,7 @@ def _check_robust_plugins(model, space, s: dict) -> None:
                 raise UserError(f"--cost_cap: {e}") from None
         if s.get("op_costs"):
             from darts.resource_cost import read_op_costs
-            read_op_costs(s["op_costs"], _priced_ops(model.primitives, s))
+            read_op_costs(s["op_costs"], _priced_ops(model.primitives, cell))
     if s.get("aux_skip") and not any(getattr(m, "aux", None) is not None for m in model.modules()):
         raise UserError(f"--aux_skip is not available for the {space.name} space's supernet")
 
@@ -224,14 +225,12 @@ def _add_robust_plugins(searcher, s: dict) -> None:
         searcher.extra_parts["selection"] = selection
 
 
-def _priced_ops(primitives, s: dict) -> list[str]:
-    """The ops the cost table prices: the search's primitives, then any other op of the --cost_cap cell (a search
-    may leave out ops, e.g. pools, that the cap's hand-designed cell uses; its cost is still counted)."""
-    if not s.get("cost_cap"):
+def _priced_ops(primitives, cap_cell) -> list[str]:
+    """The ops the cost table prices: the search's primitives, then any other op of the --cost_cap cell (None:
+    no cap; a search may leave out ops, e.g. pools, that the cap's hand-designed cell uses; its cost still counts)."""
+    if cap_cell is None:
         return list(primitives)
-    from darts.genotype import load_genotype
-    cell = load_genotype(s["cost_cap"])
-    return list(primitives) + sorted({op for op, _ in cell.normal + cell.reduce} - set(primitives))
+    return list(primitives) + sorted({op for op, _ in cap_cell.normal + cap_cell.reduce} - set(primitives))
 
 
 def _add_cost_term(searcher, s: dict, shape, channels_last: bool) -> None:
@@ -240,14 +239,14 @@ def _add_cost_term(searcher, s: dict, shape, channels_last: bool) -> None:
     from darts.resource_cost import ExpectedCost, cost_cap, measure_op_costs, op_cost_table
     model = searcher.model
     device = next(model.parameters()).device
-    priced = _priced_ops(model.primitives, s)
+    from darts.genotype import load_genotype
+    cap_cell = load_genotype(s["cost_cap"]) if s.get("cost_cap") else None
+    priced = _priced_ops(model.primitives, cap_cell)
     table = op_cost_table(searcher.run_dir, priced, s.get("op_costs"), lambda: measure_op_costs(
         priced, s.get("cost_channels", 16), shape.height, shape.width, device,
         channels_last=channels_last, layers=s.get("cost_layers", 20), in_channels=shape.in_channels))
-    if s.get("cost_cap"):
-        from darts.genotype import load_genotype
-        model.cost_cap = cost_cap(table, model.primitives, load_genotype(s["cost_cap"]), model.steps,
-                                  f"--cost_cap {s['cost_cap']}")
+    if cap_cell is not None:
+        model.cost_cap = cost_cap(table, model.primitives, cap_cell, model.steps, f"--cost_cap {s['cost_cap']}")
     if not s.get("cost_weight"):
         return
     cost = ExpectedCost(s["cost_weight"], table, model.primitives, model.relaxation.probabilities, model.steps)
