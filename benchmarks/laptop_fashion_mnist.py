@@ -14,7 +14,9 @@ measured around its whole process.
 The recipe's search derives the strongest cells that cost no more than the baseline's (`--cost_cap
 ResidualSepConv`), under op costs timed at the 5-cell network's shapes (`--cost_layers 5`); `--cost_weight 0.3`
 adds the cost term of the recipes of sessions 6 and 7 to the search, `--cost_cap none --cost_weight 0.3` runs
-the cost term alone, `--cost_cap none` the plain DARTS search of the recipe's first version. `--baseline_seeds`
+the cost term alone, `--cost_cap none` the plain DARTS search of the recipe's first version; `--primitives` and
+`--allow_same_input` pass the search's flags of those names (session 13's variant: the pool-less space whose nodes
+may read one input twice). `--baseline_seeds`
 names the baseline's seeds (default: the recipe's; none skips it, e.g. when its run is already in OUT with the
 same retraining flags).
 
@@ -96,6 +98,8 @@ def main(argv=None) -> dict:
                    help="the search's --cost_cap (none: no cap, the recipe of session 6)")
     p.add_argument("--primitives", default=PRIMITIVES,
                    help="the search's --primitives, comma-separated (default all: DARTS's eight ops)")
+    p.add_argument("--allow_same_input", action="store_true",
+                   help="the search's --allow_same_input (a node's two ops may read one input)")
     p.add_argument("--baseline_seeds", type=int, nargs="*", default=None,
                    help="seeds of the hand-designed baseline (default: --seeds; none: only the recipe)")
     args = p.parse_args(argv)
@@ -107,6 +111,7 @@ def main(argv=None) -> dict:
     b_seeds = s if args.baseline_seeds is None else args.baseline_seeds
     capped = args.cost_cap.lower() != "none"
     search_flags = SEARCH + (["--primitives", args.primitives] if args.primitives.lower() != "all" else []) + \
+        (["--allow_same_input"] if args.allow_same_input else []) + \
         (["--cost_weight", str(args.cost_weight)] if args.cost_weight else []) + \
         (["--cost_cap", args.cost_cap] if capped else []) + \
         (["--cost_layers", str(COST_LAYERS)] if args.cost_weight or capped else [])

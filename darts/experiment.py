@@ -171,6 +171,9 @@ def _check_robust_plugins(model, space, s: dict) -> None:
     """Refuse a robust plug-in that this space's supernet cannot carry (before anything is written)."""
     if s.get("max_skip") is not None and not hasattr(model, "max_skip"):
         raise UserError(f"--max_skip caps skip connections in a DARTS normal cell; the {space.name} space has none")
+    if s.get("allow_same_input") and not hasattr(model, "same_input"):
+        raise UserError(f"--allow_same_input lets a DARTS cell's node read one input twice; the {space.name} space "
+                        f"has no such cells")
     if s.get("selection") == "pt" and not hasattr(model, "selection_groups"):
         raise UserError(f"--selection pt is not available for the {space.name} space's supernet")
     if s.get("cost_weight") or s.get("cost_cap"):
@@ -217,6 +220,8 @@ def _add_robust_plugins(searcher, s: dict) -> None:
         searcher.epoch_start_hooks.append(AuxiliarySkipDecay(searcher.model, s["aux_skip"], searcher.config.epochs))
     if s.get("max_skip") is not None:
         searcher.model.max_skip = s["max_skip"]
+    if s.get("allow_same_input"):
+        searcher.model.same_input = True
     if s.get("selection") == "pt":
         from darts.robust.perturbation import PerturbationSelection
         selection = PerturbationSelection(searcher, s.get("pt_interval", 5), s.get("pt_batches"), s.get("seed", 0))
@@ -246,7 +251,8 @@ def _add_cost_term(searcher, s: dict, shape, channels_last: bool) -> None:
         priced, s.get("cost_channels", 16), shape.height, shape.width, device,
         channels_last=channels_last, layers=s.get("cost_layers", 20), in_channels=shape.in_channels))
     if cap_cell is not None:
-        model.cost_cap = cost_cap(table, model.primitives, cap_cell, model.steps, f"--cost_cap {s['cost_cap']}")
+        model.cost_cap = cost_cap(table, model.primitives, cap_cell, model.steps, f"--cost_cap {s['cost_cap']}",
+                                  same_input=bool(s.get("allow_same_input")))
     if not s.get("cost_weight"):
         return
     cost = ExpectedCost(s["cost_weight"], table, model.primitives, model.relaxation.probabilities, model.steps)

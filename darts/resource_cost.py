@@ -251,7 +251,7 @@ def cell_cost(genes: Sequence, table: dict[str, dict[str, float]], reduction: bo
 
 
 def cost_cap(table: dict[str, dict[str, float]], primitives: Sequence[str], genotype, steps: int = 4,
-             name: str = "--cost_cap") -> tuple:
+             name: str = "--cost_cap", same_input: bool = False) -> tuple:
     """((normal costs[edge, op], budget, input costs), (reduce ...)) for derive_genotype: each derived cell
     may cost what `genotype`'s cell of its type costs. UserError when even the cheapest cell is dearer."""
     from darts.spaces.darts_cnn.discretize import derive_cell_within
@@ -261,7 +261,8 @@ def cost_cap(table: dict[str, dict[str, float]], primitives: Sequence[str], geno
            (costs[1], cell_cost(genotype.reduce, table, True), inputs["reduce"]))
     for (c, budget, inputs), kind in zip(cap, ("normal", "reduction")):
         try:
-            derive_cell_within(torch.ones_like(c), primitives, steps, c, budget, input_costs=inputs)
+            derive_cell_within(torch.ones_like(c), primitives, steps, c, budget, input_costs=inputs,
+                               same_input=same_input)
         except ValueError as e:
             raise UserError(f"{name}: its {kind} cell costs {budget:.3f} ms and {e.args[0].split('; ')[1]} ms "
                             f"under this op cost table; give a dearer cell") from None

@@ -113,6 +113,9 @@ def robust_options() -> tuple[Option, ...]:
                "ResidualSepConv; default: no cap", type=str),
         Option("aux_skip", 0.0, "DARTS-: initial weight of an auxiliary skip connection beside every edge, decayed "
                "linearly to 0 over the search (the paper: 1); 0 = none", minimum=0.0),
+        Option("allow_same_input", False, "derive cells whose nodes may take both ops from one input (an op and "
+               "the identity of the same input, a residual block as in ResidualSepConv); DARTS takes them from two "
+               "distinct inputs", flag=True),
         Option("max_skip", None, "P-DARTS: at most this many skip connections in the derived normal cell (the "
                "paper: 2); default: no cap", type=int, minimum=0),
         Option("selection", "argmax", "how the cell is derived: argmax (the alphas, DARTS) or pt (DARTS-PT: "
@@ -150,6 +153,8 @@ def check_darts(settings: dict) -> None:
         raise UserError("--op_costs is the table of --cost_weight and --cost_cap: add one of them")
     if settings.get("cost_cap") and settings.get("max_skip") is not None:
         raise UserError("--cost_cap and --max_skip both decide the derived normal cell: use one")
+    if settings.get("allow_same_input") and settings.get("selection") == "pt":
+        raise UserError("--allow_same_input derives the cells from the alphas; --selection pt does not: use one")
     if settings.get("cost_cap") and settings.get("selection") == "pt":
         raise UserError("--cost_cap derives the cells from the alphas; --selection pt does not: use one")
     warmup, epochs = settings.get("warmup_epochs") or 0, settings.get("epochs")

@@ -11,6 +11,11 @@ A cost cap (`derive_cell_within`, darts/resource_cost.py's `--cost_cap`): the ce
 largest summed weight among the cells whose cost (their ops' costs plus those of the cell inputs they read)
 fits a budget. DARTS's rule is the same maximum without the budget (each node's two strongest edges with
 their argmax ops), so a cap the DARTS cell fits changes nothing.
+
+`same_input` (`--allow_same_input`): a node keeps its two strongest (edge, op) pairs, which may be two different
+ops of one edge (a residual block: a convolution and the identity of the same input, as in ResidualSepConv), where
+DARTS keeps one op on each of two distinct edges. A cell that reads one input only is cheaper (it leaves out the
+other input's preprocessing), so under a cost cap its budget holds more convolutions.
 """
 from __future__ import annotations
 
@@ -23,10 +28,11 @@ from darts.genotype import Genotype
 
 
 def derive_cell(weights: torch.Tensor, primitives: Sequence[str], steps: int, k: int = 2,
-                edge_scale: torch.Tensor | None = None, inputs: int = 2) -> list:
+                edge_scale: torch.Tensor | None = None, inputs: int = 2, same_input: bool = False) -> list:
     """weights: (n_edges, n_ops) softmaxed alphas of one cell; edge_scale optionally multiplies each
     edge's strength (PC-DARTS edge normalisation); `inputs` nodes precede the intermediate ones
-    (2 in a convolutional cell, 1 in the recurrent cell, which keeps k=1 edge per node)."""
+    (2 in a convolutional cell, 1 in the recurrent cell, which keeps k=1 edge per node); `same_input`: each
+    node's k strongest (edge, op) pairs, two of which may share an edge."""
     w = weights.detach().float().cpu()
     ops = list(primitives)
     real = [j for j, name in enumerate(ops) if name != "none"]
@@ -36,6 +42,15 @@ def derive_cell(weights: torch.Tensor, primitives: Sequence[str], steps: int, k:
     if edge_scale is not None:
         strength = strength * edge_scale.detach().float().cpu()
     gene, start = [], 0
+    if same_input:
+        scale = edge_scale.detach().float().cpu() if edge_scale is not None else torch.ones(len(w))
+        for i in range(steps):
+            pairs = [(r, j) for r in range(start, start + i + inputs) for j in real]
+            # Stable sort: ties keep the lower input, then the lower op index, first.
+            for r, j in sorted(pairs, key=lambda p: -float(w[p] * scale[p[0]]))[:k]:
+                gene.append((ops[j], r - start))
+            start += i + inputs
+        return gene
     for i in range(steps):
         n = i + inputs
         rows = range(start, start + n)
@@ -48,13 +63,13 @@ def derive_cell(weights: torch.Tensor, primitives: Sequence[str], steps: int, k:
 
 
 def derive_cell_capped(weights: torch.Tensor, primitives: Sequence[str], steps: int, max_skip: int,
-                       edge_scale: torch.Tensor | None = None) -> list:
+                       edge_scale: torch.Tensor | None = None, same_input: bool = False) -> list:
     """derive_cell with at most `max_skip` skip connections (P-DARTS)."""
     w = weights.detach().float().cpu().clone()
     skip = list(primitives).index("skip_connect")
     starts = [sum(2 + j for j in range(i)) for i in range(steps)]
     while True:
-        gene = derive_cell(w, primitives, steps, edge_scale=edge_scale)
+        gene = derive_cell(w, primitives, steps, edge_scale=edge_scale, same_input=same_input)
         rows = [starts[k // 2] + j for k, (op, j) in enumerate(gene) if op == "skip_connect"]
         weighted = [r for r in rows if float(w[r, skip]) > 0]
         if len(rows) <= max_skip or not weighted:
@@ -64,11 +79,11 @@ def derive_cell_capped(weights: torch.Tensor, primitives: Sequence[str], steps: 
 
 def derive_cell_within(weights: torch.Tensor, primitives: Sequence[str], steps: int, costs: torch.Tensor,
                        budget: float, edge_scale: torch.Tensor | None = None, k: int = 2,
-                       input_costs: Sequence[float] = (0.0, 0.0)) -> list:
+                       input_costs: Sequence[float] = (0.0, 0.0), same_input: bool = False) -> list:
     """The cell maximising the summed (edge-scaled) weight of its chosen ops among the cells whose cost is at
     most `budget`: the summed costs[edge, op] of its chosen ops, plus input_costs[i] when an edge reads cell
     input i (the backward pass through that input's preprocessing). Each node keeps `k` distinct incoming
-    edges, each with one op other than 'none'. Exact: for each set of used inputs, the (cost, weight) choices
+    edges, each with one op other than 'none' (`same_input`: `k` distinct (edge, op) pairs). Exact: for each set of used inputs, the (cost, weight) choices
     are pruned to the ones no other choice beats on both, node by node. ValueError when no cell fits."""
     w = weights.detach().double().cpu()
     if edge_scale is not None:
@@ -79,12 +94,11 @@ def derive_cell_within(weights: torch.Tensor, primitives: Sequence[str], steps: 
     for i in range(steps):
         n = i + 2
         choices: dict[frozenset, list] = {}
-        for edges in combinations(range(n), min(k, n)):
-            for ops in product(real, repeat=len(edges)):
-                picked = sorted(zip(edges, ops), key=lambda e: -float(w[start + e[0], e[1]]))  # stable
-                choices.setdefault(frozenset(e for e in edges if e < 2), []).append(
-                    (sum(float(c[start + e, j]) for e, j in picked), sum(float(w[start + e, j]) for e, j in picked),
-                     [(primitives[j], e) for e, j in picked]))
+        for pairs in _node_choices(n, real, k, same_input):
+            picked = sorted(pairs, key=lambda e: -float(w[start + e[0], e[1]]))  # stable
+            choices.setdefault(frozenset(e for e, _ in picked if e < 2), []).append(
+                (sum(float(c[start + e, j]) for e, j in picked), sum(float(w[start + e, j]) for e, j in picked),
+                 [(primitives[j], e) for e, j in picked]))
         choices = {more: _pareto(options) for more, options in choices.items()}  # once per node, not per state
         merged: dict[frozenset, list] = {}
         for used, ways in frontier.items():
@@ -101,6 +115,17 @@ def derive_cell_within(weights: torch.Tensor, primitives: Sequence[str], steps: 
     return max(fitting, key=lambda f: f[1])[2]
 
 
+def _node_choices(n: int, real: list[int], k: int, same_input: bool):
+    """A node's choices of (input, op) pairs among n inputs: k distinct inputs with one op each (DARTS), or
+    (same_input) any k distinct pairs."""
+    if same_input:
+        yield from combinations([(e, j) for e in range(n) for j in real], k)
+        return
+    for edges in combinations(range(n), min(k, n)):
+        for ops in product(real, repeat=len(edges)):
+            yield list(zip(edges, ops))
+
+
 def _pareto(choices: list) -> list:
     """The choices that no other choice beats on both cost (lower) and weight (higher), cheapest first; of
     equal ones the first listed."""
@@ -113,25 +138,28 @@ def _pareto(choices: list) -> list:
 
 def derive_genotype(weights_normal: torch.Tensor, weights_reduce: torch.Tensor, primitives: Sequence[str],
                     steps: int = 4, multiplier: int = 4, edge_scale_normal=None, edge_scale_reduce=None,
-                    max_skip: int | None = None, cost_cap=None) -> Genotype:
+                    max_skip: int | None = None, cost_cap=None, same_input: bool = False) -> Genotype:
     """`max_skip`: P-DARTS's cap on the normal cell's skip connections (None: no cap, the paper's DARTS).
     `cost_cap`: ((normal costs[edge, op], budget, input costs), (reduce ...)): each cell is the strongest
-    that fits its budget (derive_cell_within); None: no cap."""
+    that fits its budget (derive_cell_within); None: no cap. `same_input`: a node's two ops may share an
+    input (module docstring); False: DARTS's distinct inputs."""
     concat = list(range(2 + steps - multiplier, steps + 2))
     if cost_cap is not None:
         (c_normal, b_normal, in_normal), (c_reduce, b_reduce, in_reduce) = cost_cap
         return Genotype(
             normal=derive_cell_within(weights_normal, primitives, steps, c_normal, b_normal, edge_scale_normal,
-                                      input_costs=in_normal),
+                                      input_costs=in_normal, same_input=same_input),
             normal_concat=concat,
             reduce=derive_cell_within(weights_reduce, primitives, steps, c_reduce, b_reduce, edge_scale_reduce,
-                                      input_costs=in_reduce),
+                                      input_costs=in_reduce, same_input=same_input),
             reduce_concat=concat)
     if max_skip is not None and "skip_connect" in primitives:
-        normal = derive_cell_capped(weights_normal, primitives, steps, max_skip, edge_scale=edge_scale_normal)
+        normal = derive_cell_capped(weights_normal, primitives, steps, max_skip, edge_scale=edge_scale_normal,
+                                    same_input=same_input)
     else:
-        normal = derive_cell(weights_normal, primitives, steps, edge_scale=edge_scale_normal)
+        normal = derive_cell(weights_normal, primitives, steps, edge_scale=edge_scale_normal, same_input=same_input)
     return Genotype(
         normal=normal, normal_concat=concat,
-        reduce=derive_cell(weights_reduce, primitives, steps, edge_scale=edge_scale_reduce), reduce_concat=concat,
+        reduce=derive_cell(weights_reduce, primitives, steps, edge_scale=edge_scale_reduce, same_input=same_input),
+        reduce_concat=concat,
     )
