@@ -38,19 +38,20 @@ def derive_cell(weights: torch.Tensor, primitives: Sequence[str], steps: int, k:
     real = [j for j, name in enumerate(ops) if name != "none"]
     if not real:
         raise ValueError("the candidate set has no operation besides 'none'")
-    strength = w[:, real].max(dim=1).values
-    if edge_scale is not None:
-        strength = strength * edge_scale.detach().float().cpu()
+    scale = edge_scale.detach().float().cpu() if edge_scale is not None else None
     gene, start = [], 0
     if same_input:
-        scale = edge_scale.detach().float().cpu() if edge_scale is not None else torch.ones(len(w))
+        scaled = w if scale is None else w * scale[:, None]
         for i in range(steps):
             pairs = [(r, j) for r in range(start, start + i + inputs) for j in real]
             # Stable sort: ties keep the lower input, then the lower op index, first.
-            for r, j in sorted(pairs, key=lambda p: -float(w[p] * scale[p[0]]))[:k]:
+            for r, j in sorted(pairs, key=lambda p: -float(scaled[p]))[:k]:
                 gene.append((ops[j], r - start))
             start += i + inputs
         return gene
+    strength = w[:, real].max(dim=1).values
+    if scale is not None:
+        strength = strength * scale
     for i in range(steps):
         n = i + inputs
         rows = range(start, start + n)
@@ -83,8 +84,9 @@ def derive_cell_within(weights: torch.Tensor, primitives: Sequence[str], steps: 
     """The cell maximising the summed (edge-scaled) weight of its chosen ops among the cells whose cost is at
     most `budget`: the summed costs[edge, op] of its chosen ops, plus input_costs[i] when an edge reads cell
     input i (the backward pass through that input's preprocessing). Each node keeps `k` distinct incoming
-    edges, each with one op other than 'none' (`same_input`: `k` distinct (edge, op) pairs). Exact: for each set of used inputs, the (cost, weight) choices
-    are pruned to the ones no other choice beats on both, node by node. ValueError when no cell fits."""
+    edges, each with one op other than 'none' (`same_input`: `k` distinct (edge, op) pairs). Exact: for each
+    set of used inputs, the (cost, weight) choices are pruned to the ones no other choice beats on both, node
+    by node. ValueError when no cell fits."""
     w = weights.detach().double().cpu()
     if edge_scale is not None:
         w = w * edge_scale.detach().double().cpu()[:, None]
