@@ -8,6 +8,7 @@ building the supernet - and writes nothing, so a run folder is created only for 
 """
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable
@@ -253,6 +254,8 @@ def _add_cost_term(searcher, s: dict, shape, channels_last: bool) -> None:
     if cap_cell is not None:
         model.cost_cap = cost_cap(table, model.primitives, cap_cell, model.steps, f"--cost_cap {s['cost_cap']}",
                                   same_input=bool(s.get("allow_same_input")))
+        if s.get("cost_cap_by") == "step_time":
+            searcher.finish_hooks.append(lambda: _fit_cap_to_step_time(searcher, s, shape, channels_last, cap_cell))
     if not s.get("cost_weight"):
         return
     cost = ExpectedCost(s["cost_weight"], table, model.primitives, model.relaxation.probabilities, model.steps)
@@ -263,6 +266,49 @@ def _add_cost_term(searcher, s: dict, shape, channels_last: bool) -> None:
         metrics["expected_cost"] = float(cost.expected([a.detach() for a in model.alphas()]))
         log.info("expected op cost %.4f (of the most expensive cells)", metrics["expected_cost"])
     searcher.epoch_end_hooks.append(log_expected_cost)
+
+
+def _fit_cap_to_step_time(searcher, s: dict, shape, channels_last: bool, cap_cell) -> None:
+    """--cost_cap_by step_time: scale the cap's budgets by the largest factor whose derived cells train no slower
+    than the cap cell's, measured in the retrained network (resource_cost.fit_cap_to_step_time); measured once,
+    kept in the run folder (cap_fit.json) so that a resumed search derives the same cells, rank 0's on every
+    rank."""
+    from darts.resource_cost import (CAP_FIT_FILE, fit_cap_to_step_time, network_step_ms, same_on_every_rank,
+                                     scaled_cap)
+    model, run = searcher.model, searcher.run_dir
+    saved = run.file(CAP_FIT_FILE) if run.path is not None else None
+    if saved is not None and saved.exists():
+        try:
+            scale = float(json.loads(saved.read_text())["scale"])
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            raise UserError(f"{saved}: not this run's cap fit ({type(e).__name__}); delete it to measure again") \
+                from None
+        log.info("cost cap fitted to step time (%s): budgets x %.3f", saved, scale)
+    else:
+        summed, device = model.cost_cap, next(model.parameters()).device
+
+        def derive(cap):
+            model.cost_cap = cap
+            try:
+                return model.genotype()
+            finally:
+                model.cost_cap = summed
+
+        def step_ms(genotypes):
+            return network_step_ms(genotypes, s.get("cost_layers", 20), s.get("cost_channels", 16),
+                                   shape.in_channels, shape.height, shape.width, device,
+                                   channels_last=channels_last)
+        best, trials = fit_cap_to_step_time(summed, derive, step_ms, cap_cell)
+        for t in trials:
+            log.info("cost cap x %.3f: the derived cells step in %.1f ms, %s's in %.1f ms (%s)", t["scale"],
+                     t["step_ms"], s["cost_cap"], t["cap_step_ms"], "fits" if t["fits"] else "too slow")
+        if best is None:
+            log.warning("no tried factor of the cost cap gave cells that step as fast as %s's: the summed-cost "
+                        "cap is kept", s["cost_cap"])
+        scale = same_on_every_rank({"cap": {"scale": 1.0 if best is None else best}})["cap"]["scale"]
+        run.write_json(CAP_FIT_FILE, {"scale": scale, "trials": trials})
+        log.info("cost cap fitted to step time: budgets x %.3f", scale)
+    model.cost_cap = scaled_cap(model.cost_cap, scale)
 
 
 def _precision(settings: dict, device: torch.device) -> tuple[bool | None, bool]:

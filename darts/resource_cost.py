@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import statistics
 import time
 from pathlib import Path
@@ -43,6 +44,7 @@ from darts.errors import UserError
 log = logging.getLogger("darts")
 
 COST_FILE = "op_costs.json"
+CAP_FIT_FILE = "cap_fit.json"  # --cost_cap_by step_time: the budgets' measured factor
 ROWS = ("normal", "reduce", "reduce_inner")
 NO_INPUT_COSTS = {"normal": [0.0, 0.0], "reduce": [0.0, 0.0]}  # a table without "inputs" (session 6's format)
 
@@ -126,25 +128,85 @@ def input_costs(layers: int, channels: int, in_channels: int, height: int, width
     newer only or the older only: isolated preprocessing modules time the reduction cells' at about twice
     what the network pays."""
     from darts.genotype import Genotype
-    from darts.spaces.darts_cnn.network import NetworkCIFAR
 
     def cell(first: str, reads: tuple[int, int]) -> list:
         return [(first, reads[0]), (first, reads[1])] + [("skip_connect", j) for j in (2, 2, 3, 3, 4, 4)]
     newer, both, older = (1, 1), (0, 1), (0, 0)
     variants = {"base": (newer, newer), "normal both": (both, newer), "normal older": (older, newer),
                 "reduce both": (newer, both), "reduce older": (newer, older)}
+    steps = _training_steps({name: Genotype(normal=cell("skip_connect", n), normal_concat=[2, 3, 4, 5],
+                                            reduce=cell("max_pool_3x3", r), reduce_concat=[2, 3, 4, 5])
+                             for name, (n, r) in variants.items()},
+                            layers, channels, in_channels, height, width, device, batch, channels_last)
+    ms = _median_ms(steps, warmup, repeats, cuda)
+    return {kind: [max(0.0, ms[f"{kind} both"] - ms["base"]), max(0.0, ms[f"{kind} both"] - ms[f"{kind} older"])]
+            for kind in ("normal", "reduce")}
+
+
+def _training_steps(genotypes: dict, layers: int, channels: int, in_channels: int, height: int, width: int,
+                    device, batch: int, channels_last: bool) -> dict[str, Callable[[], object]]:
+    """{name: one training step (forward, cross-entropy, backward) of the retrained network of that genotype}
+    (NetworkCIFAR: `layers` cells from `channels` channels, affine BatchNorm, no auxiliary head) on one
+    random batch."""
+    from darts.spaces.darts_cnn.network import NetworkCIFAR
     fmt = torch.channels_last if channels_last else torch.contiguous_format
     x = torch.randn(batch, in_channels, height, width, device=device).contiguous(memory_format=fmt)
     y = torch.randint(0, 10, (batch,), device=device)
     steps = {}
-    for name, (n, r) in variants.items():
-        genotype = Genotype(normal=cell("skip_connect", n), normal_concat=[2, 3, 4, 5],
-                            reduce=cell("max_pool_3x3", r), reduce_concat=[2, 3, 4, 5])
+    for name, genotype in genotypes.items():
         net = NetworkCIFAR(genotype, channels, 10, layers, in_channels=in_channels).to(device, memory_format=fmt)
         steps[name] = lambda net=net: torch.nn.functional.cross_entropy(net.train()(x)[0], y).backward()
-    ms = _median_ms(steps, warmup, repeats, cuda)
-    return {kind: [max(0.0, ms[f"{kind} both"] - ms["base"]), max(0.0, ms[f"{kind} both"] - ms[f"{kind} older"])]
-            for kind in ("normal", "reduce")}
+    return steps
+
+
+def network_step_ms(genotypes: dict, layers: int, channels: int, in_channels: int, height: int, width: int,
+                    device: torch.device | str = "cpu", batch: int = 64, repeats: int = 8, warmup: int = 2,
+                    channels_last: bool = False) -> dict[str, float]:
+    """{name: median ms of the retrained network's training step} for each genotype, the networks taking turns
+    in each round; random streams forked, as in measure_op_costs."""
+    cuda = torch.device(device).type == "cuda"
+    with torch.random.fork_rng(devices=[torch.device(device)] if cuda else []):
+        steps = _training_steps(genotypes, layers, channels, in_channels, height, width, device, batch,
+                                channels_last)
+        return _median_ms(steps, warmup, repeats, cuda)
+
+
+def scaled_cap(cap: tuple, scale: float) -> tuple:
+    """`cap` (cost_cap's) with both cells' budgets times `scale`."""
+    return tuple((costs, budget * scale, inputs) for costs, budget, inputs in cap)
+
+
+def fit_cap_to_step_time(cap: tuple, derive: Callable[[tuple], object], step_ms: Callable[[dict], dict],
+                         cap_cell, rounds: int = 6, low: float = 0.5, high: float = 2.0) -> tuple[float | None, list]:
+    """(scale, trials): the largest factor of the cap's budgets, found by bisection on a log scale between
+    `low` and `high` (first try: their geometric mean), whose derived cells (`derive(scaled cap)`) make the
+    retrained network step no slower than `cap_cell`'s, both measured side by side (`step_ms({"cap": cell,
+    "derived": cell})`, ms). None when no tried factor fits. Why: summed op costs misprice cells unlike the
+    cap's (cells that read one input train ~0.7x as long as the sum predicts, benchmarks/cost_prediction.py),
+    so a cap by summed costs leaves part of the budget unspent or overspends it. A cell measured once is not
+    measured again; a budget below the cheapest cell (ValueError from derive) counts as too small."""
+    lo, hi = math.log(low), math.log(high)
+    best, trials, measured = None, [], {}
+    for _ in range(rounds):
+        mid = (lo + hi) / 2
+        scale = math.exp(mid)
+        try:
+            genotype = derive(scaled_cap(cap, scale))
+        except ValueError:
+            lo = mid
+            continue
+        key = str(genotype)
+        if key not in measured:
+            measured[key] = step_ms({"cap": cap_cell, "derived": genotype})
+        ms = measured[key]
+        fits = ms["derived"] <= ms["cap"]
+        trials.append({"scale": scale, "genotype": key, "step_ms": ms["derived"], "cap_step_ms": ms["cap"],
+                       "fits": fits})
+        if fits:
+            best, lo = scale if best is None else max(best, scale), mid
+        else:
+            hi = mid
+    return best, trials
 
 
 def _median_ms(fns: dict[str, Callable[[], object]], warmup: int, repeats: int, cuda: bool) -> dict[str, float]:

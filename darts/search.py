@@ -94,6 +94,8 @@ class DartsSearch(Checkpointed):
         self.extra_parts: dict[str, Any] = {}
         self.stop_requested = False  # set by a hook: the loop ends after this epoch
         self.stop_genotype: Any = None  # the genotype to return instead of the last one (early stopping)
+        # hook() after the last epoch, before the final genotype is derived (a cost cap fitted to measured time)
+        self.finish_hooks: list[Callable[[], None]] = []
         self.engine = RunEngine.in_run_dir(self.run_dir, (ALPHAS_FILE,))
         self.callbacks = self.engine.callbacks  # callback(epoch, row) once the epoch is written
 
@@ -110,6 +112,8 @@ class DartsSearch(Checkpointed):
     # -- the loop ------------------------------------------------------------------------------------
     def run(self) -> Any:
         self.engine.run(self, self.train_epoch)
+        for hook in self.finish_hooks:
+            hook()
         genotype = self.stop_genotype if self.stop_genotype is not None else self.model.genotype()
         self.engine.finish({"genotype.json": genotype_record(genotype)})
         return genotype

@@ -111,6 +111,10 @@ def robust_options() -> tuple[Option, ...]:
                "read, under the op cost table) is at most that of this cell's (a cells/ name or genotype JSON) "
                "cells of the same type, e.g. "
                "ResidualSepConv; default: no cap", type=str),
+        Option("cost_cap_by", "op_costs", "with --cost_cap: op_costs (the cells' summed op costs) or step_time "
+               "(after the search, the cap's budgets are scaled by the largest factor whose derived cells' "
+               "retrained network, timed on this device, steps no slower than the cap cell's)",
+               choices=("op_costs", "step_time")),
         Option("aux_skip", 0.0, "DARTS-: initial weight of an auxiliary skip connection beside every edge, decayed "
                "linearly to 0 over the search (the paper: 1); 0 = none", minimum=0.0),
         Option("allow_same_input", False, "derive cells whose nodes may take both ops from one input (an op and "
@@ -151,6 +155,11 @@ def check_darts(settings: dict) -> None:
         raise UserError(f"--hessian {settings['hessian']} only matters for a second-order search: add --unrolled")
     if settings.get("op_costs") and not (settings.get("cost_weight") or settings.get("cost_cap")):
         raise UserError("--op_costs is the table of --cost_weight and --cost_cap: add one of them")
+    if settings.get("cost_cap_by", "op_costs") != "op_costs" and not settings.get("cost_cap"):
+        raise UserError(f"--cost_cap_by {settings['cost_cap_by']} fits the budgets of --cost_cap: add --cost_cap CELL")
+    if settings.get("cost_cap_by", "op_costs") != "op_costs" and settings.get("early_stop"):
+        raise UserError("--cost_cap_by step_time derives the cells from the last alphas; --early_stop returns an "
+                        "earlier genotype: use one")
     if settings.get("cost_cap") and settings.get("max_skip") is not None:
         raise UserError("--cost_cap and --max_skip both decide the derived normal cell: use one")
     if settings.get("allow_same_input") and settings.get("selection") == "pt":
