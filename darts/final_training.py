@@ -97,13 +97,15 @@ class FinalTrainingConfig:
 
 def epochs_fitting(budget_seconds: float, train_seconds: float, test_seconds: float) -> float:
     """How many epochs of `train_seconds` training, each followed by a test of `test_seconds`, fit in the
-    budget: whole ones, then the fraction of one more whose training and test still fit (0 if none)."""
+    budget: whole ones, then the fraction of one more whose training and test still fit, if it trains at least
+    as long as its test takes (0 otherwise: a few batches at a learning rate near the cosine's end would pay a
+    whole test pass; a re-plan near a whole number of epochs added such an epoch of 17 of 625 batches)."""
     if budget_seconds <= 0:
         return 0.0
     epoch = max(train_seconds + test_seconds, 1e-9)
     whole = budget_seconds // epoch
-    fraction = max(0.0, budget_seconds - whole * epoch - test_seconds) / max(train_seconds, 1e-9)
-    return float(whole + min(fraction, 1.0))
+    fraction = min(1.0, max(0.0, budget_seconds - whole * epoch - test_seconds) / max(train_seconds, 1e-9))
+    return float(whole + (fraction if fraction * train_seconds >= test_seconds else 0.0))
 
 
 def epochs_within(budget_seconds: float, train_seconds: float, test_seconds: float, cap: int) -> float:

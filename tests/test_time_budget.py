@@ -21,8 +21,9 @@ TINY = ["--dataset", "digits", "--layers", "3", "--init_channels", "4", "--batch
 
 def test_epochs_within_counts_whole_epochs_then_the_part_of_one_more_that_fits_with_its_test():
     assert epochs_within(90.0, 25.0, 5.0, 10) == 3.0
-    assert epochs_within(100.0, 25.0, 5.0, 10) == 3.2  # 10 s left: a test (5 s) and a fifth of 25 s training
+    assert epochs_within(102.5, 25.0, 5.0, 10) == 3.3  # 12.5 s left: a test (5 s) and 7.5 s of training
     assert epochs_within(94.0, 25.0, 5.0, 10) == 3.0  # 4 s left: not even the test fits
+    assert epochs_within(98.0, 25.0, 5.0, 10) == 3.0  # 8 s left: 3 s of training would pay a 5 s test
     assert epochs_within(119.0, 25.0, 5.0, 10) == 3.96
     assert epochs_within(10.0, 30.0, 1.0, 10) == 1.0  # the epoch already done counts
     assert epochs_within(1000.0, 1.0, 0.0, 5) == 5.0
