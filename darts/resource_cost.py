@@ -202,8 +202,8 @@ def fit_cap_to_step_time(cap: tuple, derive: Callable[[tuple], object], step_ms:
         fits = ms["derived"] <= ms["cap"]
         trials.append({"scale": scale, "genotype": key, "step_ms": ms["derived"], "cap_step_ms": ms["cap"],
                        "fits": fits})
-        if fits:
-            best, lo = scale if best is None else max(best, scale), mid
+        if fits:  # a later try lies above every earlier fit (lo only rises), so the last fit is the largest
+            best, lo = scale, mid
         else:
             hi = mid
     return best, trials

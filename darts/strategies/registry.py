@@ -155,9 +155,10 @@ def check_darts(settings: dict) -> None:
         raise UserError(f"--hessian {settings['hessian']} only matters for a second-order search: add --unrolled")
     if settings.get("op_costs") and not (settings.get("cost_weight") or settings.get("cost_cap")):
         raise UserError("--op_costs is the table of --cost_weight and --cost_cap: add one of them")
-    if settings.get("cost_cap_by", "op_costs") != "op_costs" and not settings.get("cost_cap"):
+    fitted = settings.get("cost_cap_by", "op_costs") != "op_costs"
+    if fitted and not settings.get("cost_cap"):
         raise UserError(f"--cost_cap_by {settings['cost_cap_by']} fits the budgets of --cost_cap: add --cost_cap CELL")
-    if settings.get("cost_cap_by", "op_costs") != "op_costs" and settings.get("early_stop"):
+    if fitted and settings.get("early_stop"):
         raise UserError("--cost_cap_by step_time derives the cells from the last alphas; --early_stop returns an "
                         "earlier genotype: use one")
     if settings.get("cost_cap") and settings.get("max_skip") is not None:
