@@ -16,7 +16,8 @@ ResidualSepConv`), under op costs timed at the 5-cell network's shapes (`--cost_
 adds the cost term of the recipes of sessions 6 and 7 to the search, `--cost_cap none --cost_weight 0.3` runs
 the cost term alone, `--cost_cap none` the plain DARTS search of the recipe's first version; `--primitives` and
 `--allow_same_input` pass the search's flags of those names (session 13's variant: the pool-less space whose nodes
-may read one input twice), `--cost_cap_by step_time` the cap fitted to measured step time (session 14). `--baseline_seeds`
+may read one input twice), `--cost_cap_by step_time` the cap fitted to measured step time (session 14),
+`--chain_cells` chain cells whose nodes read the node before them (session 15). `--baseline_seeds`
 names the baseline's seeds (default: the recipe's; none skips it, e.g. when its run is already in OUT with the
 same retraining flags).
 
@@ -100,6 +101,8 @@ def main(argv=None) -> dict:
                    help="the search's --primitives, comma-separated (default all: DARTS's eight ops)")
     p.add_argument("--allow_same_input", action="store_true",
                    help="the search's --allow_same_input (a node's two ops may read one input)")
+    p.add_argument("--chain_cells", action="store_true",
+                   help="the search's --chain_cells (each node takes two ops of the node before it)")
     p.add_argument("--cost_cap_by", default="op_costs", choices=("op_costs", "step_time"),
                    help="the search's --cost_cap_by (step_time: the cap's budgets fitted to measured step time)")
     p.add_argument("--baseline_seeds", type=int, nargs="*", default=None,
@@ -114,6 +117,7 @@ def main(argv=None) -> dict:
     capped = args.cost_cap.lower() != "none"
     search_flags = SEARCH + (["--primitives", args.primitives] if args.primitives.lower() != "all" else []) + \
         (["--allow_same_input"] if args.allow_same_input else []) + \
+        (["--chain_cells"] if args.chain_cells else []) + \
         (["--cost_weight", str(args.cost_weight)] if args.cost_weight else []) + \
         (["--cost_cap", args.cost_cap] if capped else []) + \
         (["--cost_cap_by", args.cost_cap_by] if capped and args.cost_cap_by != "op_costs" else []) + \

@@ -175,6 +175,9 @@ def _check_robust_plugins(model, space, s: dict) -> None:
     if s.get("allow_same_input") and not hasattr(model, "same_input"):
         raise UserError(f"--allow_same_input lets a DARTS cell's node read one input twice; the {space.name} space "
                         f"has no such cells")
+    if s.get("chain_cells") and not hasattr(model, "chain"):
+        raise UserError(f"--chain_cells derives DARTS cells whose nodes read the node before them; the {space.name} "
+                        f"space has no such cells")
     if s.get("selection") == "pt" and not hasattr(model, "selection_groups"):
         raise UserError(f"--selection pt is not available for the {space.name} space's supernet")
     if s.get("cost_weight") or s.get("cost_cap"):
@@ -223,6 +226,8 @@ def _add_robust_plugins(searcher, s: dict) -> None:
         searcher.model.max_skip = s["max_skip"]
     if s.get("allow_same_input"):
         searcher.model.same_input = True
+    if s.get("chain_cells"):
+        searcher.model.chain = True
     if s.get("selection") == "pt":
         from darts.robust.perturbation import PerturbationSelection
         selection = PerturbationSelection(searcher, s.get("pt_interval", 5), s.get("pt_batches"), s.get("seed", 0))
@@ -253,7 +258,8 @@ def _add_cost_term(searcher, s: dict, shape, channels_last: bool) -> None:
         channels_last=channels_last, layers=s.get("cost_layers", 20), in_channels=shape.in_channels))
     if cap_cell is not None:
         model.cost_cap = cost_cap(table, model.primitives, cap_cell, model.steps, f"--cost_cap {s['cost_cap']}",
-                                  same_input=bool(s.get("allow_same_input")))
+                                  same_input=bool(s.get("allow_same_input")), chain=bool(s.get("chain_cells")),
+                                  raise_to_cheapest=s.get("cost_cap_by") == "step_time")
         if s.get("cost_cap_by") == "step_time":
             searcher.finish_hooks.append(lambda: _fit_cap_to_step_time(searcher, s, shape, channels_last, cap_cell))
     if not s.get("cost_weight"):

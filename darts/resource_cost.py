@@ -313,23 +313,30 @@ def cell_cost(genes: Sequence, table: dict[str, dict[str, float]], reduction: bo
 
 
 def cost_cap(table: dict[str, dict[str, float]], primitives: Sequence[str], genotype, steps: int = 4,
-             name: str = "--cost_cap", same_input: bool = False) -> tuple:
+             name: str = "--cost_cap", same_input: bool = False, chain: bool = False,
+             raise_to_cheapest: bool = False) -> tuple:
     """((normal costs[edge, op], budget, input costs), (reduce ...)) for derive_genotype: each derived cell
-    may cost what `genotype`'s cell of its type costs. UserError when even the cheapest cell is dearer."""
+    may cost what `genotype`'s cell of its type costs. UserError when even the cheapest cell is dearer, unless
+    `raise_to_cheapest` (--cost_cap_by step_time, whose fit rescales the budgets by measured time): that budget
+    then becomes the cheapest cell's cost."""
     from darts.spaces.darts_cnn.discretize import derive_cell_within
     costs = edge_costs(table, primitives, steps)
     inputs = table.get("inputs", NO_INPUT_COSTS)
-    cap = ((costs[0], cell_cost(genotype.normal, table, False), inputs["normal"]),
-           (costs[1], cell_cost(genotype.reduce, table, True), inputs["reduce"]))
-    for (c, budget, inputs), kind in zip(cap, ("normal", "reduction")):
+    cap = [(costs[0], cell_cost(genotype.normal, table, False), inputs["normal"]),
+           (costs[1], cell_cost(genotype.reduce, table, True), inputs["reduce"])]
+    for k, ((c, budget, inputs), kind) in enumerate(zip(cap, ("normal", "reduction"))):
         try:
             derive_cell_within(torch.ones_like(c), primitives, steps, c, budget, input_costs=inputs,
-                               same_input=same_input)
+                               same_input=same_input, chain=chain)
         except ValueError as e:
-            raise UserError(f"{name}: its {kind} cell costs {budget:.3f} ms and {e.args[0].split('; ')[1]} ms "
-                            f"under this op cost table; give a dearer cell") from None
+            if not raise_to_cheapest:
+                raise UserError(f"{name}: its {kind} cell costs {budget:.3f} ms and {e.args[0].split('; ')[1]} "
+                                f"ms under this op cost table; give a dearer cell") from None
+            log.info("cost cap (%s): its %s cell costs %.2f ms, less than any cell of this space (%.2f ms); the "
+                     "budget starts at the cheapest and the step-time fit scales it", name, kind, budget, e.args[1])
+            cap[k] = (c, e.args[1], inputs)
     log.info("cost cap (%s): normal cell at most %.2f ms, reduction cell at most %.2f ms", name, cap[0][1], cap[1][1])
-    return cap
+    return tuple(cap)
 
 
 class ExpectedCost:

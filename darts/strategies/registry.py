@@ -120,6 +120,10 @@ def robust_options() -> tuple[Option, ...]:
         Option("allow_same_input", False, "derive cells whose nodes may take both ops from one input (an op and "
                "the identity of the same input, a residual block as in ResidualSepConv); DARTS takes them from two "
                "distinct inputs", flag=True),
+        Option("chain_cells", False, "derive chain cells: each node takes its two strongest ops of the node before "
+               "it (the first node of the newer cell input), ResidualSepConv's topology (an op beside the identity "
+               "is a residual block); only the ops are searched, as in chain-structured spaces (ProxylessNAS, "
+               "FBNet)", flag=True),
         Option("max_skip", None, "P-DARTS: at most this many skip connections in the derived normal cell (the "
                "paper: 2); default: no cap", type=int, minimum=0),
         Option("selection", "argmax", "how the cell is derived: argmax (the alphas, DARTS) or pt (DARTS-PT: "
@@ -163,6 +167,8 @@ def check_darts(settings: dict) -> None:
                         "earlier genotype: use one")
     if settings.get("cost_cap") and settings.get("max_skip") is not None:
         raise UserError("--cost_cap and --max_skip both decide the derived normal cell: use one")
+    if settings.get("chain_cells") and settings.get("selection") == "pt":
+        raise UserError("--chain_cells derives the cells from the alphas; --selection pt does not: use one")
     if settings.get("allow_same_input") and settings.get("selection") == "pt":
         raise UserError("--allow_same_input derives the cells from the alphas; --selection pt does not: use one")
     if settings.get("cost_cap") and settings.get("selection") == "pt":

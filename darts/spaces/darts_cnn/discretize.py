@@ -16,6 +16,10 @@ their argmax ops), so a cap the DARTS cell fits changes nothing.
 ops of one edge (a residual block: a convolution and the identity of the same input, as in ResidualSepConv), where
 DARTS keeps one op on each of two distinct edges. A cell that reads one input only is cheaper (it leaves out the
 other input's preprocessing), so under a cost cap its budget holds more convolutions.
+
+`chain` (`--chain_cells`): each node reads only the node before it (the first node the newer cell input) and keeps
+its two strongest ops of that input, so a cell is a chain of blocks (an op beside the identity is a residual block,
+ResidualSepConv's topology; chain-structured spaces as in ProxylessNAS and FBNet). Only the ops are chosen.
 """
 from __future__ import annotations
 
@@ -28,11 +32,13 @@ from darts.genotype import Genotype
 
 
 def derive_cell(weights: torch.Tensor, primitives: Sequence[str], steps: int, k: int = 2,
-                edge_scale: torch.Tensor | None = None, inputs: int = 2, same_input: bool = False) -> list:
+                edge_scale: torch.Tensor | None = None, inputs: int = 2, same_input: bool = False,
+                chain: bool = False) -> list:
     """weights: (n_edges, n_ops) softmaxed alphas of one cell; edge_scale optionally multiplies each
     edge's strength (PC-DARTS edge normalisation); `inputs` nodes precede the intermediate ones
     (2 in a convolutional cell, 1 in the recurrent cell, which keeps k=1 edge per node); `same_input`: each
-    node's k strongest (edge, op) pairs, two of which may share an edge."""
+    node's k strongest (edge, op) pairs, two of which may share an edge; `chain`: the k strongest ops of the
+    node's one edge, from the node before it."""
     w = weights.detach().float().cpu()
     ops = list(primitives)
     real = [j for j, name in enumerate(ops) if name != "none"]
@@ -40,10 +46,11 @@ def derive_cell(weights: torch.Tensor, primitives: Sequence[str], steps: int, k:
         raise ValueError("the candidate set has no operation besides 'none'")
     scale = edge_scale.detach().float().cpu() if edge_scale is not None else None
     gene, start = [], 0
-    if same_input:
+    if same_input or chain:
         scaled = w if scale is None else w * scale[:, None]
         for i in range(steps):
-            pairs = [(r, j) for r in range(start, start + i + inputs) for j in real]
+            rows = [start + i + inputs - 1] if chain else range(start, start + i + inputs)
+            pairs = [(r, j) for r in rows for j in real]
             # Stable sort: ties keep the lower input, then the lower op index, first.
             for r, j in sorted(pairs, key=lambda p: -float(scaled[p]))[:k]:
                 gene.append((ops[j], r - start))
@@ -64,13 +71,14 @@ def derive_cell(weights: torch.Tensor, primitives: Sequence[str], steps: int, k:
 
 
 def derive_cell_capped(weights: torch.Tensor, primitives: Sequence[str], steps: int, max_skip: int,
-                       edge_scale: torch.Tensor | None = None, same_input: bool = False) -> list:
+                       edge_scale: torch.Tensor | None = None, same_input: bool = False,
+                       chain: bool = False) -> list:
     """derive_cell with at most `max_skip` skip connections (P-DARTS)."""
     w = weights.detach().float().cpu().clone()
     skip = list(primitives).index("skip_connect")
     starts = [sum(2 + j for j in range(i)) for i in range(steps)]
     while True:
-        gene = derive_cell(w, primitives, steps, edge_scale=edge_scale, same_input=same_input)
+        gene = derive_cell(w, primitives, steps, edge_scale=edge_scale, same_input=same_input, chain=chain)
         rows = [starts[k // 2] + j for k, (op, j) in enumerate(gene) if op == "skip_connect"]
         weighted = [r for r in rows if float(w[r, skip]) > 0]
         if len(rows) <= max_skip or not weighted:
@@ -80,13 +88,15 @@ def derive_cell_capped(weights: torch.Tensor, primitives: Sequence[str], steps: 
 
 def derive_cell_within(weights: torch.Tensor, primitives: Sequence[str], steps: int, costs: torch.Tensor,
                        budget: float, edge_scale: torch.Tensor | None = None, k: int = 2,
-                       input_costs: Sequence[float] = (0.0, 0.0), same_input: bool = False) -> list:
+                       input_costs: Sequence[float] = (0.0, 0.0), same_input: bool = False,
+                       chain: bool = False) -> list:
     """The cell maximising the summed (edge-scaled) weight of its chosen ops among the cells whose cost is at
     most `budget`: the summed costs[edge, op] of its chosen ops, plus input_costs[i] when an edge reads cell
     input i (the backward pass through that input's preprocessing). Each node keeps `k` distinct incoming
-    edges, each with one op other than 'none' (`same_input`: `k` distinct (edge, op) pairs). Exact: for each
+    edges, each with one op other than 'none' (`same_input`: `k` distinct (edge, op) pairs; `chain`: `k` ops of
+    the edge from the node before it). Exact: for each
     set of used inputs, the (cost, weight) choices are pruned to the ones no other choice beats on both, node
-    by node. ValueError when no cell fits."""
+    by node. ValueError(message, the cheapest cell's cost) when no cell fits."""
     w = weights.detach().double().cpu()
     if edge_scale is not None:
         w = w * edge_scale.detach().double().cpu()[:, None]
@@ -96,7 +106,7 @@ def derive_cell_within(weights: torch.Tensor, primitives: Sequence[str], steps: 
     for i in range(steps):
         n = i + 2
         choices: dict[frozenset, list] = {}
-        for pairs in _node_choices(n, real, k, same_input):
+        for pairs in _node_choices(n, real, k, same_input, chain):
             picked = sorted(pairs, key=lambda e: -float(w[start + e[0], e[1]]))  # stable
             choices.setdefault(frozenset(e for e, _ in picked if e < 2), []).append(
                 (sum(float(c[start + e, j]) for e, j in picked), sum(float(w[start + e, j]) for e, j in picked),
@@ -113,13 +123,17 @@ def derive_cell_within(weights: torch.Tensor, primitives: Sequence[str], steps: 
              for used, ways in frontier.items() for cost, weight, genes in ways]
     fitting = [f for f in cells if f[0] <= budget * (1 + 1e-9)]
     if not fitting:
-        raise ValueError(f"no cell costs at most {budget:.3f}; the cheapest costs {min(f[0] for f in cells):.3f}")
+        cheapest = min(f[0] for f in cells)
+        raise ValueError(f"no cell costs at most {budget:.3f}; the cheapest costs {cheapest:.3f}", cheapest)
     return max(fitting, key=lambda f: f[1])[2]
 
 
-def _node_choices(n: int, real: list[int], k: int, same_input: bool):
-    """A node's choices of (input, op) pairs among n inputs: k distinct inputs with one op each (DARTS), or
-    (same_input) any k distinct pairs."""
+def _node_choices(n: int, real: list[int], k: int, same_input: bool, chain: bool = False):
+    """A node's choices of (input, op) pairs among n inputs: k distinct inputs with one op each (DARTS),
+    (same_input) any k distinct pairs, or (chain) k distinct ops of the last input, the node before it."""
+    if chain:
+        yield from combinations([(n - 1, j) for j in real], k)
+        return
     if same_input:
         yield from combinations([(e, j) for e in range(n) for j in real], k)
         return
@@ -140,28 +154,31 @@ def _pareto(choices: list) -> list:
 
 def derive_genotype(weights_normal: torch.Tensor, weights_reduce: torch.Tensor, primitives: Sequence[str],
                     steps: int = 4, multiplier: int = 4, edge_scale_normal=None, edge_scale_reduce=None,
-                    max_skip: int | None = None, cost_cap=None, same_input: bool = False) -> Genotype:
+                    max_skip: int | None = None, cost_cap=None, same_input: bool = False,
+                    chain: bool = False) -> Genotype:
     """`max_skip`: P-DARTS's cap on the normal cell's skip connections (None: no cap, the paper's DARTS).
     `cost_cap`: ((normal costs[edge, op], budget, input costs), (reduce ...)): each cell is the strongest
     that fits its budget (derive_cell_within); None: no cap. `same_input`: a node's two ops may share an
-    input (module docstring); False: DARTS's distinct inputs."""
+    input (module docstring); False: DARTS's distinct inputs. `chain`: each node reads the node before it."""
     concat = list(range(2 + steps - multiplier, steps + 2))
     if cost_cap is not None:
         (c_normal, b_normal, in_normal), (c_reduce, b_reduce, in_reduce) = cost_cap
         return Genotype(
             normal=derive_cell_within(weights_normal, primitives, steps, c_normal, b_normal, edge_scale_normal,
-                                      input_costs=in_normal, same_input=same_input),
+                                      input_costs=in_normal, same_input=same_input, chain=chain),
             normal_concat=concat,
             reduce=derive_cell_within(weights_reduce, primitives, steps, c_reduce, b_reduce, edge_scale_reduce,
-                                      input_costs=in_reduce, same_input=same_input),
+                                      input_costs=in_reduce, same_input=same_input, chain=chain),
             reduce_concat=concat)
     if max_skip is not None and "skip_connect" in primitives:
         normal = derive_cell_capped(weights_normal, primitives, steps, max_skip, edge_scale=edge_scale_normal,
-                                    same_input=same_input)
+                                    same_input=same_input, chain=chain)
     else:
-        normal = derive_cell(weights_normal, primitives, steps, edge_scale=edge_scale_normal, same_input=same_input)
+        normal = derive_cell(weights_normal, primitives, steps, edge_scale=edge_scale_normal, same_input=same_input,
+                             chain=chain)
     return Genotype(
         normal=normal, normal_concat=concat,
-        reduce=derive_cell(weights_reduce, primitives, steps, edge_scale=edge_scale_reduce, same_input=same_input),
+        reduce=derive_cell(weights_reduce, primitives, steps, edge_scale=edge_scale_reduce, same_input=same_input,
+                           chain=chain),
         reduce_concat=concat,
     )

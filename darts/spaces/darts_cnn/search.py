@@ -179,6 +179,7 @@ class SearchNetwork(nn.Module):
     max_skip: int | None = None  # P-DARTS: at most this many skip connections in the derived normal cell
     cost_cap = None  # ((normal op costs per edge, budget, input costs), (reduce ...)): resource_cost.cost_cap
     same_input = False  # --allow_same_input: a node's two ops may read one input (discretize.py)
+    chain = False  # --chain_cells: a node's two ops read the node before it (discretize.py)
 
     def selection_groups(self) -> dict:
         """For perturbation-based selection (darts/robust/perturbation.py): per cell type's alphas, the rows
@@ -217,7 +218,7 @@ class SearchNetwork(nn.Module):
                                    self.relaxation.probabilities(self.alphas_reduce),
                                    self.primitives, self.steps, self.multiplier, edge_scale_normal=e_normal,
                                    edge_scale_reduce=e_reduce, max_skip=self.max_skip,
-                                   cost_cap=self.cost_cap, same_input=self.same_input)
+                                   cost_cap=self.cost_cap, same_input=self.same_input, chain=self.chain)
 
     def alpha_summary(self) -> dict:
         """Softmaxed alphas per cell type, as plain lists (one row per edge) for logs and plots."""
