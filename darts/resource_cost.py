@@ -330,8 +330,8 @@ def cost_cap(table: dict[str, dict[str, float]], primitives: Sequence[str], geno
                                same_input=same_input, chain=chain)
         except ValueError as e:
             if not raise_to_cheapest:
-                raise UserError(f"{name}: its {kind} cell costs {budget:.3f} ms and {e.args[0].split('; ')[1]} "
-                                f"ms under this op cost table; give a dearer cell") from None
+                raise UserError(f"{name}: its {kind} cell costs {budget:.3f} ms and the cheapest costs "
+                                f"{e.args[1]:.3f} ms under this op cost table; give a dearer cell") from None
             log.info("cost cap (%s): its %s cell costs %.2f ms, less than any cell of this space (%.2f ms); the "
                      "budget starts at the cheapest and the step-time fit scales it", name, kind, budget, e.args[1])
             cap[k] = (c, e.args[1], inputs)

@@ -1,20 +1,17 @@
 """--chain_cells: each node of a derived DARTS cell takes two ops of the node before it (the first node of the
 newer cell input), ResidualSepConv's topology, with and without a cost cap."""
-import json
 from itertools import combinations, product
 
 import pytest
 import torch
 import torch.nn.functional as F
 
-from darts import api
 from darts.genotype import load_genotype
 from darts.ops import PRIMITIVES
 from darts.spaces.darts_cnn.discretize import derive_cell, derive_cell_within, derive_genotype
 from tests.test_bad_input import TINY, refused
-from tests.test_relaxations import resumes_exactly
-from tests.test_resource_cost import SMALL, SMALL_OPS, digits, table
-from tests.test_same_input import starts_of
+from tests.test_resource_cost import SMALL_OPS, table
+from tests.test_same_input import capped_search_derives_and_resumes, starts_of
 
 
 @pytest.mark.parametrize("seed", range(3))
@@ -85,20 +82,9 @@ def test_alphas_favouring_other_inputs_still_give_a_chain_and_residual_sepconv_i
 
 
 def test_a_chain_search_derives_from_its_alphas_and_resumes_exactly(tmp_path, monkeypatch):
-    costs = tmp_path / "costs.json"
-    costs.write_text(json.dumps(table()))
-    run = api.search(digits(), save=tmp_path / "run", chain_cells=True, cost_cap="ResidualSepConv",
-                     op_costs=str(costs), **SMALL)
-    model = run.model
-    probs = [model.relaxation.probabilities(a.detach()) for a in (model.alphas_normal, model.alphas_reduce)]
-    assert run.genotype == derive_genotype(*probs, model.primitives, cost_cap=model.cost_cap, chain=True)
-    for cell in (run.genotype.normal, run.genotype.reduce):
+    genotype = capped_search_derives_and_resumes(tmp_path, monkeypatch, "chain_cells", "chain")
+    for cell in (genotype.normal, genotype.reduce):
         assert [e for _, e in cell] == [1, 1, 2, 2, 3, 3, 4, 4]
-    saved = json.loads((tmp_path / "run" / "genotype.json").read_text())
-    assert [tuple(g) for g in saved["normal"]] == list(run.genotype.normal)
-    from darts import resource_cost
-    monkeypatch.setattr(resource_cost, "measure_op_costs", lambda *a, **k: table())
-    resumes_exactly(tmp_path / "capped", monkeypatch, ["--chain_cells", "--cost_cap", "ResidualSepConv"])
 
 
 @pytest.mark.parametrize("flags, needle", [

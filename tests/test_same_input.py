@@ -101,21 +101,28 @@ def test_under_its_own_cost_the_residual_cell_is_derivable_only_with_same_input(
     assert dear_normal(darts) < 4  # reading both inputs leaves room for fewer convolutions
 
 
-def test_a_search_with_same_input_derives_from_its_alphas_and_resumes_exactly(tmp_path, monkeypatch):
+def capped_search_derives_and_resumes(tmp_path, monkeypatch, setting: str, rule: str):
+    """A search capped at ResidualSepConv with the derivation rule `setting` (derive_genotype's `rule`): its
+    genotype is the one derived from its final alphas under its cap, saved as genotype.json, and a run killed
+    and resumed ends as the uninterrupted one. Returns the genotype."""
     costs = tmp_path / "costs.json"
     costs.write_text(json.dumps(table()))
-    run = api.search(digits(), save=tmp_path / "run", allow_same_input=True, cost_cap="ResidualSepConv",
-                     op_costs=str(costs), **SMALL)
+    run = api.search(digits(), save=tmp_path / "run", cost_cap="ResidualSepConv", op_costs=str(costs),
+                     **{setting: True}, **SMALL)
     model = run.model
-    cap = model.cost_cap
     probs = [model.relaxation.probabilities(a.detach()) for a in (model.alphas_normal, model.alphas_reduce)]
-    assert run.genotype == derive_genotype(*probs, model.primitives, cost_cap=cap, same_input=True)
-    assert dear_normal(run.genotype.normal) <= 4 and dear_normal(run.genotype.reduce) <= 5
+    assert run.genotype == derive_genotype(*probs, model.primitives, cost_cap=model.cost_cap, **{rule: True})
     saved = json.loads((tmp_path / "run" / "genotype.json").read_text())
     assert [tuple(g) for g in saved["normal"]] == list(run.genotype.normal)
     from darts import resource_cost
     monkeypatch.setattr(resource_cost, "measure_op_costs", lambda *a, **k: table())
-    resumes_exactly(tmp_path / "capped", monkeypatch, ["--allow_same_input", "--cost_cap", "ResidualSepConv"])
+    resumes_exactly(tmp_path / "capped", monkeypatch, [f"--{setting}", "--cost_cap", "ResidualSepConv"])
+    return run.genotype
+
+
+def test_a_search_with_same_input_derives_from_its_alphas_and_resumes_exactly(tmp_path, monkeypatch):
+    genotype = capped_search_derives_and_resumes(tmp_path, monkeypatch, "allow_same_input", "same_input")
+    assert dear_normal(genotype.normal) <= 4 and dear_normal(genotype.reduce) <= 5
 
 
 @pytest.mark.parametrize("flags, needle", [
