@@ -9,8 +9,10 @@ or of several cells side by side (what a found cell costs against a hand-designe
 A training step is what train_final.py does per batch: forward with drop path (0.2 unless --drop_path_prob)
 and the auxiliary head (unless --no_auxiliary), cross-entropy plus 0.4 x the auxiliary loss, backward,
 gradient clipping, SGD. Evaluation is a
-forward pass in eval mode. Variants, reported against the first: fp32 NCHW; fp32 channels_last; on
-CUDA bf16 autocast + channels_last (train_final.py's default). Every cell given to --arch is measured in
+forward pass in eval mode. Variants, reported against the first: fp32 NCHW; fp32 channels_last; bf16
+autocast + channels_last (train_final.py's default on CUDA, --cpu_bf16 on CPU); either of the last two with
+the training step's network under torch.compile (train_final.py --compile; the first step, which compiles,
+falls in the warm-up rounds, so keep --warmup at least 1). Every cell given to --arch is measured in
 every variant; all take turns in every round of timing, so a load that changes during the run (a shared
 machine) affects them alike.
 """
@@ -29,7 +31,9 @@ from darts.genotype import load_genotype
 from darts.spaces.darts_cnn.network import NetworkCIFAR
 from darts.training import autocast, weight_step
 
-VARIANTS = {"fp32": (False, False), "fp32_channels_last": (False, True), "bf16_channels_last": (True, True)}
+VARIANTS = {"fp32": (False, False, False), "fp32_channels_last": (False, True, False),  # (bf16, channels_last,
+            "bf16_channels_last": (True, True, False),                                # compile)
+            "fp32_channels_last_compile": (False, True, True), "bf16_channels_last_compile": (True, True, True)}
 
 
 def seconds(fn, device) -> float:
@@ -44,13 +48,14 @@ def seconds(fn, device) -> float:
 
 def steps(args, device, arch: str, variant: str):
     """(train step, eval step) of one cell in one variant, each a function of no arguments."""
-    bf16, channels_last = VARIANTS[variant]
+    bf16, channels_last, compiled = VARIANTS[variant]
     memory_format = torch.channels_last if channels_last else torch.contiguous_format
     torch.manual_seed(0)
     model = NetworkCIFAR(load_genotype(arch), args.init_channels, 10, args.layers, auxiliary=args.auxiliary,
                          in_channels=args.in_channels)
     model = model.to(device, memory_format=memory_format)
     model.drop_path_prob = args.drop_path_prob
+    forward = torch.compile(model) if compiled else model  # as train_final.py --compile: the test stays eager
     params = list(model.parameters())
     opt = torch.optim.SGD(params, 0.025, momentum=0.9, weight_decay=3e-4)
     side = args.image_size
@@ -61,7 +66,7 @@ def steps(args, device, arch: str, variant: str):
     def train_step():
         model.train()
         with autocast(device, bf16):
-            logits, aux = model(x)
+            logits, aux = forward(x)
             loss = F.cross_entropy(logits, y)
             if aux is not None:
                 loss = loss + 0.4 * F.cross_entropy(aux, y)
@@ -111,16 +116,16 @@ def main(argv=None) -> dict:
     p.add_argument("--no_auxiliary", dest="auxiliary", action="store_false", help="without the auxiliary head")
     p.add_argument("--drop_path_prob", type=float, default=0.2)
     p.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=None,
-                   help="default: fp32 and fp32_channels_last on CPU; all three on CUDA")
+                   help="default: fp32 and fp32_channels_last on CPU; those and bf16_channels_last on CUDA")
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--warmup", type=int, default=2)
     p.add_argument("--device", default="auto")
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
     device = torch.device(("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device)
-    variants = args.variants or (list(VARIANTS) if device.type == "cuda" else ["fp32", "fp32_channels_last"])
-    if device.type != "cuda" and "bf16_channels_last" in variants:
-        p.error("bf16 autocast is measured on CUDA only")
+    variants = args.variants or ["fp32", "fp32_channels_last"] + (["bf16_channels_last"] if device.type == "cuda" else [])
+    if args.warmup < 1 and any(VARIANTS[v][2] for v in variants):
+        p.error("the compile variants need --warmup 1 or more: their first step compiles")
     rows = measure(args, device, variants)
     for r in rows:
         r["train_vs_first"] = r["train_images_per_s"] / rows[0]["train_images_per_s"]

@@ -17,7 +17,9 @@ adds the cost term of the recipes of sessions 6 and 7 to the search, `--cost_cap
 the cost term alone, `--cost_cap none` the plain DARTS search of the recipe's first version; `--primitives` and
 `--allow_same_input` pass the search's flags of those names (session 13's variant: the pool-less space whose nodes
 may read one input twice), `--cost_cap_by step_time` the cap fitted to measured step time (session 14),
-`--chain_cells` chain cells whose nodes read the node before them (session 15). `--baseline_seeds`
+`--chain_cells` chain cells whose nodes read the node before them (session 15); `--compile` and `--cpu_bf16`
+retrain (the found cell and the baseline alike) with train_final.py's flags of those names (session 16).
+`--baseline_seeds`
 names the baseline's seeds (default: the recipe's; none skips it, e.g. when its run is already in OUT with the
 same retraining flags).
 
@@ -105,6 +107,10 @@ def main(argv=None) -> dict:
                    help="the search's --chain_cells (each node takes two ops of the node before it)")
     p.add_argument("--cost_cap_by", default="op_costs", choices=("op_costs", "step_time"),
                    help="the search's --cost_cap_by (step_time: the cap's budgets fitted to measured step time)")
+    p.add_argument("--compile", action="store_true",
+                   help="retrain (found cell and baseline alike) with train_final.py --compile")
+    p.add_argument("--cpu_bf16", action="store_true",
+                   help="retrain (found cell and baseline alike) with train_final.py --cpu_bf16")
     p.add_argument("--baseline_seeds", type=int, nargs="*", default=None,
                    help="seeds of the hand-designed baseline (default: --seeds; none: only the recipe)")
     args = p.parse_args(argv)
@@ -122,14 +128,15 @@ def main(argv=None) -> dict:
         (["--cost_cap", args.cost_cap] if capped else []) + \
         (["--cost_cap_by", args.cost_cap_by] if capped and args.cost_cap_by != "op_costs" else []) + \
         (["--cost_layers", str(COST_LAYERS)] if args.cost_weight or capped else [])
+    retrain = RETRAIN + (["--compile"] if args.compile else []) + (["--cpu_bf16"] if args.cpu_bf16 else [])
     searched = phase(args.jobs, [(out, f"search-s{k}", search_flags + ["--seed", str(k)], search, args.threads)
                                  for k in s])
     left = [round(HOUR_MINUTES - t["minutes"], 2) if args.retrain_minutes is None else args.retrain_minutes
             for t in searched]
-    retrained = phase(args.jobs, [(out, f"retrain-s{k}", RETRAIN + [
+    retrained = phase(args.jobs, [(out, f"retrain-s{k}", retrain + [
         "--arch", str(out / f"search-s{k}" / "genotype.json"), "--time_budget", str(minutes),
         "--seed", str(k)], final, args.threads) for k, minutes in zip(s, left)])
-    baseline = phase(args.jobs, [(out, f"baseline-s{k}", RETRAIN + [
+    baseline = phase(args.jobs, [(out, f"baseline-s{k}", retrain + [
         "--arch", BASELINE_ARCH, "--time_budget", str(HOUR_MINUTES), "--seed", str(k)], final, args.threads)
         for k in b_seeds])
     rows = []
@@ -151,7 +158,7 @@ def main(argv=None) -> dict:
         row["resumed"] += ["baseline"] if t.get("resumed") else []
     mean = {key: statistics.mean(r[key] for r in rows if key in r) for key in
             ("recipe_min", "recipe_test_acc", "baseline_min", "baseline_test_acc") if any(key in r for r in rows)}
-    summary = {"rows": rows, "mean": mean, "search": search_flags, "retrain": RETRAIN, "jobs": args.jobs,
+    summary = {"rows": rows, "mean": mean, "search": search_flags, "retrain": retrain, "jobs": args.jobs,
                "threads": args.threads, "hour_minutes": HOUR_MINUTES, "baseline_arch": BASELINE_ARCH}
     atomic_write_json(out / "summary.json", summary)
     lines = ["| seed | search (min) | retrain (min, epochs) | recipe total (min) | recipe test acc (%) | "

@@ -89,8 +89,9 @@ class FinalTrainingConfig:
     max_batches: int | None = None
     report_freq: int = 50
     progress: bool = True
-    bf16: bool = False  # autocast to bfloat16 (CUDA)
+    bf16: bool = False  # autocast to bfloat16
     channels_last: bool = False
+    compile: bool = False  # torch.compile the training forward and backward (the test stays eager)
     sync_bn: bool = False  # distributed: BatchNorm statistics over the global batch (SyncBatchNorm, CUDA)
     time_budget: float | None = None  # seconds: train as many epochs as fit (measured on the first), <= epochs
 
@@ -106,6 +107,14 @@ def epochs_fitting(budget_seconds: float, train_seconds: float, test_seconds: fl
     whole = budget_seconds // epoch
     fraction = min(1.0, max(0.0, budget_seconds - whole * epoch - test_seconds) / max(train_seconds, 1e-9))
     return float(whole + (fraction if fraction * train_seconds >= test_seconds else 0.0))
+
+
+def first_step_excess(first_seconds: float, rest_seconds: float, steps: int) -> float:
+    """What the first of `steps` training steps took beyond the mean of the others (torch.compile's tracing
+    and code generation); 0 for an epoch of one step."""
+    if steps < 2:
+        return 0.0
+    return max(0.0, first_seconds - rest_seconds / (steps - 1))
 
 
 def epochs_within(budget_seconds: float, train_seconds: float, test_seconds: float, cap: int) -> float:
@@ -175,6 +184,8 @@ class FinalTraining(Checkpointed):
             self.train_forward = nn.parallel.DistributedDataParallel(
                 self.model, device_ids=[self.device] if self.device.type == "cuda" else None,
                 find_unused_parameters=unused)
+        if config.compile:  # a wrapper over the same parameters: checkpoints and the test use the network itself
+            self.train_forward = torch.compile(self.train_forward)
         self.params = [p for p in self.model.parameters() if p.requires_grad]
         self.optimizer = torch.optim.SGD(self.params, config.learning_rate, momentum=config.momentum,
                                          weight_decay=config.weight_decay, nesterov=config.nesterov)
@@ -191,6 +202,7 @@ class FinalTraining(Checkpointed):
         self.last_epoch_batches: int | None = None  # with a time budget: the last epoch's cut, if any
         self.epoch_seconds: list[float] = []  # with a time budget: each epoch's time (train and test)
         self.epoch_seconds_test = 0.0  # with a time budget: the first epoch's test time
+        self.epoch_compile_seconds: list[float] = []  # with a time budget: what compiling added to each epoch
         self.best_acc = float("-inf")
         self.history: list[dict] = []
         self.engine = RunEngine.in_run_dir(self.run_dir, (HISTORY_FILE,))
@@ -202,7 +214,7 @@ class FinalTraining(Checkpointed):
 
     # -- state -------------------------------------------------------------------------------------
     counters = ("epoch", "best_acc", "history", "planned_epochs", "last_epoch_batches", "epoch_seconds",
-                "epoch_seconds_test")
+                "epoch_seconds_test", "epoch_compile_seconds")
     mismatch = ("the checkpoint holds a different network (arch, size or dataset) from the one being trained, or "
                 "is not a train_final.py checkpoint; resume it with its own settings")
 
@@ -236,6 +248,7 @@ class FinalTraining(Checkpointed):
         bar = Progress(n_batches, f"train epoch {epoch}", cfg.report_freq,
                        enabled=cfg.progress and is_main_process())
         t0 = time.perf_counter()
+        t_first = t0
         for step, batch in enumerate(_prepared(self.train_stream.epoch(max_batches), cfg.channels_last)):
             with autocast(self.device, cfg.bf16):
                 loss, stats = self.task.loss_and_stats(self.train_forward, batch)
@@ -243,15 +256,20 @@ class FinalTraining(Checkpointed):
             weight_step(self.params, loss, self.optimizer, cfg.grad_clip, ddp=self.ddp)
             totals.add(stats)
             bar.update(**self.task.summarize(totals))
+            if step == 0:
+                t_first = time.perf_counter()
         bar.close()
+        compile_seconds = first_step_excess(t_first - t0, time.perf_counter() - t_first, n_batches) if cfg.compile else 0.0
+        if compile_seconds > 1.0:
+            log.info("compiling took %.1f s of this epoch", compile_seconds)
         train_metrics = self.task.summarize(all_reduce_sum(totals))  # over every rank's shard
         average_batchnorm_statistics(self.model)  # one model on every rank for the test and the checkpoint
         t_test = time.perf_counter()
         test_metrics = self.evaluate()
         if epoch == 0 and cfg.time_budget is not None:
-            self._plan_epochs(t_test - t0, time.perf_counter() - t_test)
+            self._plan_epochs(t_test - t0, time.perf_counter() - t_test, compile_seconds)
         elif cfg.time_budget is not None:
-            self._replan(time.perf_counter() - t0)
+            self._replan(time.perf_counter() - t0, compile_seconds)
         self.scheduler.step()
         metrics = {f"train_{k}": v for k, v in train_metrics.items()}
         metrics.update({f"test_{k}": v for k, v in test_metrics.items()})
@@ -270,32 +288,37 @@ class FinalTraining(Checkpointed):
     def load_state_dict(self, state: dict) -> None:
         # checkpoints written before time budgets (or before cut last epochs) ran config.epochs whole epochs
         old = {"planned_epochs": self.config.epochs, "last_epoch_batches": None, "epoch_seconds": [],
-               "epoch_seconds_test": 0.0}
+               "epoch_seconds_test": 0.0, "epoch_compile_seconds": []}
         super().load_state_dict({**old, **state} if isinstance(state, dict) else state)
 
-    def _plan_epochs(self, train_seconds: float, test_seconds: float) -> None:
+    def _plan_epochs(self, train_seconds: float, test_seconds: float, compile_seconds: float = 0.0) -> None:
         """Fix the epochs (and the last one's batches) from the first one's times (the ranks' means, so all
-        agree), before the schedule's first step; the cosine schedule spans exactly the batches planned."""
-        s = all_reduce_sum({"train": train_seconds, "test": test_seconds})
-        train, test = s["train"] / world_size(), s["test"] / world_size()
-        self.epoch_seconds, self.epoch_seconds_test = [train + test], test
-        epochs = epochs_within(self.config.time_budget, train, test, self.config.epochs)
+        agree), before the schedule's first step; the cosine schedule spans exactly the batches planned. Time
+        spent compiling (--compile) counts against the budget but not in the pace of an epoch."""
+        s = all_reduce_sum({"train": train_seconds, "test": test_seconds, "compile": compile_seconds})
+        train, test, compiling = (s[k] / world_size() for k in ("train", "test", "compile"))
+        self.epoch_seconds, self.epoch_seconds_test, self.epoch_compile_seconds = [train + test], test, [compiling]
+        epochs = epochs_within(self.config.time_budget - compiling, train - compiling, test, self.config.epochs)
         plan = self._set_plan(epochs)
         log.info("time budget %g min: the first epoch trained %.1f s and tested %.1f s, so %s",
                  self.config.time_budget / 60, train, test, plan)
 
-    def _replan(self, seconds: float) -> None:
+    def _replan(self, seconds: float, compile_seconds: float = 0.0) -> None:
         """After each later epoch (of `seconds`) but the last planned: plan the epochs that, at the pace of the last
         three, fit what the epochs so far left of the budget (at most --epochs), when that differs from the plan,
         and end the cosine schedule with them. Epoch times drift both ways (on 2 CPU cores up to 10 % above the
         first's within an hour, and back): a plan from the first epoch alone can overrun, and a plan only ever
         shortened left 4 of 55 minutes unspent when slow early epochs sped up. Times are the ranks' means, so
-        all agree."""
-        self.epoch_seconds.append(all_reduce_sum({"s": seconds})["s"] / world_size())
+        all agree. Compiling (--compile) counts against the budget, not in the pace."""
+        s = all_reduce_sum({"s": seconds, "compile": compile_seconds})
+        self.epoch_seconds.append(s["s"] / world_size())
+        compiled = self.epoch_compile_seconds + [s["compile"] / world_size()]  # before it was counted: none
+        self.epoch_compile_seconds = [0.0] * (len(self.epoch_seconds) - len(compiled)) + compiled
         if self.epoch + 1 >= self.planned_epochs:  # the last planned epoch (perhaps cut) is done: the run ends
             return
         test = self.epoch_seconds_test
-        train = max(statistics.mean(self.epoch_seconds[-3:]) - test, 1e-9)
+        paces = [t - c for t, c in zip(self.epoch_seconds[-3:], self.epoch_compile_seconds[-3:])]
+        train = max(statistics.mean(paces) - test, 1e-9)
         more = epochs_fitting(self.config.time_budget - sum(self.epoch_seconds), train, test)
         target = max(float(self.epoch + 1), min(float(self.config.epochs), self.epoch + 1 + more))
         span = self._planned_span()

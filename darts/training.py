@@ -116,10 +116,11 @@ def weight_step(params: list[nn.Parameter], loss: torch.Tensor, optimizer: torch
 
 
 def autocast(device: torch.device, bf16: bool):
-    """bfloat16 autocast on CUDA when asked; plain float32 otherwise (CPU always). bf16 keeps float32's
-    exponent range, so no loss scaling is needed."""
-    if bf16 and torch.device(device).type == "cuda":
-        return torch.autocast("cuda", dtype=torch.bfloat16)
+    """bfloat16 autocast when asked (CUDA by default; CPU only with train_final.py's --cpu_bf16, fast on CPUs
+    with native bf16 such as AMX), plain float32 otherwise. bf16 keeps float32's exponent range, so no loss
+    scaling is needed."""
+    if bf16:
+        return torch.autocast(torch.device(device).type, dtype=torch.bfloat16)
     return contextlib.nullcontext()
 
 

@@ -44,7 +44,7 @@ def test_planned_batches_cuts_the_last_epoch():
 def _first_plan_only(monkeypatch) -> None:
     """Later epochs keep the first plan (these tiny epochs take milliseconds, not the seconds the faked first
     plan assumes, so a re-count would lengthen it; re-planning is tested below with paced epochs)."""
-    monkeypatch.setattr(FinalTraining, "_replan", lambda self, seconds: None)
+    monkeypatch.setattr(FinalTraining, "_replan", lambda self, seconds, *_: None)
 
 
 def _history(run) -> list[dict]:
@@ -118,8 +118,8 @@ def test_cut_last_epoch_trains_its_batches_and_ends_the_cosine_schedule_with_the
 def _paced(monkeypatch, first: tuple[float, float], later: float) -> None:
     """The first epoch "took" first = (train, test) seconds and every later one `later` seconds."""
     plan, replan = FinalTraining._plan_epochs, FinalTraining._replan
-    monkeypatch.setattr(FinalTraining, "_plan_epochs", lambda self, train, test: plan(self, *first))
-    monkeypatch.setattr(FinalTraining, "_replan", lambda self, seconds: replan(self, later))
+    monkeypatch.setattr(FinalTraining, "_plan_epochs", lambda self, train, test, *_: plan(self, *first))
+    monkeypatch.setattr(FinalTraining, "_replan", lambda self, seconds, *_: replan(self, later))
 
 
 def test_epochs_slower_than_the_first_shorten_the_plan_and_the_cosine_ends_with_it(tmp_path, monkeypatch):
@@ -164,8 +164,8 @@ def test_a_plan_follows_epochs_that_slow_down_then_speed_up(tmp_path, monkeypatc
     unspent; now the plan grows back."""
     plan, replan = FinalTraining._plan_epochs, FinalTraining._replan
     pace = iter([25.0, 25.0, 25.0] + [5.0] * 20)  # epochs 1-3 slow, then fast
-    monkeypatch.setattr(FinalTraining, "_plan_epochs", lambda self, train, test: plan(self, 9.0, 1.0))
-    monkeypatch.setattr(FinalTraining, "_replan", lambda self, seconds: replan(self, next(pace)))
+    monkeypatch.setattr(FinalTraining, "_plan_epochs", lambda self, train, test, *_: plan(self, 9.0, 1.0))
+    monkeypatch.setattr(FinalTraining, "_replan", lambda self, seconds, *_: replan(self, next(pace)))
     train_final.main(TINY + ["--epochs", "30", "--time_budget", "2", "--save", str(tmp_path / "run")])
     state = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=True)
     spent = sum(state["epoch_seconds"])
