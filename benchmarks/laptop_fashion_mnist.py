@@ -18,7 +18,10 @@ the cost term alone, `--cost_cap none` the plain DARTS search of the recipe's fi
 `--allow_same_input` pass the search's flags of those names (session 13's variant: the pool-less space whose nodes
 may read one input twice), `--cost_cap_by step_time` the cap fitted to measured step time (session 14),
 `--chain_cells` chain cells whose nodes read the node before them (session 15); `--compile` and `--cpu_bf16`
-retrain (the found cell and the baseline alike) with train_final.py's flags of those names (session 16).
+retrain (the found cell and the baseline alike) with train_final.py's flags of those names (session 16). The
+README's recipe is `--chain_cells --cost_cap_by step_time --primitives
+none,skip_connect,sep_conv_3x3,sep_conv_5x5,dil_conv_3x3,dil_conv_5x5 --compile` (session 17); the defaults stay
+the first recipe's, so that each earlier session's command still reproduces its rows.
 `--baseline_seeds`
 names the baseline's seeds (default: the recipe's; none skips it, e.g. when its run is already in OUT with the
 same retraining flags).

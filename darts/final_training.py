@@ -259,7 +259,9 @@ class FinalTraining(Checkpointed):
             if step == 0:
                 t_first = time.perf_counter()
         bar.close()
-        compile_seconds = first_step_excess(t_first - t0, time.perf_counter() - t_first, n_batches) if cfg.compile else 0.0
+        compile_seconds = 0.0
+        if cfg.compile:
+            compile_seconds = first_step_excess(t_first - t0, time.perf_counter() - t_first, n_batches)
         if compile_seconds > 1.0:
             log.info("compiling took %.1f s of this epoch", compile_seconds)
         train_metrics = self.task.summarize(all_reduce_sum(totals))  # over every rank's shard

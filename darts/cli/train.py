@@ -119,10 +119,11 @@ def build_parser() -> argparse.ArgumentParser:
                                           "channels_last (CUDA and CPU; CPU always uses float32)")
     a("--no_amp", action="store_true", help="on CUDA, no bfloat16 autocast (keeps channels_last)")
     a("--no_channels_last", action="store_true", help="NCHW instead of channels_last (keeps bf16)")
-    a("--cpu_bf16", action="store_true", help="bfloat16 autocast on CPU too (fast on CPUs with native bf16, "
-                                              "e.g. Intel AMX; slower elsewhere)")
+    a("--cpu_bf16", action="store_true", help="bfloat16 autocast on CPU too (can pay off on CPUs with native "
+                                              "bf16, e.g. Intel AMX, though not for every op: time the cell with "
+                                              "benchmarks/final_throughput.py first; slower elsewhere)")
     a("--compile", action="store_true", help="torch.compile the training step's network (the first step "
-                                             "compiles, about a minute on 2 cores; the test stays eager)")
+                                             "compiles, 20-60 s on 2 cores; the test stays eager)")
     a("--sync_bn", action="store_true", help="under torchrun: BatchNorm statistics over the whole batch of all "
                                              "processes (SyncBatchNorm, CUDA) instead of per process")
     a("--resume", default=None, metavar="DIR", help="continue the run saved in DIR from its last checkpoint")
@@ -260,7 +261,7 @@ def precision(args, device) -> tuple[bool, bool]:
 
 
 def native_cpu_bf16() -> bool:
-    """Whether oneDNN runs bfloat16 natively on this CPU (AMX or AVX-512 BF16), where --cpu_bf16 pays off."""
+    """Whether oneDNN runs bfloat16 natively on this CPU (AMX or AVX-512 BF16), where --cpu_bf16 can pay off."""
     try:
         return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
     except (AttributeError, RuntimeError):
