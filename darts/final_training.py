@@ -70,6 +70,9 @@ class NetworkSpec:
         return space.build_network(genotype, opts, DataShape(self.in_channels, num_classes=self.num_classes))
 
 
+BATCH_SIZE = 96  # the paper's retraining batch (a setting of the data streams, not of this loop)
+
+
 @dataclass
 class FinalTrainingConfig:
     """The paper's CIFAR-10 evaluation settings are the defaults (ImageNet: see train_final.py)."""

@@ -1,4 +1,5 @@
-"""Training the language model of a recurrent genotype (the original rnn/train.py), and its CLI `main_lm`.
+"""Training the language model of a recurrent genotype (the original rnn/train.py); its settings are declared
+in darts.lm_options and its command line is darts.cli.lm (train_final.py --dataset ptb|wikitext2).
 
 Each epoch: one pass over train.txt in --batch_size columns with variable-length windows (the learning
 rate scaled by seq_len / bptt for each step), loss = cross-entropy + AR + TAR, gradient-norm clipping,
@@ -13,27 +14,22 @@ an exact --resume), best.pt (weights and what rebuilds the model) and results.js
 """
 from __future__ import annotations
 
-import argparse
 import contextlib
 import logging
 import math
-import sys
 import time
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Iterable
 
 import torch
 import torch.nn as nn
 
-from darts.cli.common import check_ranges
 from darts.checkpoint import load_checkpoint, rng_state, save_checkpoint, seed_everything, set_rng_state
-from darts.data.text import DEFAULT_FOLDERS, KNOWN_VOCAB_SIZES, TextStream, read_corpus
-from darts.errors import UserError
+from darts.data.text import DEFAULT_FOLDERS, TextStream, read_corpus
 from darts.genotype import GenotypeError, available_cells, genotype_from_dict, load_genotype
 from darts.engine import CHECKPOINT, Epoch, RunEngine
 from darts.progress import Progress
-from darts.runs import RunDir, Terminated, new_run_name, explicit_flags, resumed_args, pick_device, setup_console_logging
+from darts.runs import RunDir, Terminated, pick_device
 from darts.language_task import LanguageModel
 from darts.spaces.registry import DataShape, get_space, space_of
 from darts.summary import count_parameters
@@ -44,7 +40,6 @@ log = logging.getLogger("darts")
 HISTORY_FILE = "history.jsonl"
 BEST = "best.pt"
 BEST_FORMAT = "darts-language-model"
-TEXT_DATASETS = tuple(KNOWN_VOCAB_SIZES)
 MAX_ROLLBACKS = 5  # consecutive NaN rollbacks before giving up
 
 
@@ -271,172 +266,46 @@ def evaluate_lm(model: nn.Module, batches: Iterable) -> dict:
     return evaluate(model, LanguageModel(), batches)
 
 
-# -- the CLI ------------------------------------------------------------------------------------------------
-# Flags that a resumed run may change (they do not alter the computation done so far). --epochs too when
-# given: training has no schedule tied to it, so a stopped run can be continued for longer.
-RESUME_MAY_CHANGE = {"resume", "device", "report_freq", "save", "no_progress", "continue_train"}
-# The original README's WikiText-2 command; PTB uses the parser defaults (rnn/train.py's).
-DATASET_DEFAULTS = {"ptb": {}, "wikitext2": {"emsize": 700, "nhid": 700, "nhidlast": 700, "dropouth": 0.15,
-                                             "wdecay": 5e-7}}
-PTB_DEFAULTS = {"emsize": 850, "nhid": 850, "nhidlast": 850, "dropouth": 0.25, "wdecay": 8e-7}
-
-
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser("train_final.py --dataset ptb|wikitext2",
-                                description="Train the language model of a recurrent genotype (the original "
-                                            "rnn/train.py; its flags and defaults).")
-    a = p.add_argument
-    a("--data", default=None, help="corpus folder with train.txt, valid.txt, test.txt (default: data/ptb, "
-                                   "data/wikitext-2)")
-    a("--dataset", default="ptb", choices=TEXT_DATASETS, help="which corpus the defaults are for")
-    a("--arch", default="DARTS", help="recurrent genotype: cells/ name (DARTS, DARTS_V1, DARTS_V2, ...), "
-                                      "a genotype.json, or Genotype(recurrent=..., concat=...) text")
-    a("--emsize", type=int, default=None, help="size of word embeddings (default: 850 PTB, 700 WikiText-2)")
-    a("--nhid", type=int, default=None, help="recurrent cell size (default: as --emsize)")
-    a("--nhidlast", type=int, default=None, help="size of the last recurrent layer (default: as --emsize)")
-    a("--lr", type=float, default=20.0, help="initial learning rate (default: 20)")
-    a("--clip", type=float, default=0.25, help="gradient norm clipping (default: 0.25)")
-    a("--epochs", type=int, default=8000, help="upper epoch limit; Ctrl-C stops early and tests (default: 8000)")
-    a("--batch_size", type=int, default=64, help="(default: 64)")
-    a("--bptt", type=int, default=35, help="mean window length (default: 35)")
-    a("--dropout", type=float, default=0.75, help="locked dropout on the cell's outputs (default: 0.75)")
-    a("--dropouth", type=float, default=None, help="dropout on hidden connections (default: 0.25 PTB, 0.15 WT2)")
-    a("--dropoutx", type=float, default=0.75, help="dropout on input connections (default: 0.75)")
-    a("--dropouti", type=float, default=0.2, help="locked dropout on embeddings (default: 0.2)")
-    a("--dropoute", type=float, default=0.0, help="dropout of whole words from the embedding (default: 0)")
-    a("--seed", type=int, default=1267, help="(default: 1267)")
-    a("--nonmono", type=int, default=5, help="epochs without improvement before switching to ASGD (default: 5)")
-    a("--log-interval", "--report_freq", dest="report_freq", type=int, default=200,
-      help="log every N batches (default: 200)")
-    a("--save", default=None, help="output folder (default: eval-EXP-<time>)")
-    a("--alpha", type=float, default=0.0, help="activation regularisation weight (default: 0)")
-    a("--beta", type=float, default=1e-3, help="temporal activation regularisation weight (default: 1e-3)")
-    a("--wdecay", type=float, default=None, help="weight decay (default: 8e-7 PTB, 5e-7 WikiText-2)")
-    a("--continue_train", action="store_true", help="(original flag) same as --resume on the --save folder")
-    a("--small_batch_size", type=int, default=-1, help="(original flag) only -1 or --batch_size are supported")
-    a("--max_seq_len_delta", type=int, default=20, help="longest window: bptt + this (default: 20)")
-    a("--eval_batch_size", type=int, default=10, help="columns of the validation pass (default: 10)")
-    a("--test_batch_size", type=int, default=1, help="columns of the test pass (default: 1)")
-    a("--cuda", action="store_true", help="(original flag, unused: see --device)")
-    a("--single_gpu", action="store_true", help="(original flag, unused)")
-    a("--gpu", type=int, default=None, help="(original flag) CUDA device index; same as --device cuda:N")
-    a("--device", default="auto", help="auto, cpu, cuda, cuda:N (default: auto)")
-    a("--resume", default=None, metavar="DIR", help="continue the run saved in DIR from its last checkpoint")
-    a("--max_batches", type=int, default=None, help="cap on batches per epoch and per evaluation (smoke runs)")
-    a("--summary", action="store_true", help="print the model's size and exit")
-    a("--no_progress", action="store_true", help="no progress bar, only the log lines")
-    return p
-
-
-def fill_defaults(args) -> None:
-    """Dataset defaults; --nhid and --nhidlast follow --emsize when only it is given."""
-    if args.emsize is not None:
-        args.nhid = args.emsize if args.nhid is None else args.nhid
-        args.nhidlast = args.nhid if args.nhidlast is None else args.nhidlast
-    for name, value in {**PTB_DEFAULTS, **DATASET_DEFAULTS[args.dataset]}.items():
-        if getattr(args, name) is None:
-            setattr(args, name, value)
-
-
-def check_args(args) -> None:
-    if not args.emsize == args.nhid == args.nhidlast:
-        raise UserError(f"--emsize {args.emsize}, --nhid {args.nhid} and --nhidlast {args.nhidlast} must be equal "
-                        f"(the decoder is tied to the embedding)")
-    for name in ("emsize", "bptt", "batch_size", "eval_batch_size", "test_batch_size", "epochs", "nonmono"):
-        if getattr(args, name) < (0 if name in ("epochs", "nonmono") else 1):
-            raise UserError(f"--{name} must be positive, got {getattr(args, name)}")
-    for name in ("dropout", "dropouth", "dropoutx", "dropouti", "dropoute"):
-        if not 0 <= getattr(args, name) < 1:
-            raise UserError(f"--{name} {getattr(args, name)} must be in [0, 1)")
-    if args.small_batch_size not in (-1, args.batch_size):
-        raise UserError("--small_batch_size (gradient accumulation) is not supported; leave it out or set it "
-                        "to --batch_size")
-    if args.max_batches is not None and args.max_batches < 1:
-        raise UserError("--max_batches must be at least 1")
-    check_ranges(args, ("lr", "clip", "wdecay", "alpha", "beta", "seed"), ("report_freq", "max_seq_len_delta"))
-
-
-def spec_from_args(args, ntokens: int) -> LMSpec:
-    genotype = load_recurrent_genotype(args.arch)
+# -- a run from its settings (darts.lm_options) -------------------------------------------------------------
+def spec_from_settings(settings: dict, ntokens: int) -> LMSpec:
+    genotype = load_recurrent_genotype(settings["arch"])
     space = space_of(genotype)
-    return LMSpec(space.genotype_to_dict(genotype), ntokens, str(args.arch), args.emsize, args.nhid, args.nhidlast,
-                  args.dropout, args.dropouth, args.dropoutx, args.dropouti, args.dropoute, space=space.name)
+    return LMSpec(space.genotype_to_dict(genotype), ntokens, str(settings["arch"]),
+                  *(settings[k] for k in ("emsize", "nhid", "nhidlast", "dropout", "dropouth", "dropoutx", "dropouti",
+                                          "dropoute")), space=space.name)
 
 
-def summary(args) -> int:
-    """Vocabulary from --data when it is a corpus folder, else the standard corpus's size."""
-    if args.data and Path(args.data).is_dir():
-        ntokens, source = read_corpus(args.data).ntokens, args.data
-    else:
-        ntokens, source = KNOWN_VOCAB_SIZES[args.dataset], f"the standard {args.dataset}"
-    spec = spec_from_args(args, ntokens)
-    n = count_parameters(spec.build())
-    print(f"DARTS language model {args.arch}: {genotype_from_dict(spec.genotype)}")
-    print(f"emsize {spec.emsize}, nhid {spec.nhid}, vocabulary {ntokens:,} ({source}), decoder tied to the embedding")
-    print(f"Model total parameters: {n}")
-    print(f"param size = {n / 1e6:f}MB")
-    return n
-
-
-def main_lm(argv=None) -> dict | None:
-    """The language-model half of train_final.py (`--dataset ptb|wikitext2`); returns the final metrics."""
-    parser = build_parser()
-    argv = sys.argv[1:] if argv is None else list(argv)
-    args = parser.parse_args(argv)
-    if args.gpu is not None and args.device == "auto":
-        args.device = f"cuda:{args.gpu}"
-    if args.continue_train and not args.resume:
-        if not args.save:
-            raise UserError("--continue_train needs --save naming the run folder to continue")
-        args.resume = args.save
-    if args.summary:
-        fill_defaults(args)
-        check_args(args)
-        summary(args)
-        return None
-    if args.resume:
-        # the upper epoch limit may be raised on resume (the original's --epochs 8000 is a ceiling)
-        may_change = RESUME_MAY_CHANGE | ({"epochs"} & explicit_flags(parser, argv))
-        args = resumed_args(args, parser, argv, may_change, "train_final.py")
-    fill_defaults(args)
-    check_args(args)
-    if args.save is None:
-        args.save = new_run_name("eval")
-    setup_console_logging()
-    run = RunDir(args.save, resume=bool(args.resume))
-    try:
-        return train_lm(args, run)
-    finally:
-        run.close()
-
-
-def train_lm(args, run: RunDir) -> dict:
-    device = pick_device(args.device)
-    seed_everything(args.seed)
-    corpus = read_corpus(args.data or DEFAULT_FOLDERS[args.dataset])
-    spec = spec_from_args(args, corpus.ntokens)
-    if not args.resume:
-        run.write_json("args.json", {k: v for k, v in vars(args).items() if k not in ("resume", "continue_train")})
-    log.info("args = %s", vars(args))
-    train = TextStream(corpus.train, args.batch_size, args.bptt, device, variable_length=True, length_std=5.0,
-                       max_seq_len_delta=args.max_seq_len_delta, seed=args.seed * 1000, name="train")
-    valid = TextStream(corpus.valid, args.eval_batch_size, args.bptt, device, name="valid")
-    test = TextStream(corpus.test, args.test_batch_size, args.bptt, device, name="test")
+def train_lm(settings: dict, run: RunDir) -> dict:
+    """Train and test the language model that `settings` (every setting of darts.lm_options, resolved)
+    describe, in `run` (continued from its checkpoint when settings["resume"]); returns results.json's values."""
+    from darts.lm_options import NOT_SAVED
+    s = settings
+    device = pick_device(s["device"])
+    seed_everything(s["seed"])
+    corpus = read_corpus(s["data"] or DEFAULT_FOLDERS[s["dataset"]])
+    spec = spec_from_settings(s, corpus.ntokens)
+    if not s["resume"]:
+        run.write_json("args.json", {k: v for k, v in s.items() if k not in NOT_SAVED})
+    log.info("args = %s", s)
+    train = TextStream(corpus.train, s["batch_size"], s["bptt"], device, variable_length=True, length_std=5.0,
+                       max_seq_len_delta=s["max_seq_len_delta"], seed=s["seed"] * 1000, name="train")
+    valid = TextStream(corpus.valid, s["eval_batch_size"], s["bptt"], device, name="valid")
+    test = TextStream(corpus.test, s["test_batch_size"], s["bptt"], device, name="test")
     model = spec.build().to(device)
     log.info("corpus %s: vocabulary %d, %d / %d / %d tokens (train / valid / test)", corpus.path, corpus.ntokens,
              len(corpus.train), len(corpus.valid), len(corpus.test))
-    log.info("genotype %s = %s", args.arch, genotype_from_dict(spec.genotype))
+    log.info("genotype %s = %s", s["arch"], genotype_from_dict(spec.genotype))
     log.info("Model total parameters: %d", count_parameters(model))
-    config = LMTrainingConfig(epochs=args.epochs, lr=args.lr, clip=args.clip, wdecay=args.wdecay,
-                              nonmono=args.nonmono, max_batches=args.max_batches, report_freq=args.report_freq,
-                              progress=not args.no_progress)
-    trainer = LMTrainer(model, spec, LanguageModel(args.alpha, args.beta), train, valid, config, run)
-    if args.resume:
+    config = LMTrainingConfig(epochs=s["epochs"], lr=s["lr"], clip=s["clip"], wdecay=s["wdecay"],
+                              nonmono=s["nonmono"], max_batches=s["max_batches"], report_freq=s["report_freq"],
+                              progress=not s["no_progress"])
+    trainer = LMTrainer(model, spec, LanguageModel(s["alpha"], s["beta"]), train, valid, config, run)
+    if s["resume"]:
         trainer.resume(run.file(CHECKPOINT))
     trainer.run()
     trainer.load_best()
-    test_metrics = evaluate_lm(model, test.evaluation_batches(args.max_batches))
-    results = {"arch": str(args.arch), "epochs": trainer.epoch, "params": count_parameters(model),
+    test_metrics = evaluate_lm(model, test.evaluation_batches(s["max_batches"]))
+    results = {"arch": str(s["arch"]), "epochs": trainer.epoch, "params": count_parameters(model),
                "valid_loss": trainer.best_loss, "valid_ppl": perplexity(trainer.best_loss),
                "test_loss": test_metrics["loss"], "test_ppl": perplexity(test_metrics["loss"])}
     run.write_json("results.json", results)  # a loss of inf (no epoch) or a huge perplexity: null

@@ -21,7 +21,8 @@ FIDELITY_LEARNING_RATE = {"image": 0.025, "text": 20.0}  # low-fidelity rewards:
 
 def own_data_options(dataset: str, settings: dict) -> dict:
     """Reader options of --dataset folder / npz; given with another dataset they are an error."""
-    given = {k: settings.get(k) for k in ("image_size", "cache", "strict", "test_fraction")}
+    from darts.settings import IMAGE_SIZE, OWN_DATA, TEST_FRACTION
+    given = {o.name: settings.get(o.name) for o in OWN_DATA}
     given["strict"] = given["strict"] or None
     accepted = {"folder": set(given), "npz": {"test_fraction"}}.get(dataset, set())
     wrong = [k for k, v in given.items() if v is not None and k not in accepted]
@@ -29,10 +30,10 @@ def own_data_options(dataset: str, settings: dict) -> dict:
         raise UserError(f"--{', --'.join(wrong)} do(es) not apply to --dataset {dataset} "
                         f"({'only --test_fraction does' if dataset == 'npz' else 'only to folder and npz'})")
     cache = given["cache"]
-    options = {"image_size": given["image_size"] or 32,
+    options = {"image_size": given["image_size"] or IMAGE_SIZE,
                "cache": False if cache is not None and cache.lower() == "none" else cache,
-               "strict": bool(given["strict"]), "test_fraction": 0.2 if given["test_fraction"] is None
-               else given["test_fraction"]}
+               "strict": bool(given["strict"]),
+               "test_fraction": TEST_FRACTION if given["test_fraction"] is None else given["test_fraction"]}
     return {k: v for k, v in options.items() if k in accepted}
 
 

@@ -27,6 +27,7 @@ class Option:
     below: float | None = None            # exclusive upper bound (probabilities, fractions)
     flag: bool = False                    # a switch (store_true) whose default is False
     key: str | None = None                # the keyword / config field it sets, when not `name`
+    metavar: str | None = None            # the value's name in --help (default: N, X or TEXT by type)
 
     @property
     def field(self) -> str:
@@ -72,6 +73,29 @@ def resolve_options(options: Sequence[Option], given: dict, defaults: dict | Non
             value = defaults.get(opt.name, opt.default)
         out[opt.name] = opt.check(value)
     return out
+
+
+def check_applicable(explicit: Iterable[str], owners: dict[str, list[str]], applicable: set[str]) -> None:
+    """Refuse typed flags that belong to no part of this run (e.g. a recurrent-model flag in an image search);
+    `owners`: flag name -> the titles of the groups declaring it, `applicable`: the groups this run uses."""
+    for name in sorted(explicit):
+        if name in owners and not set(owners[name]) & applicable:
+            raise UserError(f"--{name} belongs to {' / '.join(owners[name])}, which this run does not use; "
+                            f"leave it out or choose that space / strategy")
+
+
+def merge_saved(saved: dict, given: dict, explicit: Iterable[str], may_change: set | None, what: str) -> dict:
+    """The saved settings of a run (its args.json) with the settings typed now (`explicit`, values in `given`).
+    Resuming (`may_change`: the command's RESUME_MAY_CHANGE), a typed setting that contradicts the saved run
+    is an error unless it may change; starting from a --config (may_change=None), typed settings win."""
+    merged = dict(saved)
+    for name in sorted(explicit):
+        value = given.get(name)
+        if may_change is not None and name not in may_change and name in saved and saved[name] != value:
+            raise UserError(f"{what} continues a run with its own settings; --{name} {value!r} contradicts "
+                            f"it (the run has {saved[name]!r})")
+        merged[name] = value
+    return merged
 
 
 def check_known(given: dict, options: Sequence[Option], owner: str) -> None:

@@ -177,20 +177,6 @@ def pick_device(name: str = "auto"):
     return device
 
 
-def explicit_flags(parser, argv) -> set:
-    """Names of the flags the user actually typed (argparse parser, argument list)."""
-    import argparse
-    import copy
-    probe = argparse.ArgumentParser(add_help=False)
-    for action in parser._actions:
-        if action.dest != "help":
-            quiet = copy.copy(action)
-            quiet.default = argparse.SUPPRESS
-            probe._add_action(quiet)
-    ns, _ = probe.parse_known_args(argv)
-    return set(vars(ns))
-
-
 def read_settings_file(path: str | Path, what: str) -> dict:
     """A saved args.json (for --resume or --config): a JSON object, or a one-line error."""
     path = Path(path)
@@ -203,48 +189,6 @@ def read_settings_file(path: str | Path, what: str) -> dict:
     if not isinstance(saved, dict) or not saved:
         raise UserError(f"{path} must hold a JSON object of settings (an args.json written by a run)")
     return saved
-
-
-def resumed_args(args, parser, argv, may_change: set, script: str):
-    """The arguments of the run saved in args.resume (its args.json), checked against the flags typed now."""
-    import argparse
-    saved_path = Path(args.resume) / "args.json"
-    saved = read_settings_file(saved_path, f"--resume {args.resume} (is it a {script} --save folder?)")
-    check_saved_types(parser, saved, saved_path)
-    if "arch" in {a.dest for a in parser._actions} and "arch" not in saved:
-        raise UserError(f"--resume {args.resume}: {saved_path} was not written by {script}; resume it with the "
-                        f"command that made it")
-    merged = merge_resumed_args(saved, vars(args), explicit_flags(parser, argv), may_change)
-    merged["save"] = args.resume
-    return argparse.Namespace(**{**vars(args), **merged})
-
-
-def check_saved_types(parser, saved: dict, where) -> None:
-    """Each saved setting has the type its flag parses to (args.json may have been edited by hand)."""
-    for action in parser._actions:
-        value = saved.get(action.dest)
-        if value is None or action.dest == "help":
-            continue
-        if action.nargs == 0:
-            wanted = (bool,)
-        elif action.type in (int, float):
-            wanted = (int,) if action.type is int else (int, float)
-        else:
-            continue
-        if not isinstance(value, wanted) or (wanted != (bool,) and isinstance(value, bool)):
-            raise UserError(f"{where}: {action.dest} is {value!r}, not a {wanted[-1].__name__}; the run folder "
-                            f"is damaged")
-
-
-def merge_resumed_args(saved: dict, given: dict, explicit: set, may_change: set) -> dict:
-    """A resumed run keeps its saved arguments; a flag given now that contradicts them is an error."""
-    clash = sorted(k for k in explicit if k not in may_change and k in saved and saved[k] != given[k])
-    if clash:
-        shown = ", ".join(f"--{k} {given[k]!r} (run has {saved[k]!r})" for k in clash)
-        raise UserError(f"--resume continues a run with its own settings; these flags contradict it: {shown}")
-    merged = dict(saved)
-    merged.update({k: given[k] for k in may_change if k in given})
-    return merged
 
 
 class Terminated(KeyboardInterrupt):

@@ -6,52 +6,66 @@ the command line and the library API both call it.
 from __future__ import annotations
 
 from darts.errors import UserError
-from darts.options import Option, check_known, resolve_options
+from darts.options import Option, check_applicable, check_known, resolve_options
 
 # Settings that a resumed run may change (they do not alter the computation).
 RESUME_MAY_CHANGE = {"tensorboard", "resume", "device", "gpu", "report_freq", "save", "no_progress", "no_plots", "cache",
                      "plot_epoch_cells", "threads", "continue_train", "ops_module", "memory_saving"}
 NOT_SAVED = {"resume", "continue_train", "config", "summary", "overwrite", "memory_budget"}
 
+# Reader defaults of your own images (--dataset folder / npz), written once: the flags show them in --help
+# and darts.modalities applies them (the flags stay None when not typed, so that they can be refused with
+# a dataset they do not apply to).
+IMAGE_SIZE = 32
+TEST_FRACTION = 0.2
+
 CORE = (
-    Option("dataset", "cifar10", "dataset to search on (folder and npz: your own images from --data; ptb and "
-                                 "wikitext2: any corpus folder in their layout)"),
-    Option("data", None, "dataset folder or file (default: ./data; Debian's folder for fashion-mnist)", type=str),
-    Option("space", None, "search space (default: the first image space, or the first text space for a text "
-                          "dataset)", type=str),
-    Option("strategy", "darts", "how the space is searched", type=str),
-    Option("save", None, "output folder (default: search-EXP-<time>)", type=str),
-    Option("resume", None, "continue the run saved in this folder from its last checkpoint", type=str),
+    Option("dataset", "cifar10", "cifar10, digits, ..., folder / npz (your images), ptb, wikitext2 (text)",
+           metavar="NAME"),
+    Option("data", None, "dataset folder or file (default: ./data; Debian's for fashion-mnist)", type=str,
+           metavar="PATH"),
+    Option("space", None, "search space (default: the first one of the dataset's modality)", type=str,
+           metavar="NAME"),
+    Option("strategy", "darts", "how the space is searched", type=str, metavar="NAME"),
+    Option("save", None, "output folder (default: search-EXP-<time>)", type=str, metavar="DIR"),
+    Option("resume", None, "continue the run saved in this folder from its last checkpoint", type=str,
+           metavar="DIR"),
     Option("overwrite", False, "replace the run files of an existing --save folder", flag=True),
-    Option("config", None, "start from the settings of a saved args.json (flags typed now win)", type=str),
+    Option("config", None, "start from the settings of a saved args.json (flags typed now win)", type=str,
+           metavar="FILE"),
     Option("seed", 2, "random seed", minimum=0, maximum=2 ** 32 - 1),
     Option("device", "auto", "auto, cpu, cuda or cuda:N"),
-    Option("threads", "auto", "CPU threads: auto (1 for tiny networks, else the idle cores) or a number", type=str),
-    Option("tensorboard", None, "also write TensorBoard event files into this folder (pip install tensorboard)",
-           type=str),
+    Option("threads", "auto", "CPU threads: auto (1 for tiny networks, else the idle cores) or N", type=str),
+    Option("tensorboard", None, "also write TensorBoard event files here (pip install tensorboard)",
+           type=str, metavar="DIR"),
     Option("batch_size", 64, "batch size (text: 256)", minimum=1),
     Option("epochs", 50, "epochs", minimum=1),
     Option("report_freq", 50, "log every N batches", aliases=("--log-interval",), minimum=1),
     Option("max_batches", None, "cap on batches per epoch (smoke runs)", type=int, minimum=1),
     Option("summary", False, "print the supernet's size and exit (reads no data)", flag=True),
-    Option("memory_budget", None, "with --summary: memory in GB; also print the largest batch whose search step "
-                                  "fits in it (CPU estimate)", type=float, minimum=0.0),
+    Option("memory_budget", None, "with --summary: also the largest batch that fits in X GB (CPU estimate)",
+           type=float, minimum=0.0),
     Option("no_progress", False, "no progress bar, only the log lines", flag=True),
     Option("no_plots", False, "skip the figures drawn into SAVE/figures at the end", flag=True),
     Option("plot_epoch_cells", False, "also draw the cells of every epoch's genotype", flag=True),
     Option("gpu", None, "(original flag) CUDA device index; same as --device cuda:N", type=int, minimum=0),
 )
+# Reader options of your own images (--dataset folder / npz); the retraining command takes them too.
+OWN_DATA = (
+    Option("image_size", None, f"(folder) images are resized to N x N (default: {IMAGE_SIZE})", type=int,
+           minimum=1),
+    Option("cache", None, "(folder) cache of decoded images (default: ~/.cache/darts; none: no cache)",
+           type=str, metavar="DIR"),
+    Option("strict", False, "(folder) stop at an unreadable image instead of skipping it", flag=True),
+    Option("test_fraction", None, f"held out for testing when the data has no test split (default: "
+                                  f"{TEST_FRACTION})", type=float, minimum=0.0, below=1.0),
+)
 IMAGE = (
-    Option("train_portion", 0.5, "share of the training split that trains the weights (the rest: the "
-                                 "architecture)", minimum=0.0, below=1.0),
+    Option("train_portion", 0.5, "share of the training split for the weights (the rest: the alphas)",
+           minimum=0.0, below=1.0),
     Option("cutout", False, "use cutout", flag=True),
     Option("cutout_length", 16, "side of the cutout square", minimum=1),
-    Option("image_size", None, "(folder) images are resized to this square size (default: 32)", type=int, minimum=1),
-    Option("cache", None, "(folder) where decoded images are cached (default: ~/.cache/darts; none: no cache)",
-           type=str),
-    Option("strict", False, "(folder) stop at an unreadable image instead of skipping it", flag=True),
-    Option("test_fraction", None, "held out for testing when the data has no test split (default: 0.2)",
-           type=float, minimum=0.0, below=1.0),
+) + OWN_DATA + (
     Option("no_amp", False, "on CUDA, no bfloat16 autocast", flag=True),
     Option("no_channels_last", False, "NCHW instead of channels_last (the default on CPU and CUDA)", flag=True),
 )
@@ -62,10 +76,11 @@ TEXT = (
 )
 TABLE = (
     Option("benchmark", None, "a tabular benchmark of the space (e.g. NAS-Bench-201's CSV): instant rewards for "
-                              "sample-based strategies, and the table figures of DARTS / ENAS cells", type=str),
+                              "sample-based strategies, and the table figures of DARTS / ENAS cells", type=str,
+           metavar="FILE"),
     Option("reward", None, "with --benchmark: the reward column (default: the validation column the benchmark's "
                            "authors search on, e.g. valid12; a test column only under its -leaks-test name)",
-           type=str),
+           type=str, metavar="COLUMN"),
 )
 SAMPLING = (
     Option("budget", 100, "architectures a sample-based strategy evaluates", minimum=1),
@@ -79,6 +94,21 @@ ORIGINAL_UNUSED = tuple(Option(n, None, "(original flag, unused)", type=t) for n
     Option("continue_train", False, "(original flag) same as --resume on the --save folder", flag=True),
     Option("cuda", False, "(original flag, unused: see --device)", flag=True),
     Option("single_gpu", False, "(original flag, unused)", flag=True))
+
+
+def strategy_option_groups(info) -> tuple[tuple[str, tuple[Option, ...]], ...]:
+    """(title, options) pairs of a registered strategy: its own and those of its add-ons, when it declares
+    them apart (`option_groups`), else one group of all its options."""
+    return getattr(info, "option_groups", None) or ((f"strategy {info.name}", info.options),)
+
+
+def strategy_options(info) -> tuple[Option, ...]:
+    """Every option of a strategy and of its add-ons, each once."""
+    out = {o.name: o for o in info.options}
+    for _, options in strategy_option_groups(info):
+        for o in options:
+            out.setdefault(o.name, o)
+    return tuple(out.values())
 
 
 def text_datasets() -> tuple[str, ...]:
@@ -105,16 +135,16 @@ def resolve_settings(given: dict, explicit: set | None = None, owners: dict | No
     space = choose_space(core["dataset"], given.get("space"))
     strategy = get_strategy(core["strategy"])
     defaults = dict(space.strategy_defaults.get(strategy.name, {}))
-    for o in strategy.options:  # a space may name a strategy's setting by its field (hidden_size) or flag
+    for o in strategy_options(strategy):  # a space may name a strategy's setting by its field (hidden_size) or flag
         if o.field in defaults and o.name not in defaults:
             defaults[o.name] = defaults[o.field]
     core = resolve_options(CORE, given, defaults)
     core["space"] = space.name
     modality = IMAGE if space.modality == "image" else TEXT
     parts = [core, resolve_options(modality, given, defaults), space.resolve(given),
-             resolve_options(strategy.options, given, defaults)]
+             resolve_options(strategy_options(strategy), given, defaults)]
     groups = {"core", "images" if space.modality == "image" else "text", f"space {space.name}",
-              f"strategy {strategy.name}", "your own code", "original flags"}
+              "your own code", "original flags"} | {title for title, _ in strategy_option_groups(strategy)}
     if strategy.kind == "sample":
         parts.append(resolve_options(SAMPLING, given, defaults))
         groups.add("sample-based strategies")
@@ -125,7 +155,6 @@ def resolve_settings(given: dict, explicit: set | None = None, owners: dict | No
         from darts.spaces.registry import require
         require(space, "table", "--benchmark (a table of another space's results): add --space")
     if owners is not None:
-        from darts.cli.common import check_applicable
         check_applicable(explicit or set(), owners, groups)
     if given.get("small_batch_size") not in (None, -1, core["batch_size"]):
         raise UserError("--small_batch_size (gradient accumulation) is not supported; leave it out or set it "

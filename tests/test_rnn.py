@@ -14,7 +14,8 @@ from darts.checkpoint import load_checkpoint
 from darts.data.text import TextBatch, TextStream, batchify, read_corpus
 from darts.errors import UserError
 from darts.genotype import GenotypeError, RecurrentGenotype, genotype_from_dict, load_genotype, parse_genotype
-from darts.lm_training import LMSpec, LMTrainer, LMTrainingConfig, load_recurrent_genotype, main_lm
+from darts.cli.lm import main as main_lm
+from darts.lm_training import LMSpec, LMTrainer, LMTrainingConfig, load_recurrent_genotype
 from darts.runs import run_cli
 from darts.search import DartsSearch
 from darts.spaces.darts_rnn import RNN_PRIMITIVES, LanguageModel, RNNSearchModel, derive_recurrent_genotype

@@ -211,7 +211,7 @@ def test_json_files_hold_null_for_non_finite_numbers(tmp_path):
 
 
 def test_language_model_with_no_epoch_writes_valid_json(tmp_path):
-    from darts.lm_training import main_lm
+    from darts.cli.lm import main as main_lm
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     for split in ("train", "valid", "test"):

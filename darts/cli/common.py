@@ -1,5 +1,5 @@
-"""What every command line shares: flags built from declared options, grouped by owner; resolution of the
-settings that apply to one run; resume and --config merging; plugins imported before parsing.
+"""What every command line shares: one way to turn declared options into flags (grouped by the part they
+belong to), one way to tell which flags were typed, and one way to read a saved run's settings back.
 
 Every flag's argparse default is None, so "given" and "not given" stay apart; the value of a flag not
 given comes from its owner's declaration (or the chosen space's default for it), resolved after parsing.
@@ -7,6 +7,8 @@ given comes from its owner's declaration (or the chosen space's default for it),
 from __future__ import annotations
 
 import argparse
+import shutil
+from pathlib import Path
 from typing import Iterable, Sequence
 
 from darts.errors import UserError
@@ -22,14 +24,42 @@ def parse_bool(text: str) -> bool:
 
 
 class HelpFormatter(argparse.RawDescriptionHelpFormatter):
-    """Keeps the description's line breaks; flag help texts say their defaults themselves."""
+    """Keeps the description's line breaks, writes a flag and its aliases before one value name
+    (`--learning_rate, --lr X`) and lays help out at least 120 columns wide, so most flags take one line;
+    flag help texts say their defaults themselves."""
+
+    def __init__(self, prog: str):
+        width = max(shutil.get_terminal_size((120, 24)).columns - 2, 120)
+        super().__init__(prog, max_help_position=30, width=width)
+
+    def _format_action_invocation(self, action: argparse.Action) -> str:
+        names = ", ".join(action.option_strings)
+        if not action.option_strings or action.nargs == 0:
+            return names or super()._format_action_invocation(action)
+        return f"{names} {action.metavar or action.dest.upper()}"
+
+
+def new_parser(prog: str, description: str) -> argparse.ArgumentParser:
+    """A parser whose usage line is short (the flags follow, grouped) and whose -h sits in the first group."""
+    return argparse.ArgumentParser(prog, usage="%(prog)s [flags]", description=description,
+                                   formatter_class=HelpFormatter, allow_abbrev=False, add_help=False)
+
+
+def _metavar(opt: Option) -> str:
+    if opt.metavar:
+        return opt.metavar
+    if opt.choices is not None:  # a long list: the help text names the choices
+        listed = "|".join(map(str, opt.choices))
+        return listed if len(listed) <= 16 else "NAME"
+    kind = opt.parse_type()
+    return {int: "N", float: "X", bool: "true|false"}.get(kind, "TEXT")
 
 
 def add_options(parser: argparse.ArgumentParser, title: str, options: Iterable[Option], seen: dict,
-                shown_defaults: dict | None = None) -> None:
+                shown_defaults: dict | None = None, description: str | None = None) -> None:
     """Add each option as a flag in a group titled `title`; an option whose name an earlier group added
     only records its owner (one flag, several owners). `shown_defaults` overrides the defaults --help
-    shows (a space's own defaults for a strategy)."""
+    shows (a space's own defaults for a strategy; a text such as "96; imagenet: 128")."""
     shown_defaults = shown_defaults or {}
     group = None
     for opt in options:
@@ -37,7 +67,10 @@ def add_options(parser: argparse.ArgumentParser, title: str, options: Iterable[O
             seen[opt.name].append(title)
             continue
         seen[opt.name] = [title]
-        group = group or parser.add_argument_group(title)
+        if group is None:
+            group = parser.add_argument_group(f"{title}: {description}" if description else title)
+            if not any(a.dest == "help" for a in parser._actions):
+                group.add_argument("-h", "--help", action="help", help="show this help and exit")
         value = shown_defaults.get(opt.name, opt.default)
         default = "" if opt.flag or value is None else f" (default: {value})"
         hidden = title == "original flags" and "unused" in opt.help  # accepted, but not worth a line of --help
@@ -50,21 +83,25 @@ def add_options(parser: argparse.ArgumentParser, title: str, options: Iterable[O
             kwargs["type"] = parse_bool if kind is bool or isinstance(opt.default, bool) else kind
             if opt.choices is not None:
                 kwargs["choices"] = opt.choices
-            kwargs["metavar"] = opt.name.upper() if opt.choices is None else None
+            kwargs["metavar"] = _metavar(opt)
         group.add_argument(f"--{opt.name}", *opt.aliases, **kwargs)
 
 
 def add_plugin_flag(parser: argparse.ArgumentParser, owners: dict) -> None:
     """--ops_module FILE_OR_MODULE (repeatable): code imported before anything is parsed or built."""
     parser.add_argument_group("your own code").add_argument(
-        "--ops_module", action="append", default=None, metavar="FILE_OR_MODULE",
+        "--ops_module", action="append", default=None, metavar="FILE",
         help="a .py file or module that registers operations, spaces or strategies (repeatable)")
     owners["ops_module"] = ["your own code"]
 
 
-def new_parser(prog: str, description: str) -> argparse.ArgumentParser:
-    return argparse.ArgumentParser(prog, description=description, formatter_class=HelpFormatter,
-                                   allow_abbrev=False)
+def declared_values(args: argparse.Namespace, options: Iterable[Option]) -> dict:
+    """The parsed flags as {name: value}, a flag not typed taking its declared default (switches: False)."""
+    values = dict(vars(args))
+    for opt in options:
+        if values.get(opt.name) is None:
+            values[opt.name] = opt.default
+    return values
 
 
 def explicit_flags(parser: argparse.ArgumentParser, argv: Sequence[str]) -> set:
@@ -87,39 +124,30 @@ def pre_parse(argv: Sequence[str], *names: str) -> argparse.Namespace:
     return known
 
 
-def merge_saved(saved: dict, given: dict, explicit: set, may_change: set, what: str) -> dict:
-    """Saved settings with the flags typed now: for a resume, a typed flag that contradicts the saved run
-    is an error unless it is in `may_change`; for --config (may_change=None) typed flags win."""
-    merged = dict(saved)
-    for name in explicit:
-        value = given.get(name)
-        if may_change is not None and name not in may_change and name in saved and saved[name] != value:
-            raise UserError(f"{what} continues a run with its own settings; --{name} {value!r} contradicts "
-                            f"it (the run has {saved[name]!r})")
-        merged[name] = value
-    return merged
+def check_saved_types(parser: argparse.ArgumentParser, saved: dict, where) -> None:
+    """Each saved setting has the type its flag parses to (args.json may have been edited by hand)."""
+    for action in parser._actions:
+        value = saved.get(action.dest)
+        if value is None or action.dest == "help":
+            continue
+        if action.nargs == 0:
+            wanted = (bool,)
+        elif action.type in (int, float):
+            wanted = (int,) if action.type is int else (int, float)
+        else:
+            continue
+        if not isinstance(value, wanted) or (wanted != (bool,) and isinstance(value, bool)):
+            raise UserError(f"{where}: {action.dest} is {value!r}, not a {wanted[-1].__name__}; the run folder "
+                            f"is damaged")
 
 
-def check_applicable(explicit: Iterable[str], owners: dict[str, list[str]], applicable: set[str]) -> None:
-    """Refuse typed flags that belong to no part of this run (e.g. a recurrent-model flag in an image search)."""
-    for name in sorted(explicit):
-        if name in owners and not set(owners[name]) & applicable:
-            raise UserError(f"--{name} belongs to {' / '.join(owners[name])}, which this run does not use; "
-                            f"leave it out or choose that space / strategy")
-
-
-def check_ranges(args, non_negative, positive) -> None:
-    """Numbers that must be >= 0 (learning rates, decays, the seed) or >= 1 (lengths, counts), and a seed
-    that torch accepts."""
-    for name in non_negative:
-        value = getattr(args, name, None)
-        if value is not None and not value >= 0:
-            raise UserError(f"--{name} {value}: must be at least 0")
-    for name in positive:
-        value = getattr(args, name, None)
-        if value is not None and value < 1:
-            raise UserError(f"--{name} {value}: must be at least 1")
-    if getattr(args, "seed", 0) > 2 ** 32 - 1:
-        raise UserError(f"--seed {args.seed}: must be at most {2 ** 32 - 1}")
-    if getattr(args, "momentum", 0) is not None and getattr(args, "momentum", 0) >= 1:
-        raise UserError(f"--momentum {args.momentum}: must be below 1")
+def read_saved_run(parser: argparse.ArgumentParser, folder: str, command: str, marks: Iterable[str]) -> dict:
+    """The settings saved in FOLDER/args.json for --resume, refused when damaged or when they lack the
+    settings `marks` that `command` always saves (the folder of another command)."""
+    where = Path(folder) / "args.json"
+    saved = read_settings_file(where, f"--resume {folder} (is it a {command} --save folder?)")
+    if not all(name in saved for name in marks):
+        raise UserError(f"--resume {folder}: {where} was not written by {command}; resume it with the command "
+                        f"that made it")
+    check_saved_types(parser, saved, where)
+    return saved

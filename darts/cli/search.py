@@ -1,5 +1,4 @@
-"""darts-search (python train_search.py): search a space with a strategy; the paper's defaults reproduce
-its CIFAR-10 and Penn Treebank searches.
+"""darts-search (python train_search.py): search a space with a strategy (defaults: the paper's searches).
 
     darts-search --dataset digits --epochs 1 --layers 3 --init_channels 4 --save out
     darts-search --unrolled                                  # second order, CIFAR-10 in --data
@@ -13,19 +12,20 @@ import logging
 import sys
 from typing import Sequence
 
-from darts.cli.common import (add_options, add_plugin_flag, explicit_flags, merge_saved, new_parser, pre_parse,
-                              read_settings_file)
+from darts.cli.common import (add_options, add_plugin_flag, check_saved_types, explicit_flags,
+                              new_parser, pre_parse, read_saved_run, read_settings_file)
 from darts.errors import UserError
-from darts.runs import check_saved_types, new_run_name
+from darts.options import merge_saved
+from darts.runs import new_run_name
 from darts.settings import (CORE, IMAGE, NOT_SAVED, ORIGINAL_UNUSED, RESUME_MAY_CHANGE, SAMPLING, TABLE, TEXT,
-                            resolve_settings)
+                            resolve_settings, strategy_option_groups)
 
 log = logging.getLogger("darts")
 
 
 def build_parser(space: str | None = None, strategy: str | None = None):
-    """The parser: core flags, each modality's, each registered space's and each strategy's, in groups.
-    With `space` / `strategy` (for --help) only that space's and that strategy's groups are added."""
+    """The parser: core flags, each modality's, each registered space's and each strategy's (and its add-ons'),
+    in groups. With `space` / `strategy` (for --help) only that space's and that strategy's groups are added."""
     from darts.spaces.registry import get_space, space_names
     from darts.strategies.registry import strategies
     table = strategies()
@@ -39,9 +39,12 @@ def build_parser(space: str | None = None, strategy: str | None = None):
     add_options(p, "images", IMAGE if "image" in modalities else (), owners)
     add_options(p, "text", TEXT if "text" in modalities else (), owners)
     for name in spaces:
-        add_options(p, f"space {name}", get_space(name).options, owners)
+        add_options(p, f"space {name}", get_space(name).options, owners,
+                    description=get_space(name).description if space else None)
     for name in chosen:
-        add_options(p, f"strategy {name}", table[name].options, owners, shown)
+        for i, (title, options) in enumerate(strategy_option_groups(table[name])):
+            add_options(p, title, options, owners, shown,
+                        description=table[name].description if strategy and i == 0 else None)
     if any(table[n].kind == "sample" for n in chosen):
         add_options(p, "sample-based strategies", SAMPLING, owners)
     if any(get_space(n).supports("table") for n in spaces):
@@ -53,12 +56,19 @@ def build_parser(space: str | None = None, strategy: str | None = None):
 
 
 def _catalogue(table) -> str:
-    """The spaces and strategies, listed in --help (their flags: --space NAME --strategy NAME --help)."""
-    from darts.spaces.registry import spaces_summary
-    strategies = "\n".join(f"  {n} ({s.kind}): {s.description}" for n, s in table.items())
-    spaces = "\n".join("  " + line for line in spaces_summary().splitlines())
-    return (f"\nspaces (--space):\n{spaces}\nstrategies (--strategy):\n{strategies}\n"
-            f"--space NAME --strategy NAME --help lists the flags of that space and strategy (default: darts, darts).\n")
+    """The spaces and strategies by name, listed in --help (each one's description and flags: --space NAME
+    --strategy NAME --help)."""
+    import textwrap
+    from darts.spaces.registry import get_space, space_names
+    spaces = ", ".join(n + (" (text)" if get_space(n).modality == "text" else "") for n in space_names())
+    by_kind: dict[str, list[str]] = {}
+    for name, info in table.items():
+        by_kind.setdefault(info.kind, []).append(name)
+    strategies = "; ".join(f"{kind}: {', '.join(names)}" for kind, names in by_kind.items())
+    wrap = lambda text: textwrap.fill(text, 114, subsequent_indent="  ")  # noqa: E731
+    return (f"\n{wrap('spaces (--space): ' + spaces)}\n{wrap('strategies (--strategy): ' + strategies)}\n"
+            f"--space NAME --strategy NAME --help describes that space and strategy and lists their flags "
+            f"(default: darts, darts).\n")
 
 
 def print_focused_help(argv: Sequence[str]) -> None:
@@ -88,12 +98,8 @@ def settings_from_argv(argv: Sequence[str]) -> tuple[object, dict, object]:
     if given.get("resume"):
         if args.save and args.save != given["resume"]:
             raise UserError(f"--resume {given['resume']} continues that folder; leave out --save {args.save}")
-        where = f"{given['resume']}/args.json"
-        saved = read_settings_file(where, f"--resume {given['resume']}")
-        if "strategy" not in saved or "space" not in saved:
-            raise UserError(f"--resume {given['resume']}: {where} was not written by a search (darts-search / "
-                            f"train_search.py); resume it with the command that made it")
-        check_saved_types(parser, saved, where)
+        saved = read_saved_run(parser, given["resume"], "a search (darts-search / train_search.py)",
+                               ("strategy", "space"))
         import_plugins(saved.get("ops_module"))
         given = merge_saved(saved, given, explicit, RESUME_MAY_CHANGE, "--resume")
         given["save"] = given["resume"]

@@ -12,47 +12,36 @@ paper's evaluation protocol; a genotype of another space trains with that space'
 from __future__ import annotations
 
 import argparse
-
-from darts.cli.common import check_ranges, parse_bool
 import json
 import logging
-import os
-import shutil
 import sys
 from pathlib import Path
 
 import torch
 
 from darts.checkpoint import seed_everything
+from darts.cli.common import add_options, add_plugin_flag, explicit_flags, new_parser, pre_parse, read_saved_run
 from darts.data import INPUT_SHAPES, BatchStream, load_image_dataset
-from darts.data.images import OWN_DATA, image_input_shape
+from darts.data.images import image_input_shape
 from darts.data.imagenet import IMAGENET_INPUT_SHAPE, ImageFolderStream, imagenet_folders
 from darts.distributed import destroy_process_group, init_from_env, shard, world_size
 from darts.errors import UserError
 from darts.final_training import (CHECKPOINT, FinalTraining, FinalTrainingConfig, NetworkSpec, evaluate_network,
                                   load_network_weights, read_saved_network)
-from darts.cli.common import add_options, add_plugin_flag
-from darts.cli.search import IMAGE
 from darts.genotype import CELLS_DIR, load_genotype
 from darts.modalities import own_data_options as _own_data_options
+from darts.options import merge_saved, resolve_options
 from darts.plugins import import_plugins
-from darts.runs import EarlyLog, RunDir, new_run_name, explicit_flags, resumed_args, pick_device, run_cli, setup_console_logging
+from darts.runs import EarlyLog, RunDir, new_run_name, pick_device, run_cli, setup_console_logging
 from darts.api import _callbacks
 from darts.threads import apply_threads, choose_threads
 from darts.spaces.registry import genotype_record, get_space, require, space_of
 from darts.summary import batch_work, count_multiply_adds, count_parameters
+from darts.train_options import (NETWORK, NOT_SAVED, RECIPE, RESUME_MAY_CHANGE, TEXT_DATASETS, check_train_settings,
+                                 fill_recipe, image_datasets, option_groups, options, training_defaults)
 
 
 log = logging.getLogger("darts")
-
-TEXT_DATASETS = ("ptb", "wikitext2")  # handled by darts.lm_training.main_lm
-DATASETS = sorted(INPUT_SHAPES) + list(OWN_DATA) + ["imagenet"]
-OWN_DATA_FLAGS = ("image_size", "cache", "strict", "test_fraction")
-# Flags named differently from the FinalTrainingConfig field they set (the original train.py's names).
-FLAG_FIELDS = {"label_smooth": "label_smoothing"}
-# Flags that a resumed run may change (they do not alter the computation).
-RESUME_MAY_CHANGE = {"resume", "device", "gpu", "report_freq", "save", "no_progress", "workers", "cache", "threads",
-                     "tensorboard"}
 
 
 def trainable_cells() -> list[str]:
@@ -63,109 +52,31 @@ def trainable_cells() -> list[str]:
                   if get_space(json.loads(p.read_text()).get("space", "")).name in image)
 
 
-class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
-    def _get_help_string(self, action):
-        return action.help if action.default is None else super()._get_help_string(action)
-
-
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser("train_final.py", description=__doc__.split("\n")[0], formatter_class=_HelpFormatter,
-                                allow_abbrev=False)
-    a = p.add_argument
-    c, i = training_defaults("DARTS", "cifar10"), training_defaults("DARTS", "imagenet")
-
-    def both(name):
-        return f"(default: {c[name]}; {i[name]} for imagenet; a space's own recipe for its genotypes)"
-    # the original train.py's flags, with its defaults
-    a("--data", default=None, help="dataset folder (default: ./data; Debian's folder for fashion-mnist; "
-                                   "for imagenet a folder with train/ and val/)")
-    a("--batch_size", type=int, default=None, help="batch size " + both("batch_size"))
-    a("--learning_rate", type=float, default=None, help="initial learning rate " + both("learning_rate"))
-    a("--momentum", type=float, default=None, help="SGD momentum " + both("momentum"))
-    a("--weight_decay", type=float, default=None, help=both("weight_decay"))
-    a("--report_freq", type=int, default=None, help="log every N batches " + both("report_freq"))
-    a("--gpu", type=int, default=None, help="(original flag) CUDA device index; same as --device cuda:N")
-    a("--epochs", type=int, default=None, help=both("epochs"))
-    a("--time_budget", type=float, default=None, metavar="MINUTES",
-      help="train as many epochs as fit in MINUTES of wall time, counted from the first epoch's times (training "
-           "and test), the last one cut to the batches that still fit; --epochs is then the most it may run")
-    a("--init_channels", type=int, default=None, help="C, channels of the first cells " + both("init_channels"))
-    a("--layers", type=int, default=None, help="number of cells " + both("layers"))
-    a("--model_path", default=None, help="saved network for --eval_only (a weights .pt file or a --save folder)")
-    a("--auxiliary", action="store_true", help="auxiliary head after the 2/3 reduction cell")
-    a("--auxiliary_weight", type=float, default=None, help="weight of the auxiliary loss " + both("auxiliary_weight"))
-    a("--cutout", action="store_true", help="use cutout")
-    a("--cutout_length", type=int, default=16, help="side of the cutout square")
-    a("--drop_path_prob", type=float, default=None, help="final drop path probability, ramped linearly from 0 "
-                                                         + both("drop_path_prob"))
-    a("--save", default=None, help="output folder (default: eval-EXP-<time>)")
-    a("--seed", type=int, default=0, help="random seed")
-    a("--arch", default="DARTS", help=f"a cells/ name ({', '.join(trainable_cells())}; case-insensitive) "
-                                      "or the genotype.json written by train_search.py")
-    a("--grad_clip", type=float, default=None, help="gradient norm clipping " + both("grad_clip"))
-    # train_imagenet.py's flags
-    a("--label_smooth", type=float, default=None, help="label smoothing of the training loss " + both("label_smooth"))
-    a("--gamma", type=float, default=None, help="learning-rate decay per period (--lr_schedule step) " + both("gamma"))
-    a("--decay_period", type=int, default=None, help="epochs between decays (--lr_schedule step) " + both("decay_period"))
-    # added
-    a("--dataset", default="cifar10", choices=DATASETS + list(TEXT_DATASETS),
-      help="dataset to train and test on; folder and npz read your own images from --data (see --image_size); "
-           "ptb and wikitext2 train the recurrent language model (`--dataset ptb --help` lists its flags)")
-    a("--lr_schedule", default=None, choices=["cosine", "step"],
-      help="cosine annealing to --learning_rate_min, or step decay by --gamma " + both("lr_schedule"))
-    a("--learning_rate_min", type=float, default=None, help="final learning rate of the cosine schedule " + both("learning_rate_min"))
-    a("--device", default="auto", help="auto, cpu, cuda, cuda:N")
-    a("--fp32", action="store_true", help="train in plain float32 NCHW instead of bf16 autocast (CUDA) with "
-                                          "channels_last (CUDA and CPU; CPU always uses float32)")
-    a("--no_amp", action="store_true", help="on CUDA, no bfloat16 autocast (keeps channels_last)")
-    a("--no_channels_last", action="store_true", help="NCHW instead of channels_last (keeps bf16)")
-    a("--cpu_bf16", action="store_true", help="bfloat16 autocast on CPU too (can pay off on CPUs with native "
-                                              "bf16, e.g. Intel AMX, though not for every op: time the cell with "
-                                              "benchmarks/final_throughput.py first; slower elsewhere)")
-    a("--compile", action="store_true", help="torch.compile the training step's network (the first step "
-                                             "compiles, 20-60 s on 2 cores; the test stays eager)")
-    a("--sync_bn", action="store_true", help="under torchrun: BatchNorm statistics over the whole batch of all "
-                                             "processes (SyncBatchNorm, CUDA) instead of per process")
-    a("--resume", default=None, metavar="DIR", help="continue the run saved in DIR from its last checkpoint")
-    a("--overwrite", action="store_true", help="replace the run files of an existing --save folder")
-    a("--threads", default="auto", help="CPU threads: auto (1 for tiny networks, else the idle cores) or a number")
-    a("--tensorboard", default=None, metavar="DIR", help="also write TensorBoard event files into DIR "
-                                                         "(pip install tensorboard)")
-    a("--max_batches", type=int, default=None, help="cap on batches per epoch and per evaluation (smoke runs)")
-    a("--summary", action="store_true", help="print the network's size and multiply-adds and exit (reads no data)")
-    a("--eval_only", action="store_true", help="test the network saved at --model_path and exit")
-    a("--workers", type=int, default=4, help="data-loading processes (imagenet only)")
-    a("--no_progress", action="store_true", help="no progress bar, only the log lines")
-    a("--nesterov", type=parse_bool, default=None, help="Nesterov momentum (default: false; true in the "
-                                                              "NAS-Bench-201 recipe)")
-    add_options(p, "your own data (--dataset folder / npz)", [o for o in IMAGE if o.name in OWN_DATA_FLAGS], {})
-    add_plugin_flag(p, {})  # the genotype names the operations; a new one's code must be imported
+    """The flags of every retraining setting, grouped; the recipe's show the DARTS paper's CIFAR-10 and
+    ImageNet values (a genotype of another space trains with that space's own recipe)."""
+    import textwrap
+    cifar, imagenet = training_defaults("DARTS", "cifar10"), training_defaults("DARTS", "imagenet")
+    shown = {o.name: f"{cifar[o.name]}" + ("" if cifar[o.name] == imagenet[o.name] else
+                                            f"; imagenet: {imagenet[o.name]}")
+             for o in RECIPE + NETWORK if cifar.get(o.name) is not None and not o.flag}
+    listed = [("cells/ (--arch): ", trainable_cells()),
+              ("datasets (--dataset): ", image_datasets() + [f"{n} (language model)" for n in TEXT_DATASETS])]
+    lists = "\n".join(textwrap.fill(title + ", ".join(names), 114, subsequent_indent="  ") for title, names in listed)
+    p = new_parser("train_final.py", f"{__doc__}\n{lists}\n")
+    owners: dict[str, list[str]] = {}
+    for title, group in option_groups():
+        if title == "training recipe":
+            title = "training recipe (defaults: the DARTS paper's; a genotype of another space: its space's recipe)"
+        add_options(p, title, group, owners, shown)
+    add_plugin_flag(p, owners)  # the genotype names the operations; a new one's code must be imported
     return p
 
 
-def protocol(dataset: str) -> str:
-    return "imagenet" if dataset == "imagenet" else "cifar"
-
-
-def training_defaults(arch: str, dataset: str) -> dict:
-    """Flag defaults of retraining `arch` on `dataset`: the paper's batch of 96 and FinalTrainingConfig's
-    settings, the genotype's space's option
-    defaults, then the space's recipe for the dataset (e.g. the DARTS ImageNet protocol, NAS-Bench-201's)."""
-    from dataclasses import fields
-    config = {FLAG_FIELDS_BACK.get(f.name, f.name): f.default for f in fields(FinalTrainingConfig)}
-    space = space_of(load_genotype(arch))
-    recipe = {FLAG_FIELDS_BACK.get(k, k): v for k, v in space.final_recipe(dataset).items()}
-    return {"batch_size": 96, **config, **{o.name: o.default for o in space.options}, **recipe}
-
-
-FLAG_FIELDS_BACK = {v: k for k, v in FLAG_FIELDS.items()}
-
-
 def fill_defaults(args) -> None:
-    defaults = training_defaults(arch_source(args), args.dataset)
-    for name, value in defaults.items():
-        if getattr(args, name, "absent") is None:
-            setattr(args, name, value)
+    """The recipe's values for the flags not given (the genotype's space's recipe for the dataset)."""
+    values = vars(args)
+    fill_recipe(values, arch_source(args))
 
 
 def own_data_options(args) -> dict:
@@ -174,33 +85,30 @@ def own_data_options(args) -> dict:
 
 def check_args(args) -> None:
     own_data_options(args)  # --image_size etc. only with --dataset folder / npz
-    for name in ("epochs", "init_channels", "layers"):
-        if getattr(args, name) is not None and getattr(args, name) < 1:
-            raise UserError(f"--{name} must be at least 1, got {getattr(args, name)}")
-    if args.time_budget is not None and not 0 < args.time_budget < float("inf"):
-        raise UserError(f"--time_budget must be a positive number of minutes, got {args.time_budget}")
-    if args.batch_size < 2:
-        raise UserError(f"--batch_size must be at least 2 (BatchNorm trains on batch statistics), got {args.batch_size}")
-    if args.max_batches is not None and args.max_batches < 1:
-        raise UserError("--max_batches must be at least 1")
-    if not 0 <= args.drop_path_prob < 1:
-        raise UserError(f"--drop_path_prob must be in [0, 1), got {args.drop_path_prob}")
-    if not 0 <= args.label_smooth < 1:
-        raise UserError(f"--label_smooth must be in [0, 1), got {args.label_smooth}")
-    if args.decay_period < 1:
-        raise UserError("--decay_period must be at least 1")
-    check_ranges(args, NON_NEGATIVE, POSITIVE)
-    if args.cpu_bf16 and (args.fp32 or args.no_amp):
-        raise UserError(f"--cpu_bf16 asks for bf16 autocast, --{'fp32' if args.fp32 else 'no_amp'} for none: "
-                        "give one")
-    if args.compile and not (shutil.which(os.environ.get("CXX", "g++")) or shutil.which("c++")):
-        raise UserError("--compile needs a C++ compiler for torch.compile's CPU code (install g++, or set CXX); "
-                        "or leave out --compile")
+    check_train_settings(vars(args))
 
 
-NON_NEGATIVE = ("learning_rate", "learning_rate_min", "momentum", "weight_decay", "grad_clip", "auxiliary_weight",
-                "gamma", "seed")
-POSITIVE = ("cutout_length", "report_freq", "workers")
+def settings_from_argv(parser: argparse.ArgumentParser, argv) -> argparse.Namespace:
+    """The run's settings: flags typed now, with a --resume folder's saved ones folded in, declared defaults
+    for the rest (the recipe's are filled once the genotype is known), each checked."""
+    args = parser.parse_args(argv)
+    explicit = explicit_flags(parser, argv)
+    given = {k: v for k, v in vars(args).items() if v is not None}
+    if args.resume and not args.eval_only:
+        if args.save and args.save != args.resume:
+            raise UserError(f"--resume {args.resume} continues that folder; leave out --save {args.save}")
+        saved = read_saved_run(parser, args.resume, "train_final.py", ("arch",))
+        import_plugins(saved.get("ops_module"))  # the run's own
+        given = merge_saved(saved, given, explicit, RESUME_MAY_CHANGE, "--resume")
+        given["save"] = args.resume
+    values = {"ops_module": None, **given, **resolve_options(options(), given)}
+    if values["gpu"] is not None and values["device"] == "auto":
+        values["device"] = f"cuda:{values['gpu']}"
+    return argparse.Namespace(**values)
+
+
+def protocol(dataset: str) -> str:
+    return "imagenet" if dataset == "imagenet" else "cifar"
 
 
 def load_arch(arch: str):
@@ -256,7 +164,7 @@ def summary(args) -> dict:
 def precision(args, device) -> tuple[bool, bool]:
     """(bf16 autocast, channels_last): bf16 on CUDA, and on CPU with --cpu_bf16; channels_last on CUDA and CPU
     (faster depthwise convolutions there too); off with --fp32, or one by one with --no_amp, --no_channels_last."""
-    bf16 = (device.type == "cuda" or args.cpu_bf16) and not args.fp32 and not args.no_amp
+    bf16 = (device.type == "cuda" or bool(args.cpu_bf16)) and not args.fp32 and not args.no_amp
     return bf16, not args.fp32 and not args.no_channels_last
 
 
@@ -334,10 +242,7 @@ def _same_arch(arch: str, spec: NetworkSpec) -> bool:
 
 def is_language_model_run(argv) -> bool:
     """--dataset ptb|wikitext2 (given, or saved in the --resume folder) trains the recurrent language model."""
-    pre = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
-    pre.add_argument("--dataset")
-    pre.add_argument("--resume")
-    known, _ = pre.parse_known_args(argv)
+    known = pre_parse(argv, "dataset", "resume")
     dataset = known.dataset
     if dataset is None and known.resume and (Path(known.resume) / "args.json").is_file():
         try:
@@ -349,22 +254,16 @@ def is_language_model_run(argv) -> bool:
 
 
 def main(argv=None) -> dict:
-    argv = sys.argv[1:] if argv is None else argv
+    argv = list(sys.argv[1:] if argv is None else argv)
     if is_language_model_run(argv):
-        from darts.lm_training import main_lm
+        from darts.cli.lm import main as main_lm
         return main_lm(argv)
+    import_plugins(pre_parse(argv, "ops_module").ops_module)  # before the genotype is read
     parser = build_parser()
-    args = parser.parse_args(argv)
-    import_plugins(args.ops_module)  # before the genotype is read
-    if args.gpu is not None and args.device == "auto":
-        args.device = f"cuda:{args.gpu}"
+    args = settings_from_argv(parser, argv)
     if args.eval_only:
         return eval_only(args, parser, argv)
     if args.resume:
-        if args.save and args.save != args.resume:
-            raise UserError(f"--resume {args.resume} continues that folder; leave out --save {args.save}")
-        args = resumed_args(args, parser, argv, RESUME_MAY_CHANGE, "train_final.py")
-        import_plugins(args.ops_module)  # the run's own
         own = Path(args.resume) / "genotype.json"  # the run's own copy: the original --arch file may be gone
         args.arch_file = str(own) if own.is_file() else None
     load_arch(arch_source(args))  # a bad --arch fails first, before any data is read
@@ -410,7 +309,7 @@ def train(args, prepared: tuple, run: RunDir, device) -> dict:
     train_stream, test_stream, spec, model = prepared
     genotype = load_genotype(arch_source(args))
     if not args.resume:
-        run.write_json("args.json", {k: v for k, v in vars(args).items() if k not in ("resume", "overwrite")})
+        run.write_json("args.json", {k: v for k, v in vars(args).items() if k not in NOT_SAVED})
     run.write_json("genotype.json", genotype_record(genotype))  # on resume too: a kill may have come before it
     log.info("args = %s", vars(args))
     if world_size() > 1:
