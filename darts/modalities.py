@@ -16,7 +16,6 @@ from darts.spaces.registry import DataShape
 log = logging.getLogger("darts")
 
 TEXT_EVAL_BATCH_SIZE = 10  # the original evaluates text in 10 columns
-FIDELITY_LEARNING_RATE = {"image": 0.025, "text": 20.0}  # low-fidelity rewards: SGD as DARTS's weights
 
 
 def own_data_options(dataset: str, settings: dict) -> dict:
@@ -137,6 +136,7 @@ class TextModality:
 
 
 def _fidelity_lr(settings: dict, modality: str) -> float:
+    from darts.settings import FIDELITY_LEARNING_RATE
     given = settings.get("fidelity_learning_rate")
     return FIDELITY_LEARNING_RATE[modality] if given is None else given
 

@@ -18,6 +18,8 @@ NOT_SAVED = {"resume", "continue_train", "config", "summary", "overwrite", "memo
 # a dataset they do not apply to).
 IMAGE_SIZE = 32
 TEST_FRACTION = 0.2
+# Low-fidelity rewards train each sampled network with SGD at DARTS's weight learning rate of the modality.
+FIDELITY_LEARNING_RATE = {"image": 0.025, "text": 20.0}
 
 CORE = (
     Option("dataset", "cifar10", "cifar10, digits, ..., folder / npz (your images), ptb, wikitext2 (text)",
@@ -38,7 +40,7 @@ CORE = (
     Option("threads", "auto", "CPU threads: auto (1 for tiny networks, else the idle cores) or N", type=str),
     Option("tensorboard", None, "also write TensorBoard event files here (pip install tensorboard)",
            type=str, metavar="DIR"),
-    Option("batch_size", 64, "batch size (text: 256)", minimum=1),
+    Option("batch_size", 64, "batch size", minimum=1),
     Option("epochs", 50, "epochs", minimum=1),
     Option("report_freq", 50, "log every N batches", aliases=("--log-interval",), minimum=1),
     Option("max_batches", None, "cap on batches per epoch (smoke runs)", type=int, minimum=1),
@@ -85,8 +87,8 @@ TABLE = (
 SAMPLING = (
     Option("budget", 100, "architectures a sample-based strategy evaluates", minimum=1),
     Option("fidelity_epochs", 1, "without --benchmark: epochs each sampled network trains from scratch", minimum=1),
-    Option("fidelity_learning_rate", None, "without --benchmark: learning rate of that training (default: 0.025 "
-                                           "images, 20 text)", type=float, minimum=0.0),
+    Option("fidelity_learning_rate", None, "without --benchmark: learning rate of that training (default: "
+           + ", ".join(f"{v:g} {k}" for k, v in FIDELITY_LEARNING_RATE.items()) + ")", type=float, minimum=0.0),
 )
 ORIGINAL_UNUSED = tuple(Option(n, None, "(original flag, unused)", type=t) for n, t in (
     ("model_path", str), ("drop_path_prob", float), ("max_seq_len_delta", int), ("nonmono", int),

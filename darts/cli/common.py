@@ -68,7 +68,7 @@ def add_options(parser: argparse.ArgumentParser, title: str, options: Iterable[O
             continue
         seen[opt.name] = [title]
         if group is None:
-            group = parser.add_argument_group(f"{title}: {description}" if description else title)
+            group = parser.add_argument_group(f"{title}: {description.rstrip('.')}" if description else title)
             if not any(a.dest == "help" for a in parser._actions):
                 group.add_argument("-h", "--help", action="help", help="show this help and exit")
         value = shown_defaults.get(opt.name, opt.default)

@@ -75,8 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def fill_defaults(args) -> None:
     """The recipe's values for the flags not given (the genotype's space's recipe for the dataset)."""
-    values = vars(args)
-    fill_recipe(values, arch_source(args))
+    fill_recipe(vars(args), arch_source(args))
 
 
 def own_data_options(args) -> dict:
