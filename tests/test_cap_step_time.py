@@ -62,7 +62,8 @@ def test_no_fitting_factor_gives_none():
     cell = load_genotype("ResidualSepConv", PRIMITIVES)
     cap = cost_cap(table(), PRIMITIVES, cell)
     w = F.softmax(torch.randn(14, len(PRIMITIVES)), -1)
-    best, trials = fit_cap_to_step_time(cap, lambda c: derive_genotype(w, w, PRIMITIVES, derivation=Derivation(cost_cap=c)),
+    derive = lambda c: derive_genotype(w, w, PRIMITIVES, derivation=Derivation(cost_cap=c))
+    best, trials = fit_cap_to_step_time(cap, derive,
                                         lambda gs: {"cap": 1.0, "derived": 2.0}, cell, rounds=4)
     assert best is None and trials and not any(t["fits"] for t in trials)
     scales = [t["scale"] for t in trials]

@@ -137,15 +137,14 @@ def fit_cap_to_step_time(searcher, s: dict, context, cell) -> None:
                 from None
         log.info("cost cap fitted to step time (%s): budgets x %.3f", saved, scale)
     else:
-        scale = _measure_fit(searcher, s, context, cell)
-        run.write_json(CAP_FIT_FILE, {"scale": scale["scale"], "trials": scale["trials"]})
-        scale = scale["scale"]
+        scale, trials = _measure_fit(searcher, s, context, cell)
+        run.write_json(CAP_FIT_FILE, {"scale": scale, "trials": trials})
         log.info("cost cap fitted to step time: budgets x %.3f", scale)
     searcher.derivation = derivation.but(cost_cap=scaled_cap(derivation.cost_cap, scale))
 
 
-def _measure_fit(searcher, s: dict, context, cell) -> dict:
-    """{"scale": the fitted factor (1 when none fits; rank 0's), "trials": what was measured}."""
+def _measure_fit(searcher, s: dict, context, cell) -> tuple[float, list[dict]]:
+    """(the fitted factor of the cap's budgets, 1 when none fits, rank 0's on every rank; the trials measured)."""
     from darts.resource_cost import fit_cap_to_step_time as fit, network_step_ms, same_on_every_rank
     model, derivation, shape = searcher.model, searcher.derivation, context.shape
     device = next(model.parameters()).device
@@ -161,4 +160,4 @@ def _measure_fit(searcher, s: dict, context, cell) -> dict:
         log.warning("no tried factor of the cost cap gave cells that step as fast as %s's: the summed-cost "
                     "cap is kept", s["cost_cap"])
     scale = same_on_every_rank({"cap": {"scale": 1.0 if best is None else best}})["cap"]["scale"]
-    return {"scale": scale, "trials": trials}
+    return scale, trials

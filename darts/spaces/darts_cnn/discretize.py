@@ -13,8 +13,8 @@ fits a budget. DARTS's rule is the same maximum without the budget (each node's 
 their argmax ops), so a cap the DARTS cell fits changes nothing.
 
 Node rules (`NodeRule`, each registered by the name a Derivation's `node_rule` gives): `distinct_inputs` is the
-paper's. `same_input` (`--allow_same_input`): a node keeps its two strongest (edge, op) pairs, which may be two different
-ops of one edge (a residual block: a convolution and the identity of the same input, as in ResidualSepConv), where
+paper's. `same_input` (`--allow_same_input`): a node keeps its two strongest (edge, op) pairs, which may be two
+different ops of one edge (a residual block: a convolution and the identity of the same input, as in ResidualSepConv), where
 DARTS keeps one op on each of two distinct edges. A cell that reads one input only is cheaper (it leaves out the
 other input's preprocessing), so under a cost cap its budget holds more convolutions.
 
@@ -140,8 +140,8 @@ def derive_cell_within(weights: torch.Tensor, primitives: Sequence[str], steps: 
     most `budget`: the summed costs[edge, op] of its chosen ops, plus input_costs[i] when an edge reads cell
     input i (the backward pass through that input's preprocessing). Each node keeps `k` distinct incoming
     edges, each with one op other than 'none' (under `rule`, the node rule: SAME_INPUT, `k` distinct (edge, op)
-    pairs; CHAIN, `k` ops of the edge from the node before it). Exact: for each set of used inputs, the (cost, weight) choices are pruned to the ones no other choice beats on both, node
-    by node. ValueError(message, the cheapest cell's cost) when no cell fits."""
+    pairs; CHAIN, `k` ops of the edge from the node before it). Exact: for each set of used inputs, the
+    (cost, weight) choices are pruned to the ones no other choice beats on both, node by node. ValueError(message, the cheapest cell's cost) when no cell fits."""
     w = weights.detach().double().cpu()
     if edge_scale is not None:
         w = w * edge_scale.detach().double().cpu()[:, None]
