@@ -78,6 +78,9 @@ def test_a_toy_addon_from_a_test_file_works_from_the_command_line(tmp_path):
 
 def test_a_toy_addon_from_a_test_file_works_from_the_library():
     import_plugin(PLUGIN)
+    darts = get_strategy("darts")  # looked up after the plug-in: its option is DARTS's, in a group of its own
+    assert "toy_l2" in [o.name for o in darts.options]
+    assert [o.name for o in dict(darts.option_groups)["add-on toy_l2"]] == ["toy_l2"]
     full = api.load_data("digits")
     data = api.as_image_dataset((full.train_x[:160], full.train_y[:160]))
     small = dict(layers=3, init_channels=4, batch_size=16, epochs=1, max_batches=2, device="cpu", no_progress=True,

@@ -73,8 +73,8 @@ def run_darts(prepared, run, callbacks: list) -> SearchOutcome:
         log.info("precision: %s, %s", "bf16 autocast" if bf16 else "float32",
                  "channels_last" if channels_last else "NCHW")
     log.info("param size = %fMB", count_parameters(model) / 1e6)
-    searcher = DartsSearch(model, prepared.data.task(), train, val, prepared.config(DartsSearchConfig, bf16=bool(bf16)),
-                           run, valid_batches=valid_batches)
+    config = prepared.config(DartsSearchConfig, bf16=bool(bf16))
+    searcher = DartsSearch(model, prepared.data.task(), train, val, config, run, valid_batches=valid_batches)
     if prepared.report:
         searcher.epoch_end_hooks.append(prepared.table_hook())
     context = AddonContext(prepared.space, prepared.data.shape, channels_last)
@@ -86,5 +86,6 @@ def run_darts(prepared, run, callbacks: list) -> SearchOutcome:
     return SearchOutcome(searcher.run(), searcher.history, model)
 
 
+# darts_options is called at each lookup, so that a relaxation registered later is among the choices
 DARTS = StrategyInfo("darts", "gradient", "DARTS: alphas learned by gradient descent (the architect)",
-                     darts_options(), check_darts, run_darts, takes_addons=True)
+                     darts_options, check_darts, run_darts, takes_addons=True)

@@ -47,7 +47,7 @@ class StrategyInfo:
     name: str
     kind: str                        # "gradient", "weight-sharing" or "sample"
     description: str
-    own_options: tuple[Option, ...] = ()
+    own_options: tuple[Option, ...] | Callable[[], tuple[Option, ...]] = ()  # a callable: computed at lookup
     own_check: Callable[[dict], None] | None = None  # refuses contradictory settings (one-line UserError)
     run: Callable[..., SearchOutcome] | None = None
     takes_addons: bool = False       # the search add-ons plug into its loop (DARTS)
@@ -70,7 +70,8 @@ class StrategyInfo:
     @property
     def option_groups(self) -> tuple[tuple[str, tuple[Option, ...]], ...]:
         """(title, options) pairs for help: the strategy's own, then each add-on's that has options."""
-        return ((f"strategy {self.name}", self.own_options),) + tuple(
+        own = self.own_options() if callable(self.own_options) else self.own_options
+        return ((f"strategy {self.name}", tuple(own)),) + tuple(
             (f"add-on {a.name}", tuple(a.options)) for a in self.addons() if a.options)
 
     @property
