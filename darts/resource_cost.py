@@ -313,12 +313,11 @@ def cell_cost(genes: Sequence, table: dict[str, dict[str, float]], reduction: bo
 
 
 def cost_cap(table: dict[str, dict[str, float]], primitives: Sequence[str], genotype, steps: int = 4,
-             name: str = "--cost_cap", same_input: bool = False, chain: bool = False,
-             raise_to_cheapest: bool = False) -> tuple:
-    """((normal costs[edge, op], budget, input costs), (reduce ...)) for derive_genotype: each derived cell
-    may cost what `genotype`'s cell of its type costs. UserError when even the cheapest cell is dearer, unless
-    `raise_to_cheapest` (--cost_cap_by step_time, whose fit rescales the budgets by measured time): that budget
-    then becomes the cheapest cell's cost."""
+             name: str = "--cost_cap", node_rule: str = "distinct_inputs", raise_to_cheapest: bool = False) -> tuple:
+    """((normal costs[edge, op], budget, input costs), (reduce ...)), a Derivation's cost_cap: each derived cell
+    may cost what `genotype`'s cell of its type costs (cells whose nodes pick inputs by `node_rule`). UserError
+    when even the cheapest cell is dearer, unless `raise_to_cheapest` (--cost_cap_by step_time, whose fit
+    rescales the budgets by measured time): that budget then becomes the cheapest cell's cost."""
     from darts.spaces.darts_cnn.discretize import derive_cell_within
     costs = edge_costs(table, primitives, steps)
     inputs = table.get("inputs", NO_INPUT_COSTS)
@@ -327,7 +326,7 @@ def cost_cap(table: dict[str, dict[str, float]], primitives: Sequence[str], geno
     for k, ((c, budget, inputs), kind) in enumerate(zip(cap, ("normal", "reduction"))):
         try:
             derive_cell_within(torch.ones_like(c), primitives, steps, c, budget, input_costs=inputs,
-                               same_input=same_input, chain=chain)
+                               rule=node_rule)
         except ValueError as e:
             if not raise_to_cheapest:
                 raise UserError(f"{name}: its {kind} cell costs {budget:.3f} ms and the cheapest costs "

@@ -96,6 +96,8 @@ class DartsSearch(Checkpointed):
         self.stop_genotype: Any = None  # the genotype to return instead of the last one (early stopping)
         # hook() after the last epoch, before the final genotype is derived (a cost cap fitted to measured time)
         self.finish_hooks: list[Callable[[], None]] = []
+        # how the supernet derives each genotype (darts.spaces.derivation); None: its default, the paper's argmax
+        self.derivation: Any = None
         self.engine = RunEngine.in_run_dir(self.run_dir, (ALPHAS_FILE,))
         self.callbacks = self.engine.callbacks  # callback(epoch, row) once the epoch is written
 
@@ -114,7 +116,7 @@ class DartsSearch(Checkpointed):
         self.engine.run(self, self.train_epoch)
         for hook in self.finish_hooks:
             hook()
-        genotype = self.stop_genotype if self.stop_genotype is not None else self.model.genotype()
+        genotype = self.stop_genotype if self.stop_genotype is not None else self.genotype()
         self.engine.finish({"genotype.json": genotype_record(genotype)})
         return genotype
 
@@ -159,7 +161,7 @@ class DartsSearch(Checkpointed):
         with self.autocast():
             valid_metrics = evaluate(self.model, self.task, batches)
         self.scheduler.step()
-        genotype = self.model.genotype()
+        genotype = self.genotype()
         metrics = {f"train_{k}": v for k, v in train_metrics.items()}
         metrics.update({f"valid_{k}": v for k, v in valid_metrics.items()})
         metrics["lr"] = lr
@@ -173,6 +175,10 @@ class DartsSearch(Checkpointed):
         self.history.append({"epoch": epoch, **metrics})
         self.epoch += 1
         return Epoch(metrics, {ALPHAS_FILE: [row]})
+
+    def genotype(self) -> Any:
+        """The supernet's genotype under this search's derivation."""
+        return self.model.genotype() if self.derivation is None else self.model.genotype(self.derivation)
 
     def val_stream_pass(self):
         """One pass over the validation split in fixed order, without augmentation."""

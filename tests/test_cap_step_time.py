@@ -12,6 +12,7 @@ from darts.ops import PRIMITIVES
 from darts.resource_cost import (CAP_FIT_FILE, cell_cost, cost_cap, fit_cap_to_step_time, network_step_ms,
                                  scaled_cap)
 from darts.spaces.darts_cnn.discretize import derive_genotype
+from darts.spaces.derivation import Derivation
 from tests.test_bad_input import TINY, refused
 from tests.test_relaxations import resumes_exactly
 from tests.test_resource_cost import CHEAP, SMALL, digits, table
@@ -42,7 +43,7 @@ def test_the_fitted_factor_is_the_largest_that_fits_to_the_bisections_resolution
     def step_ms(genotypes):
         calls.append(str(genotypes["derived"]))
         return fake_step_ms(genotypes)
-    derive = lambda c: derive_genotype(*w, PRIMITIVES, cost_cap=c)
+    derive = lambda c: derive_genotype(*w, PRIMITIVES, derivation=Derivation(cost_cap=c))
     best, trials = fit_cap_to_step_time(cap, derive, step_ms, cell, rounds=6)
     # every factor up to 1 / FACTOR fits (the cells never cost more than their budget), so the bisection
     # ends within its last step of it or above it; the cells it keeps fit
@@ -61,7 +62,8 @@ def test_no_fitting_factor_gives_none():
     cell = load_genotype("ResidualSepConv", PRIMITIVES)
     cap = cost_cap(table(), PRIMITIVES, cell)
     w = F.softmax(torch.randn(14, len(PRIMITIVES)), -1)
-    best, trials = fit_cap_to_step_time(cap, lambda c: derive_genotype(w, w, PRIMITIVES, cost_cap=c),
+    derive = lambda c: derive_genotype(w, w, PRIMITIVES, derivation=Derivation(cost_cap=c))
+    best, trials = fit_cap_to_step_time(cap, derive,
                                         lambda gs: {"cap": 1.0, "derived": 2.0}, cell, rounds=4)
     assert best is None and trials and not any(t["fits"] for t in trials)
     scales = [t["scale"] for t in trials]
@@ -89,7 +91,7 @@ def test_a_search_fitted_to_step_time_derives_under_the_scaled_cap_and_resumes_e
     model = run.model
     cap = scaled_cap(cost_cap(table(), PRIMITIVES, load_genotype("ResidualSepConv", PRIMITIVES)), fit["scale"])
     probs = [model.relaxation.probabilities(a.detach()) for a in (model.alphas_normal, model.alphas_reduce)]
-    assert run.genotype == derive_genotype(*probs, model.primitives, cost_cap=cap)
+    assert run.genotype == derive_genotype(*probs, model.primitives, derivation=Derivation(cost_cap=cap))
     saved = json.loads((tmp_path / "run" / "genotype.json").read_text())
     assert [tuple(g) for g in saved["normal"]] == list(run.genotype.normal)
     assert dear(summed.genotype.normal) <= 4 < dear(run.genotype.normal)  # same alphas: the fit spent more

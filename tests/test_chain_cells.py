@@ -8,7 +8,8 @@ import torch.nn.functional as F
 
 from darts.genotype import load_genotype
 from darts.ops import PRIMITIVES
-from darts.spaces.darts_cnn.discretize import derive_cell, derive_cell_within, derive_genotype
+from darts.spaces.darts_cnn.discretize import CHAIN, SAME_INPUT, derive_cell, derive_cell_within, derive_genotype
+from darts.spaces.derivation import Derivation
 from tests.test_bad_input import TINY, refused
 from tests.test_resource_cost import SMALL_OPS, table
 from tests.test_same_input import capped_search_derives_and_resumes, starts_of
@@ -22,7 +23,7 @@ def test_each_node_keeps_the_two_strongest_ops_of_the_node_before_it(seed):
     real = [j for j, p in enumerate(PRIMITIVES) if p != "none"]
     for edge_scale in (None, scale):
         s = torch.ones(14) if edge_scale is None else edge_scale
-        gene = derive_cell(w, PRIMITIVES, 4, edge_scale=edge_scale, chain=True)
+        gene = derive_cell(w, PRIMITIVES, 4, edge_scale=edge_scale, rule=CHAIN)
         for i, start in enumerate(starts_of(4)):
             row = start + i + 1  # node i reads node i - 1; node 0 the newer input (index 1)
             ops = sorted(((float(w[row, j] * s[row]), PRIMITIVES[j]) for j in real), reverse=True)
@@ -51,16 +52,16 @@ def test_capped_chain_derivation_is_the_best_chain_cell_by_brute_force(seed):
         fitting = [c for c, price in cells if price <= budget]
         if not fitting:
             with pytest.raises(ValueError, match="cheapest"):
-                derive_cell_within(w, SMALL_OPS, steps, costs, budget, input_costs=inputs, chain=True)
+                derive_cell_within(w, SMALL_OPS, steps, costs, budget, input_costs=inputs, rule=CHAIN)
             continue
         best = max(sum(float(w[r, j]) for r, j in c) for c in fitting)
-        gene = derive_cell_within(w, SMALL_OPS, steps, costs, budget, input_costs=inputs, chain=True)
+        gene = derive_cell_within(w, SMALL_OPS, steps, costs, budget, input_costs=inputs, rule=CHAIN)
         rows = [(starts[k // 2] + e, SMALL_OPS.index(op)) for k, (op, e) in enumerate(gene)]
         assert [e for _, e in gene] == [1, 1, 2, 2, 3, 3]
         assert len(set(rows)) == len(rows) and cost(rows) <= budget + 1e-9
         assert sum(float(w[r, j]) for r, j in rows) == pytest.approx(best)
-    assert derive_cell_within(w, SMALL_OPS, steps, costs, float("inf"), chain=True) == \
-        derive_cell(w, SMALL_OPS, steps, chain=True)
+    assert derive_cell_within(w, SMALL_OPS, steps, costs, float("inf"), rule=CHAIN) == \
+        derive_cell(w, SMALL_OPS, steps, rule=CHAIN)
 
 
 def test_alphas_favouring_other_inputs_still_give_a_chain_and_residual_sepconv_is_derivable():
@@ -70,15 +71,15 @@ def test_alphas_favouring_other_inputs_still_give_a_chain_and_residual_sepconv_i
     w = torch.full((14, len(PRIMITIVES)), 0.01)
     for start in starts_of(4):
         w[start, PRIMITIVES.index("sep_conv_5x5")] = 0.9  # every node's edge from input 0
-    assert all(e == 0 for _, e in derive_cell(w, PRIMITIVES, 4, same_input=True))
-    assert [e for _, e in derive_cell(w, PRIMITIVES, 4, chain=True)] == [1, 1, 2, 2, 3, 3, 4, 4]
+    assert all(e == 0 for _, e in derive_cell(w, PRIMITIVES, 4, rule=SAME_INPUT))
+    assert [e for _, e in derive_cell(w, PRIMITIVES, 4, rule=CHAIN)] == [1, 1, 2, 2, 3, 3, 4, 4]
     t = table()
     t["inputs"] = {"normal": [0.5, 0.5], "reduce": [0.0, 0.0]}
     cell = load_genotype("ResidualSepConv", PRIMITIVES)
     for k, (op, e) in enumerate(cell.normal):
         w[starts_of(4)[k // 2] + e, PRIMITIVES.index(op)] = 0.5 if op == "sep_conv_3x3" else 0.4
-    cap = cost_cap(t, PRIMITIVES, cell, chain=True)
-    assert derive_genotype(w, w, PRIMITIVES, cost_cap=cap, chain=True).normal == cell.normal
+    cap = cost_cap(t, PRIMITIVES, cell, node_rule="chain")
+    assert derive_genotype(w, w, PRIMITIVES, derivation=Derivation("chain", cost_cap=cap)).normal == cell.normal
 
 
 def test_a_chain_search_derives_from_its_alphas_and_resumes_exactly(tmp_path, monkeypatch):
@@ -107,12 +108,12 @@ def test_a_cap_cell_cheaper_than_any_chain_cell_is_refused_unless_the_fit_rescal
     t["reduce"]["max_pool_3x3"], t["reduce"]["skip_connect"] = 0.01, 1.0  # a factorized reduction costs
     cell = load_genotype("ResidualSepConv", PRIMITIVES)
     with pytest.raises(UserError, match="reduction cell costs .* give a dearer cell"):
-        cost_cap(t, ops, cell, chain=True)
-    cap = cost_cap(t, ops, cell, chain=True, raise_to_cheapest=True)
+        cost_cap(t, ops, cell, node_rule="chain")
+    cap = cost_cap(t, ops, cell, node_rule="chain", raise_to_cheapest=True)
     w = torch.ones(14, len(ops))
-    reduce = derive_cell_within(w, ops, 4, cap[1][0], cap[1][1], input_costs=cap[1][2], chain=True)
+    reduce = derive_cell_within(w, ops, 4, cap[1][0], cap[1][1], input_costs=cap[1][2], rule=CHAIN)
     assert cap[1][1] > cost_cap(t, PRIMITIVES, cell)[1][1]
     with pytest.raises(ValueError):
-        derive_cell_within(w, ops, 4, cap[1][0], cap[1][1] * 0.999, input_costs=cap[1][2], chain=True)
+        derive_cell_within(w, ops, 4, cap[1][0], cap[1][1] * 0.999, input_costs=cap[1][2], rule=CHAIN)
     assert [e for _, e in reduce] == [1, 1, 2, 2, 3, 3, 4, 4]
     assert cap[0][1] == cost_cap(t, PRIMITIVES, cell)[0][1]  # the normal budget is the cell's own

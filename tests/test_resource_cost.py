@@ -134,13 +134,13 @@ def test_a_heavy_cost_weight_leaves_the_normal_cell_only_free_ops_and_the_term_i
 
 def test_cost_and_beta_decay_add_up(tmp_path):
     from darts.robust.beta import beta_decay
-    from darts.experiment import _add_cost_term
+    from darts.addons.registry import AddonContext, get_addon
     from darts.spaces.registry import DataShape
     from tests.test_robust import ce_loss, tiny
     from darts.strategies.architect import Architect
     model, batch = tiny()
 
-    class Searcher:  # what _add_cost_term touches
+    class Searcher:  # what the cost add-on touches
         run_dir = RunDir(None)
         epoch_end_hooks = []
     s = Searcher()
@@ -149,7 +149,7 @@ def test_cost_and_beta_decay_add_up(tmp_path):
     s.architect.alpha_regularizer = beta_decay
     costs = tmp_path / "costs.json"
     costs.write_text(json.dumps(table()))
-    _add_cost_term(s, {"cost_weight": 3.0, "op_costs": str(costs)}, DataShape(1, 8, 8, 3), False)
+    get_addon("cost").attach(s, {"cost_weight": 3.0, "op_costs": str(costs)}, AddonContext(None, DataShape(1, 8, 8, 3)))
     alphas = model.alphas()
     expected = beta_decay(alphas) + ExpectedCost(3.0, table(), model.primitives, model.relaxation.probabilities,
                                                  model.steps)(alphas)

@@ -13,6 +13,7 @@ from darts.robust.aux_skip import AuxiliarySkipDecay, aux_skip_weight
 from darts.robust.perturbation import PerturbationSelection
 from darts.spaces.darts_cnn import SearchNetwork
 from darts.spaces.darts_cnn.discretize import derive_cell, derive_genotype
+from darts.spaces.derivation import Derivation
 from darts.spaces.mixed_op import MixedOp
 from darts.spaces.relaxation import Relaxation
 from darts.training import ImageClassification
@@ -38,12 +39,14 @@ def test_the_skip_cap_drops_the_weakest_skip_connections_first():
     w = skip_heavy_cell()
     free = derive_cell(w, PRIMITIVES, 4)
     assert sum(op == "skip_connect" for op, _ in free) == 4
-    capped = derive_genotype(w, w, PRIMITIVES, max_skip=2)
+    capped = derive_genotype(w, w, PRIMITIVES, derivation=Derivation(max_skip=2))
     skips = [(k, j) for k, (op, j) in enumerate(capped.normal) if op == "skip_connect"]
     assert len(skips) == 2 and skips == [(0, 0), (2, 0)]  # the 0.9 and 0.8 ones stay
     assert capped.reduce == free  # the cap is the normal cell's
-    assert derive_genotype(w, w, PRIMITIVES) == derive_genotype(w, w, PRIMITIVES, max_skip=None)
-    assert sum(op == "skip_connect" for op, _ in derive_genotype(w, w, PRIMITIVES, max_skip=0).normal) == 0
+    assert derive_genotype(w, w, PRIMITIVES) == derive_genotype(w, w, PRIMITIVES,
+                                                                derivation=Derivation(max_skip=None))
+    no_skip = derive_genotype(w, w, PRIMITIVES, derivation=Derivation(max_skip=0)).normal
+    assert sum(op == "skip_connect" for op, _ in no_skip) == 0
 
 
 # -- DARTS- ----------------------------------------------------------------------------------------------------
@@ -95,8 +98,13 @@ class SourcesSupernet(nn.Module):
         out = sum(w[r, 0] * x[:, r] - w[r, 1] * x[:, r] for r in range(3))
         return out + 0 * self.bn(out)
 
+    capabilities = frozenset({"selection"})  # it offers selection_groups() and use_relaxation()
+
     def selection_groups(self):
         return {"alphas_edges": {"nodes": [[0, 1, 2]], "keep": 2, "ops": [0, 1, 2]}}
+
+    def use_relaxation(self, relaxation):
+        self.relaxation = relaxation
 
 
 def sources_batches():

@@ -10,7 +10,9 @@ import torch.nn.functional as F
 from darts import api
 from darts.genotype import load_genotype
 from darts.ops import PRIMITIVES
-from darts.spaces.darts_cnn.discretize import derive_cell, derive_cell_within, derive_genotype
+from darts.resource_cost import cost_cap
+from darts.spaces.darts_cnn.discretize import SAME_INPUT, derive_cell, derive_cell_within, derive_genotype
+from darts.spaces.derivation import Derivation
 from tests.test_bad_input import TINY, refused
 from tests.test_relaxations import resumes_exactly
 from tests.test_resource_cost import CHEAP, SMALL, SMALL_OPS, digits, table
@@ -28,7 +30,7 @@ def test_each_node_keeps_its_two_strongest_input_op_pairs(seed):
     real = [j for j, p in enumerate(PRIMITIVES) if p != "none"]
     for edge_scale in (None, scale):
         s = torch.ones(14) if edge_scale is None else edge_scale
-        gene = derive_cell(w, PRIMITIVES, 4, edge_scale=edge_scale, same_input=True)
+        gene = derive_cell(w, PRIMITIVES, 4, edge_scale=edge_scale, rule=SAME_INPUT)
         for i, start in enumerate(starts_of(4)):
             pairs = sorted(((float(w[r, j] * s[r]), r - start, PRIMITIVES[j])
                             for r in range(start, start + i + 2) for j in real), reverse=True)
@@ -40,7 +42,7 @@ def test_two_ops_of_one_input_are_kept_where_darts_takes_the_other_input():
     conv, skip = PRIMITIVES.index("sep_conv_3x3"), PRIMITIVES.index("skip_connect")
     w[1, conv], w[1, skip], w[0, skip] = 0.5, 0.4, 0.3  # node 0: input 1's convolution and identity lead
     assert derive_cell(w, PRIMITIVES, 4)[:2] == [("sep_conv_3x3", 1), ("skip_connect", 0)]
-    assert derive_cell(w, PRIMITIVES, 4, same_input=True)[:2] == [("sep_conv_3x3", 1), ("skip_connect", 1)]
+    assert derive_cell(w, PRIMITIVES, 4, rule=SAME_INPUT)[:2] == [("sep_conv_3x3", 1), ("skip_connect", 1)]
 
 
 def all_pair_cells(steps):
@@ -69,16 +71,16 @@ def test_capped_derivation_with_same_input_is_the_best_cell_by_brute_force(seed)
         fitting = [c for c, price in cells if price <= budget]
         if not fitting:
             with pytest.raises(ValueError, match="cheapest"):
-                derive_cell_within(w, SMALL_OPS, steps, costs, budget, input_costs=inputs, same_input=True)
+                derive_cell_within(w, SMALL_OPS, steps, costs, budget, input_costs=inputs, rule=SAME_INPUT)
             continue
         best = max(sum(float(w[r, j]) for r, j in c) for c in fitting)
-        gene = derive_cell_within(w, SMALL_OPS, steps, costs, budget, input_costs=inputs, same_input=True)
+        gene = derive_cell_within(w, SMALL_OPS, steps, costs, budget, input_costs=inputs, rule=SAME_INPUT)
         rows = [(starts[k // 2] + e, SMALL_OPS.index(op)) for k, (op, e) in enumerate(gene)]
         assert len(set(rows)) == len(rows) and cost(rows) <= budget + 1e-9
         assert sum(float(w[r, j]) for r, j in rows) == pytest.approx(best)
     # without a budget it is the uncapped rule
-    assert derive_cell_within(w, SMALL_OPS, steps, costs, float("inf"), same_input=True) == \
-        derive_cell(w, SMALL_OPS, steps, same_input=True)
+    assert derive_cell_within(w, SMALL_OPS, steps, costs, float("inf"), rule=SAME_INPUT) == \
+        derive_cell(w, SMALL_OPS, steps, rule=SAME_INPUT)
 
 
 def dear_normal(genes):
@@ -95,9 +97,9 @@ def test_under_its_own_cost_the_residual_cell_is_derivable_only_with_same_input(
     w = torch.full((14, len(PRIMITIVES)), 0.01)
     for k, (op, e) in enumerate(cell.normal):
         w[starts_of(4)[k // 2] + e, PRIMITIVES.index(op)] = 0.5 if op == "sep_conv_3x3" else 0.4
-    cap = cost_cap(t, PRIMITIVES, cell, same_input=True)
-    assert derive_genotype(w, w, PRIMITIVES, cost_cap=cap, same_input=True).normal == cell.normal
-    darts = derive_genotype(w, w, PRIMITIVES, cost_cap=cost_cap(t, PRIMITIVES, cell)).normal
+    cap = cost_cap(t, PRIMITIVES, cell, node_rule="same_input")
+    assert derive_genotype(w, w, PRIMITIVES, derivation=Derivation("same_input", cost_cap=cap)).normal == cell.normal
+    darts = derive_genotype(w, w, PRIMITIVES, derivation=Derivation(cost_cap=cost_cap(t, PRIMITIVES, cell))).normal
     assert dear_normal(darts) < 4  # reading both inputs leaves room for fewer convolutions
 
 
@@ -111,7 +113,8 @@ def capped_search_derives_and_resumes(tmp_path, monkeypatch, setting: str, rule:
                      **{setting: True}, **SMALL)
     model = run.model
     probs = [model.relaxation.probabilities(a.detach()) for a in (model.alphas_normal, model.alphas_reduce)]
-    assert run.genotype == derive_genotype(*probs, model.primitives, cost_cap=model.cost_cap, **{rule: True})
+    assert run.genotype == derive_genotype(*probs, model.primitives, derivation=Derivation(rule, cost_cap=cost_cap(
+        table(), model.primitives, load_genotype("ResidualSepConv"), node_rule=rule)))
     saved = json.loads((tmp_path / "run" / "genotype.json").read_text())
     assert [tuple(g) for g in saved["normal"]] == list(run.genotype.normal)
     from darts import resource_cost

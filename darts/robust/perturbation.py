@@ -19,7 +19,8 @@ first candidate.
 
 The selection is a few epochs appended to the DartsSearch loop (`extra_epochs`, an epoch-start hook), so it
 is checkpointed and resumed with the search; its decisions are in the checkpoint and in alphas.jsonl.
-A supernet offers `selection_groups()`: per alphas tensor, the nodes' incoming rows, how many a node keeps,
+A supernet whose `capabilities` include "selection" offers `use_relaxation(relaxation)` and
+`selection_groups()`: per alphas tensor, the nodes' incoming rows, how many a node keeps,
 and the op indices an edge may choose.
 """
 from __future__ import annotations
@@ -103,13 +104,13 @@ class PerturbationSelection:
 
     def __init__(self, searcher, interval: int = 5, batches: int | None = None, seed: int = 0):
         model = searcher.model
-        if not hasattr(model, "selection_groups"):
-            raise ValueError(f"{type(model).__name__} does not offer selection_groups()")
+        if "selection" not in getattr(model, "capabilities", ()):
+            raise ValueError(f"{type(model).__name__} does not offer selection (selection_groups, use_relaxation)")
         self.searcher, self.interval, self.batches, self.seed = searcher, interval, batches, seed
         self.groups = model.selection_groups()
         params = dict(model.named_parameters())
         self.relaxation = ProjectedRelaxation(model.relaxation, {id(params[n]): n for n in self.groups})
-        model.relaxation = self.relaxation
+        model.use_relaxation(self.relaxation)
         self.rows = {n: params[n].shape[0] for n in self.groups}
         self.op_decisions = max(self.rows.values())
         self.decisions = self.op_decisions + max(sum(len(rows) > g["keep"] for rows in g["nodes"])

@@ -1,18 +1,20 @@
-"""Every search strategy by name, so `--strategy NAME` and the library pick one from one table.
+"""Every search strategy by name, one table, so `--strategy NAME` and the library pick one from one place.
 
-Three kinds, by what they need from a space:
-- "gradient" (DARTS): a supernet whose alphas are learned by the architect;
-- "weight-sharing" (ENAS): a supernet that runs one sampled path, and the space's ArchSpace;
-- "sample" (random, evolution, REINFORCE, ...): the space's ArchSpace and an evaluator for rewards.
-A sample strategy is a `Strategy` subclass added to SAMPLE_STRATEGIES; its constructor's keyword
-arguments become its options (flags `--<strategy>_<argument>`), with the constructor's defaults.
+A strategy is a registered `StrategyInfo`: its kind, options, checks and `run`, the loop that searches. Three
+kinds, by what they need from a space (the capabilities a space must have, `requires`):
+- "gradient" (DARTS, darts/strategies/gradient.py): a supernet whose alphas are learned by the architect; its
+  options are its own and every registered search add-on's (darts/addons), gathered at each lookup;
+- "weight-sharing" (ENAS, darts/strategies/weight_sharing.py): a supernet that runs one sampled path, and the
+  space's ArchSpace;
+- "sample" (random, evolution, REINFORCE, ...): the space's ArchSpace and an evaluator for rewards. A sample
+  strategy is a `Strategy` subclass given to `register_strategy`; its constructor's keyword arguments become
+  its options (flags `--<strategy>_<argument>`), with the constructor's defaults.
 """
 from __future__ import annotations
 
-import dataclasses
 import inspect
-from dataclasses import dataclass
-from typing import Callable
+from dataclasses import dataclass, field
+from typing import Any, Callable
 
 from darts.errors import UserError
 from darts.options import Option
@@ -23,22 +25,72 @@ from darts.strategies.ppo import PPO
 from darts.strategies.random_search import RandomSearch
 from darts.strategies.reinforce import Reinforce
 
-SAMPLE_STRATEGIES: dict[str, type[Strategy]] = {
-    RandomSearch.name: RandomSearch,
-    RegularizedEvolution.name: RegularizedEvolution,
-    Reinforce.name: Reinforce,
-    BayesianOptimization.name: BayesianOptimization,
-    PPO.name: PPO,
-}
+# The sample-based strategies' classes by name (build_strategy makes one); registered like every strategy.
+BUILTIN_SAMPLE_STRATEGIES = (RandomSearch, RegularizedEvolution, Reinforce, BayesianOptimization, PPO)
+SAMPLE_STRATEGIES: dict[str, type[Strategy]] = {cls.name: cls for cls in BUILTIN_SAMPLE_STRATEGIES}
+
+KIND_REQUIRES = {"gradient": ("build_supernet",), "weight-sharing": ("build_supernet", "arch_space"),
+                 "sample": ("arch_space",)}
+
+
+@dataclass
+class SearchOutcome:
+    genotype: Any
+    history: list[dict] = field(default_factory=list)  # a row per epoch (DARTS, ENAS) or per evaluation
+    model: Any = None                                   # the trained supernet (DARTS, ENAS)
 
 
 @dataclass(frozen=True)
 class StrategyInfo:
+    """A registered strategy. `run(prepared, run_dir, callbacks) -> SearchOutcome` searches with what
+    experiment.prepare_search built (prepared.model, .adapter, .data, .evaluator, .settings, ...)."""
     name: str
     kind: str                        # "gradient", "weight-sharing" or "sample"
     description: str
-    options: tuple[Option, ...] = ()
-    check: Callable[[dict], None] | None = None  # refuses contradictory settings (one-line UserError)
+    own_options: tuple[Option, ...] | Callable[[], tuple[Option, ...]] = ()  # a callable: computed at lookup
+    own_check: Callable[[dict], None] | None = None  # refuses contradictory settings (one-line UserError)
+    run: Callable[..., SearchOutcome] | None = None
+    takes_addons: bool = False       # the search add-ons plug into its loop (DARTS)
+
+    @property
+    def requires(self) -> tuple[str, ...]:
+        """The space capabilities this strategy needs."""
+        return KIND_REQUIRES[self.kind]
+
+    @property
+    def uses_supernet(self) -> bool:
+        return "build_supernet" in self.requires
+
+    def addons(self) -> list:
+        if not self.takes_addons:
+            return []
+        from darts.addons.registry import addons
+        return list(addons().values())
+
+    @property
+    def option_groups(self) -> tuple[tuple[str, tuple[Option, ...]], ...]:
+        """(title, options) pairs for help: the strategy's own, then each add-on's that has options."""
+        own = self.own_options() if callable(self.own_options) else self.own_options
+        return ((f"strategy {self.name}", tuple(own)),) + tuple(
+            (f"add-on {a.name}", tuple(a.options)) for a in self.addons() if a.options)
+
+    @property
+    def options(self) -> tuple[Option, ...]:
+        """Every option of this strategy: its own and its add-ons' (those registered now)."""
+        return tuple(o for _, group in self.option_groups for o in group)
+
+    def check(self, settings: dict) -> None:
+        """Refuse contradictory settings: the strategy's own rules, then each add-on's."""
+        if self.own_check is not None:
+            self.own_check(settings)
+        for addon in self.addons():
+            addon.check(settings)
+
+    def check_supernet(self, supernet, space, settings: dict) -> None:
+        """Refuse, before anything is written, an active add-on the supernet cannot carry."""
+        for addon in self.addons():
+            if addon.is_active(settings):
+                addon.requires(supernet, space, settings)
 
 
 _NOT_OPTIONS = {"self", "space", "seed", "device"}
@@ -56,153 +108,53 @@ def sample_strategy_options(cls: type[Strategy]) -> tuple[Option, ...]:
     return tuple(out)
 
 
-def darts_options() -> tuple[Option, ...]:
-    """DARTS's flags (the original code's names and aliases); defaults from DartsSearchConfig."""
-    from darts.search import DartsSearchConfig
-    from darts.strategies.architect import HESSIAN_METHODS
-    from darts.options import dataclass_options
-    from darts.spaces.relaxation import RELAXATIONS
-    return dataclass_options(DartsSearchConfig, {
-        "learning_rate": "initial weight learning rate", "learning_rate_min": "final weight learning rate (cosine)",
-        "momentum": "weight SGD momentum", "weight_decay": "weight decay of the weights",
-        "grad_clip": "gradient norm clipping of the weights", "arch_learning_rate": "Adam learning rate of the alphas",
-        "arch_weight_decay": "weight decay of the alphas",
-        "unrolled": "second-order architect (one unrolled weight step)",
-        "hessian": "second-order Hessian-vector product: the paper's finite difference or exact double backward",
-        "warmup_epochs": "PC-DARTS: the first epochs train the weights only, so that the alphas are not chosen on "
-                         "untrained convolutions (the paper: 15 of 50); 0 = none"},
-        skip=("epochs", "max_batches", "report_freq", "progress", "bf16", "arch_betas", "lr_schedule",
-              "clip_virtual_step"),
-        learning_rate={"aliases": ("--lr",), "minimum": 0.0}, learning_rate_min={"minimum": 0.0},
-        momentum={"minimum": 0.0, "below": 1.0}, weight_decay={"aliases": ("--wdecay",), "minimum": 0.0},
-        grad_clip={"aliases": ("--clip",), "minimum": 0.0}, arch_learning_rate={"aliases": ("--arch_lr",),
-                                                                                "minimum": 0.0},
-        arch_weight_decay={"aliases": ("--arch_wdecay",), "minimum": 0.0}, unrolled={"flag": True},
-        hessian={"choices": tuple(HESSIAN_METHODS)}, warmup_epochs={"minimum": 0}) + (
-        Option("relaxation", "softmax", "the supernet's continuous relaxation of each choice (gumbel: GDAS, "
-               "dirichlet: DrNAS)", choices=tuple(RELAXATIONS)),) + robust_options()
-
-
-def robust_options() -> tuple[Option, ...]:
-    """Issue 20's plug-ins (darts/robust), all off by default."""
-    return (
-        Option("hessian_eigen", False, "log the dominant eigenvalue of the validation loss's Hessian w.r.t. the "
-               "alphas and the normal cell's parameter-free ops each epoch (RobustDARTS)", flag=True),
-        Option("hessian_eigen_batches", 2, "evaluation batches of the Hessian eigenvalue", minimum=1),
-        Option("hessian_eigen_iterations", 20, "power iterations of the Hessian eigenvalue", minimum=1),
-        Option("early_stop", False, "DARTS-ES: stop when the Hessian eigenvalue grows too fast and keep the "
-               "genotype of --early_stop_window epochs before (implies --hessian_eigen)", flag=True),
-        Option("early_stop_window", 5, "DARTS-ES: epochs k between the compared (k-epoch mean) eigenvalues",
-               minimum=1),
-        Option("early_stop_ratio", 0.75, "DARTS-ES: stop when mean eigenvalue(i - k) / mean eigenvalue(i) < ratio",
-               minimum=0.0),
-        Option("beta_decay", 0.0, "beta-DARTS: final weight of the Beta-Decay regulariser of the alphas "
-               "(grows linearly from 0)", minimum=0.0),
-        Option("cost_weight", 0.0, "resource-aware search (FBNet / ProxylessNAS): weight of the cells' expected "
-               "op cost (forward + backward time, measured on this device) in the architecture loss, as a "
-               "fraction of the most expensive cells; 0 = none", minimum=0.0),
-        Option("cost_channels", 16, "with --cost_weight or --cost_cap: the retrained network's --init_channels, "
-               "at which op costs are measured", minimum=1),
-        Option("cost_layers", 20, "with --cost_weight or --cost_cap: the retrained network's --layers (cells); "
-               "each op is timed at every cell's shape and summed", minimum=1),
-        Option("op_costs", None, "with --cost_weight or --cost_cap: a JSON table of op costs in ms (rows normal, "
-               "reduce, reduce_inner) instead of measuring, e.g. a run folder's op_costs.json", type=str),
-        Option("cost_cap", None, "derive the strongest cells whose cost (their ops and the cell inputs they "
-               "read, under the op cost table) is at most that of this cell's (a cells/ name or genotype JSON) "
-               "cells of the same type, e.g. "
-               "ResidualSepConv; default: no cap", type=str),
-        Option("cost_cap_by", "op_costs", "with --cost_cap: op_costs (the cells' summed op costs) or step_time "
-               "(after the search, the cap's budgets are scaled by the largest factor whose derived cells' "
-               "retrained network, timed on this device, steps no slower than the cap cell's)",
-               choices=("op_costs", "step_time")),
-        Option("aux_skip", 0.0, "DARTS-: initial weight of an auxiliary skip connection beside every edge, decayed "
-               "linearly to 0 over the search (the paper: 1); 0 = none", minimum=0.0),
-        Option("allow_same_input", False, "derive cells whose nodes may take both ops from one input (an op and "
-               "the identity of the same input, a residual block as in ResidualSepConv); DARTS takes them from two "
-               "distinct inputs", flag=True),
-        Option("chain_cells", False, "derive chain cells: each node takes its two strongest ops of the node before "
-               "it (the first node of the newer cell input), ResidualSepConv's topology (an op beside the identity "
-               "is a residual block); only the ops are searched, as in chain-structured spaces (ProxylessNAS, "
-               "FBNet)", flag=True),
-        Option("max_skip", None, "P-DARTS: at most this many skip connections in the derived normal cell (the "
-               "paper: 2); default: no cap", type=int, minimum=0),
-        Option("selection", "argmax", "how the cell is derived: argmax (the alphas, DARTS) or pt (DARTS-PT: "
-               "perturbation-based selection with tuning epochs after the search)", choices=("argmax", "pt")),
-        Option("pt_interval", 5, "DARTS-PT: tuning epochs between two decisions (the paper: 5)", minimum=1),
-        Option("pt_batches", None, "DARTS-PT: validation batches per accuracy measurement (default: all of the "
-               "end-of-epoch evaluation)", type=int, minimum=1))
-
-
-def enas_options() -> tuple[Option, ...]:
-    """ENAS's flags (the ENAS paper's controller); the shared weights take DARTS's weight flags."""
-    from darts.strategies.enas import ENAS_FLAGS, EnasConfig
-    helps = {"controller_lr": "Adam learning rate of the controller",
-             "controller_steps": "controller samples (REINFORCE steps) per epoch",
-             "controller_hidden": "hidden size of the controller LSTM",
-             "entropy_weight": "entropy bonus weight", "baseline_decay": "decay of the moving-average baseline",
-             "temperature": "logit temperature", "tanh_constant": "logits = c * tanh(logits / temperature)",
-             "reward_c": "text reward = reward_c / perplexity",
-             "derive_samples": "architectures scored to derive the final cell"}
-    out = []
-    for f in dataclasses.fields(EnasConfig):
-        if f.name in helps:
-            kind = float if f.name in ("temperature", "tanh_constant") else None
-            out.append(Option(ENAS_FLAGS.get(f.name, f.name), f.default, helps[f.name], type=kind, key=f.name,
-                              minimum=0.0 if kind is float or isinstance(f.default, float) else 1))
-    weights = {o.name: o for o in darts_options()}
-    return tuple(weights[n] for n in ("learning_rate", "learning_rate_min", "momentum", "weight_decay",
-                                      "grad_clip")) + tuple(out)
-
-
-def check_darts(settings: dict) -> None:
-    if settings.get("hessian", "finite-difference") != "finite-difference" and not settings.get("unrolled"):
-        raise UserError(f"--hessian {settings['hessian']} only matters for a second-order search: add --unrolled")
-    if settings.get("op_costs") and not (settings.get("cost_weight") or settings.get("cost_cap")):
-        raise UserError("--op_costs is the table of --cost_weight and --cost_cap: add one of them")
-    fitted = settings.get("cost_cap_by", "op_costs") != "op_costs"
-    if fitted and not settings.get("cost_cap"):
-        raise UserError(f"--cost_cap_by {settings['cost_cap_by']} fits the budgets of --cost_cap: add --cost_cap CELL")
-    if fitted and settings.get("early_stop"):
-        raise UserError("--cost_cap_by step_time derives the cells from the last alphas; --early_stop returns an "
-                        "earlier genotype: use one")
-    if settings.get("cost_cap") and settings.get("max_skip") is not None:
-        raise UserError("--cost_cap and --max_skip both decide the derived normal cell: use one")
-    if settings.get("chain_cells") and settings.get("selection") == "pt":
-        raise UserError("--chain_cells derives the cells from the alphas; --selection pt does not: use one")
-    if settings.get("allow_same_input") and settings.get("selection") == "pt":
-        raise UserError("--allow_same_input derives the cells from the alphas; --selection pt does not: use one")
-    if settings.get("cost_cap") and settings.get("selection") == "pt":
-        raise UserError("--cost_cap derives the cells from the alphas; --selection pt does not: use one")
-    warmup, epochs = settings.get("warmup_epochs") or 0, settings.get("epochs")
-    if warmup and epochs is not None and warmup >= epochs:
-        raise UserError(f"--warmup_epochs {warmup} leaves the architect none of the {epochs} epochs: give fewer "
-                        "warm-up epochs or more --epochs")
-    if settings.get("early_stop") and settings.get("selection") == "pt":
-        raise UserError("--early_stop and --selection pt both decide when and what the search returns: use one")
-
-
 def _describe(cls: type[Strategy]) -> str:
     return (cls.__doc__ or inspect.getmodule(cls).__doc__ or cls.name).strip().splitlines()[0]
 
 
+def _sample_info(cls: type[Strategy]) -> StrategyInfo:
+    from darts.strategies.sampling import run_sample
+    return StrategyInfo(cls.name, "sample", _describe(cls), sample_strategy_options(cls), run=run_sample)
+
+
+_STRATEGIES: dict[str, StrategyInfo] = {}
+_LOADED = False
+
+
+def _load_builtin() -> None:
+    """DARTS and ENAS first, then the built-in sample strategies (registration order is listing order)."""
+    global _LOADED
+    if not _LOADED:
+        _LOADED = True
+        from darts.strategies.gradient import DARTS
+        from darts.strategies.weight_sharing import ENAS
+        for builtin in (DARTS, ENAS) + BUILTIN_SAMPLE_STRATEGIES:
+            register_strategy(builtin)
+
+
+def register_strategy(strategy):
+    """Add a strategy: a `StrategyInfo`, or a sample-based `Strategy` subclass (a unique `name`); usable as a
+    decorator on the class. Returns what it was given."""
+    _load_builtin()
+    is_class = isinstance(strategy, type)
+    if is_class and not issubclass(strategy, Strategy):
+        raise TypeError(f"register_strategy takes a StrategyInfo or a Strategy subclass, got {strategy!r}")
+    name = strategy.name
+    old = _STRATEGIES.get(name)
+    if old is not None and (SAMPLE_STRATEGIES.get(name) is not strategy if is_class else old is not strategy):
+        raise ValueError(f"a strategy named {name!r} is already registered")
+    if is_class:
+        SAMPLE_STRATEGIES[name] = strategy
+        _STRATEGIES[name] = _sample_info(strategy)
+    else:
+        _STRATEGIES[name] = strategy
+    return strategy
+
+
 def strategies() -> dict[str, StrategyInfo]:
     """Name -> StrategyInfo of every strategy (DARTS and ENAS first, then the sample-based ones)."""
-    table = {"darts": StrategyInfo("darts", "gradient", "DARTS: alphas learned by gradient descent (the architect)",
-                                   darts_options(), check_darts),
-             "enas": StrategyInfo("enas", "weight-sharing", "ENAS: a REINFORCE controller over shared weights",
-                                  enas_options())}
-    for name, cls in SAMPLE_STRATEGIES.items():
-        table[name] = StrategyInfo(name, "sample", _describe(cls), sample_strategy_options(cls))
-    return table
-
-
-def register_strategy(cls: type[Strategy]) -> type[Strategy]:
-    """Add a sample-based strategy (a `Strategy` subclass with a unique `name`); usable as a decorator."""
-    old = SAMPLE_STRATEGIES.get(cls.name)
-    if cls.name in ("darts", "enas") or (old is not None and old is not cls):
-        raise ValueError(f"a strategy named {cls.name!r} is already registered")
-    SAMPLE_STRATEGIES[cls.name] = cls
-    return cls
+    _load_builtin()
+    return dict(_STRATEGIES)
 
 
 def get_strategy(name: str) -> StrategyInfo:
@@ -213,7 +165,8 @@ def get_strategy(name: str) -> StrategyInfo:
 
 
 def build_strategy(name: str, space: ArchSpace, seed: int = 0, **options) -> Strategy:
-    """A strategy by name; `options` are its keyword arguments (e.g. population_size for evolution)."""
+    """A sample strategy by name; `options` are its keyword arguments (e.g. population_size for evolution)."""
+    _load_builtin()
     try:
         cls = SAMPLE_STRATEGIES[name]
     except KeyError:

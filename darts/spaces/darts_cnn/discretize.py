@@ -12,8 +12,9 @@ largest summed weight among the cells whose cost (their ops' costs plus those of
 fits a budget. DARTS's rule is the same maximum without the budget (each node's two strongest edges with
 their argmax ops), so a cap the DARTS cell fits changes nothing.
 
-`same_input` (`--allow_same_input`): a node keeps its two strongest (edge, op) pairs, which may be two different
-ops of one edge (a residual block: a convolution and the identity of the same input, as in ResidualSepConv), where
+Node rules (`NodeRule`, each registered by the name a Derivation's `node_rule` gives): `distinct_inputs` is the
+paper's. `same_input` (`--allow_same_input`): a node keeps its two strongest (edge, op) pairs, which may be two
+different ops of one edge (a residual block: a convolution and the identity of the same input, as in ResidualSepConv), where
 DARTS keeps one op on each of two distinct edges. A cell that reads one input only is cheaper (it leaves out the
 other input's preprocessing), so under a cost cap its budget holds more convolutions.
 
@@ -29,16 +30,63 @@ from typing import Sequence
 import torch
 
 from darts.genotype import Genotype
+from darts.spaces.derivation import ARGMAX, Derivation
+
+
+class NodeRule:
+    """How a node of a derived cell picks its `k` (input, op) pairs among its `n` inputs: `inputs(n)`, the
+    inputs it may read; `distinct`: one op on each of k distinct inputs (DARTS), else any k distinct pairs."""
+
+    def __init__(self, name: str, distinct: bool, last_input_only: bool = False):
+        self.name, self.distinct, self.last_input_only = name, distinct, last_input_only
+
+    def inputs(self, n: int) -> list[int]:
+        return [n - 1] if self.last_input_only else list(range(n))
+
+    def choices(self, n: int, real: list[int], k: int):
+        """Every choice of a node with `n` inputs: lists of (input, op index) pairs."""
+        if not self.distinct:
+            yield from combinations([(e, j) for e in self.inputs(n) for j in real], k)
+            return
+        for edges in combinations(self.inputs(n), min(k, n)):
+            for ops in product(real, repeat=len(edges)):
+                yield list(zip(edges, ops))
+
+    def __repr__(self) -> str:
+        return f"NodeRule({self.name!r})"
+
+
+NODE_RULES: dict[str, NodeRule] = {}
+
+
+def register_node_rule(rule: NodeRule) -> NodeRule:
+    NODE_RULES[rule.name] = rule
+    return rule
+
+
+DISTINCT_INPUTS = register_node_rule(NodeRule("distinct_inputs", distinct=True))
+SAME_INPUT = register_node_rule(NodeRule("same_input", distinct=False))
+CHAIN = register_node_rule(NodeRule("chain", distinct=False, last_input_only=True))
+
+
+def node_rule(rule: NodeRule | str) -> NodeRule:
+    """A node rule, or the one registered under that name."""
+    if isinstance(rule, NodeRule):
+        return rule
+    if rule not in NODE_RULES:
+        raise ValueError(f"unknown node rule {rule!r}; choose one of {', '.join(NODE_RULES)}")
+    return NODE_RULES[rule]
 
 
 def derive_cell(weights: torch.Tensor, primitives: Sequence[str], steps: int, k: int = 2,
-                edge_scale: torch.Tensor | None = None, inputs: int = 2, same_input: bool = False,
-                chain: bool = False) -> list:
+                edge_scale: torch.Tensor | None = None, inputs: int = 2,
+                rule: NodeRule | str = DISTINCT_INPUTS) -> list:
     """weights: (n_edges, n_ops) softmaxed alphas of one cell; edge_scale optionally multiplies each
     edge's strength (PC-DARTS edge normalisation); `inputs` nodes precede the intermediate ones
-    (2 in a convolutional cell, 1 in the recurrent cell, which keeps k=1 edge per node); `same_input`: each
-    node's k strongest (edge, op) pairs, two of which may share an edge; `chain`: the k strongest ops of the
-    node's one edge, from the node before it."""
+    (2 in a convolutional cell, 1 in the recurrent cell, which keeps k=1 edge per node); `rule`: the node rule
+    (DISTINCT_INPUTS, the paper's; SAME_INPUT: each node's k strongest (edge, op) pairs, two of which may share
+    an edge; CHAIN: the k strongest ops of the node's one edge, from the node before it)."""
+    rule = node_rule(rule)
     w = weights.detach().float().cpu()
     ops = list(primitives)
     real = [j for j, name in enumerate(ops) if name != "none"]
@@ -46,10 +94,10 @@ def derive_cell(weights: torch.Tensor, primitives: Sequence[str], steps: int, k:
         raise ValueError("the candidate set has no operation besides 'none'")
     scale = edge_scale.detach().float().cpu() if edge_scale is not None else None
     gene, start = [], 0
-    if same_input or chain:
+    if not rule.distinct:
         scaled = w if scale is None else w * scale[:, None]
         for i in range(steps):
-            rows = [start + i + inputs - 1] if chain else range(start, start + i + inputs)
+            rows = [start + e for e in rule.inputs(i + inputs)]
             pairs = [(r, j) for r in rows for j in real]
             # Stable sort: ties keep the lower input, then the lower op index, first.
             for r, j in sorted(pairs, key=lambda p: -float(scaled[p]))[:k]:
@@ -71,14 +119,13 @@ def derive_cell(weights: torch.Tensor, primitives: Sequence[str], steps: int, k:
 
 
 def derive_cell_capped(weights: torch.Tensor, primitives: Sequence[str], steps: int, max_skip: int,
-                       edge_scale: torch.Tensor | None = None, same_input: bool = False,
-                       chain: bool = False) -> list:
+                       edge_scale: torch.Tensor | None = None, rule: NodeRule | str = DISTINCT_INPUTS) -> list:
     """derive_cell with at most `max_skip` skip connections (P-DARTS)."""
     w = weights.detach().float().cpu().clone()
     skip = list(primitives).index("skip_connect")
     starts = [sum(2 + j for j in range(i)) for i in range(steps)]
     while True:
-        gene = derive_cell(w, primitives, steps, edge_scale=edge_scale, same_input=same_input, chain=chain)
+        gene = derive_cell(w, primitives, steps, edge_scale=edge_scale, rule=rule)
         rows = [starts[k // 2] + j for k, (op, j) in enumerate(gene) if op == "skip_connect"]
         weighted = [r for r in rows if float(w[r, skip]) > 0]
         if len(rows) <= max_skip or not weighted:
@@ -88,15 +135,13 @@ def derive_cell_capped(weights: torch.Tensor, primitives: Sequence[str], steps: 
 
 def derive_cell_within(weights: torch.Tensor, primitives: Sequence[str], steps: int, costs: torch.Tensor,
                        budget: float, edge_scale: torch.Tensor | None = None, k: int = 2,
-                       input_costs: Sequence[float] = (0.0, 0.0), same_input: bool = False,
-                       chain: bool = False) -> list:
+                       input_costs: Sequence[float] = (0.0, 0.0), rule: NodeRule | str = DISTINCT_INPUTS) -> list:
     """The cell maximising the summed (edge-scaled) weight of its chosen ops among the cells whose cost is at
     most `budget`: the summed costs[edge, op] of its chosen ops, plus input_costs[i] when an edge reads cell
     input i (the backward pass through that input's preprocessing). Each node keeps `k` distinct incoming
-    edges, each with one op other than 'none' (`same_input`: `k` distinct (edge, op) pairs; `chain`: `k` ops of
-    the edge from the node before it). Exact: for each
-    set of used inputs, the (cost, weight) choices are pruned to the ones no other choice beats on both, node
-    by node. ValueError(message, the cheapest cell's cost) when no cell fits."""
+    edges, each with one op other than 'none' (under `rule`, the node rule: SAME_INPUT, `k` distinct (edge, op)
+    pairs; CHAIN, `k` ops of the edge from the node before it). Exact: for each set of used inputs, the
+    (cost, weight) choices are pruned to the ones no other choice beats on both, node by node. ValueError(message, the cheapest cell's cost) when no cell fits."""
     w = weights.detach().double().cpu()
     if edge_scale is not None:
         w = w * edge_scale.detach().double().cpu()[:, None]
@@ -106,7 +151,7 @@ def derive_cell_within(weights: torch.Tensor, primitives: Sequence[str], steps: 
     for i in range(steps):
         n = i + 2
         choices: dict[frozenset, list] = {}
-        for pairs in _node_choices(n, real, k, same_input, chain):
+        for pairs in node_rule(rule).choices(n, real, k):
             picked = sorted(pairs, key=lambda e: -float(w[start + e[0], e[1]]))  # stable
             choices.setdefault(frozenset(e for e, _ in picked if e < 2), []).append(
                 (sum(float(c[start + e, j]) for e, j in picked), sum(float(w[start + e, j]) for e, j in picked),
@@ -128,20 +173,6 @@ def derive_cell_within(weights: torch.Tensor, primitives: Sequence[str], steps: 
     return max(fitting, key=lambda f: f[1])[2]
 
 
-def _node_choices(n: int, real: list[int], k: int, same_input: bool, chain: bool = False):
-    """A node's choices of (input, op) pairs among n inputs: k distinct inputs with one op each (DARTS),
-    (same_input) any k distinct pairs, or (chain) k distinct ops of the last input, the node before it."""
-    if chain:
-        yield from combinations([(n - 1, j) for j in real], k)
-        return
-    if same_input:
-        yield from combinations([(e, j) for e in range(n) for j in real], k)
-        return
-    for edges in combinations(range(n), min(k, n)):
-        for ops in product(real, repeat=len(edges)):
-            yield list(zip(edges, ops))
-
-
 def _pareto(choices: list) -> list:
     """The choices that no other choice beats on both cost (lower) and weight (higher), cheapest first; of
     equal ones the first listed."""
@@ -154,31 +185,26 @@ def _pareto(choices: list) -> list:
 
 def derive_genotype(weights_normal: torch.Tensor, weights_reduce: torch.Tensor, primitives: Sequence[str],
                     steps: int = 4, multiplier: int = 4, edge_scale_normal=None, edge_scale_reduce=None,
-                    max_skip: int | None = None, cost_cap=None, same_input: bool = False,
-                    chain: bool = False) -> Genotype:
-    """`max_skip`: P-DARTS's cap on the normal cell's skip connections (None: no cap, the paper's DARTS).
-    `cost_cap`: ((normal costs[edge, op], budget, input costs), (reduce ...)): each cell is the strongest
-    that fits its budget (derive_cell_within); None: no cap. `same_input`: a node's two ops may share an
-    input (module docstring); False: DARTS's distinct inputs. `chain`: each node reads the node before it."""
+                    derivation: Derivation = ARGMAX) -> Genotype:
+    """Both cells under `derivation` (darts.spaces.derivation): its node rule; with `max_skip`, P-DARTS's cap on
+    the normal cell's skip connections; with `cost_cap` ((normal costs[edge, op], budget, input costs),
+    (reduce ...)), each cell the strongest that fits its budget (derive_cell_within). The default: the paper's."""
+    rule = node_rule(derivation.node_rule)
     concat = list(range(2 + steps - multiplier, steps + 2))
-    if cost_cap is not None:
-        (c_normal, b_normal, in_normal), (c_reduce, b_reduce, in_reduce) = cost_cap
+    if derivation.cost_cap is not None:
+        (c_normal, b_normal, in_normal), (c_reduce, b_reduce, in_reduce) = derivation.cost_cap
         return Genotype(
             normal=derive_cell_within(weights_normal, primitives, steps, c_normal, b_normal, edge_scale_normal,
-                                      input_costs=in_normal, same_input=same_input, chain=chain),
+                                      input_costs=in_normal, rule=rule),
             normal_concat=concat,
             reduce=derive_cell_within(weights_reduce, primitives, steps, c_reduce, b_reduce, edge_scale_reduce,
-                                      input_costs=in_reduce, same_input=same_input, chain=chain),
+                                      input_costs=in_reduce, rule=rule),
             reduce_concat=concat)
-    if max_skip is not None and "skip_connect" in primitives:
-        normal = derive_cell_capped(weights_normal, primitives, steps, max_skip, edge_scale=edge_scale_normal,
-                                    same_input=same_input, chain=chain)
+    if derivation.max_skip is not None and "skip_connect" in primitives:
+        normal = derive_cell_capped(weights_normal, primitives, steps, derivation.max_skip,
+                                    edge_scale=edge_scale_normal, rule=rule)
     else:
-        normal = derive_cell(weights_normal, primitives, steps, edge_scale=edge_scale_normal, same_input=same_input,
-                             chain=chain)
-    return Genotype(
-        normal=normal, normal_concat=concat,
-        reduce=derive_cell(weights_reduce, primitives, steps, edge_scale=edge_scale_reduce, same_input=same_input,
-                           chain=chain),
-        reduce_concat=concat,
-    )
+        normal = derive_cell(weights_normal, primitives, steps, edge_scale=edge_scale_normal, rule=rule)
+    return Genotype(normal=normal, normal_concat=concat,
+                    reduce=derive_cell(weights_reduce, primitives, steps, edge_scale=edge_scale_reduce, rule=rule),
+                    reduce_concat=concat)

@@ -41,6 +41,7 @@ from torch.utils.checkpoint import checkpoint
 from darts.genotype import Genotype
 from darts.ops import PRIMITIVES, FactorizedReduce, Identity, ReLUConvBN, build_op
 from darts.spaces.darts_cnn.discretize import derive_genotype
+from darts.spaces.derivation import Derivation, offered
 from darts.spaces.mixed_op import MixedOp
 from darts.spaces.relaxation import Relaxation, make_relaxation
 from darts.strategies.architect import frozen_batchnorm_stats
@@ -176,10 +177,18 @@ class SearchNetwork(nn.Module):
 
     # --- the contract every searchable space offers the strategies -------------------------------
     ALPHA_NAMES = ("alphas_normal", "alphas_reduce", "betas_normal", "betas_reduce")
-    max_skip: int | None = None  # P-DARTS: at most this many skip connections in the derived normal cell
-    cost_cap = None  # ((normal op costs per edge, budget, input costs), (reduce ...)): resource_cost.cost_cap
-    same_input = False  # --allow_same_input: a node's two ops may read one input (discretize.py)
-    chain = False  # --chain_cells: a node's two ops read the node before it (discretize.py)
+    # What this supernet offers the search add-ons: the derivation rules of darts.spaces.derivation, op cost
+    # tables per edge (darts/resource_cost.py), selection by perturbation, and DARTS-'s auxiliary skips when built
+    # with them.
+    CAPABILITIES = frozenset({"node_rule", "max_skip", "cost_cap", "op_costs", "selection"})
+
+    @property
+    def capabilities(self) -> frozenset:
+        return self.CAPABILITIES | ({"aux_skip"} if self.config.get("aux_skip") else frozenset())
+
+    def use_relaxation(self, relaxation: Relaxation) -> None:
+        """Mix and derive through `relaxation` from now on (e.g. DARTS-PT's projection of the current one)."""
+        self.relaxation = relaxation
 
     def selection_groups(self) -> dict:
         """For perturbation-based selection (darts/robust/perturbation.py): per cell type's alphas, the rows
@@ -211,14 +220,15 @@ class SearchNetwork(nn.Module):
     def weights(self) -> list[nn.Parameter]:
         return [p for _, p in self.named_weights()]
 
-    def genotype(self) -> Genotype:
+    def genotype(self, derivation: Derivation | None = None) -> Genotype:
+        """The cells derived from the alphas by `derivation` (default: the paper's argmax)."""
+        derivation = offered(derivation, self.capabilities, type(self).__name__)
         with torch.no_grad():
             e_normal, e_reduce = self.edge_weights()
             return derive_genotype(self.relaxation.probabilities(self.alphas_normal),
                                    self.relaxation.probabilities(self.alphas_reduce),
                                    self.primitives, self.steps, self.multiplier, edge_scale_normal=e_normal,
-                                   edge_scale_reduce=e_reduce, max_skip=self.max_skip,
-                                   cost_cap=self.cost_cap, same_input=self.same_input, chain=self.chain)
+                                   edge_scale_reduce=e_reduce, derivation=derivation)
 
     def alpha_summary(self) -> dict:
         """Softmaxed alphas per cell type, as plain lists (one row per edge) for logs and plots."""

@@ -22,6 +22,7 @@ import torch.nn as nn
 
 from darts.genotype import RecurrentGenotype
 from darts.spaces.darts_rnn.discretize import derive_recurrent_genotype
+from darts.spaces.derivation import Derivation, offered
 from darts.spaces.relaxation import Relaxation, make_relaxation
 from darts.spaces.darts_rnn.model import LMOutput, RecurrentCell, RNNModel, check_sizes
 from darts.spaces.darts_rnn.ops import RNN_OPS, RNN_PRIMITIVES
@@ -95,7 +96,10 @@ class RNNSearchModel(RNNModel):
     def weights(self) -> list[nn.Parameter]:
         return [p for _, p in self.named_weights()]
 
-    def genotype(self) -> RecurrentGenotype:
+    capabilities = frozenset()  # its cell derives by the argmax only; no search add-on needs more of it
+
+    def genotype(self, derivation: Derivation | None = None) -> RecurrentGenotype:
+        offered(derivation, self.capabilities, type(self).__name__)
         return derive_recurrent_genotype(self.relaxation.probabilities(self.alphas_recurrent), self.primitives,
                                          self.steps)
 

@@ -12,6 +12,7 @@ from typing import Iterator, Sequence
 import torch
 import torch.nn as nn
 
+from darts.spaces.derivation import Derivation, offered
 from darts.spaces.mixed_op import MixedOp
 from darts.spaces.nb201.arch import EDGES, Nb201Arch
 from darts.spaces.nb201.cell import Nb201Cell
@@ -49,6 +50,16 @@ class Nb201SearchNetwork(Nb201Skeleton):
         self.alphas_edges = nn.Parameter(1e-3 * torch.randn(len(EDGES), len(primitives)))
 
     # --- the contract every searchable supernet offers the strategies ----------------------------
+    @property
+    def capabilities(self) -> frozenset:
+        """What it offers the search add-ons: selection by perturbation; DARTS-'s auxiliary skips when built
+        with them. Its cells derive by the argmax of every edge only."""
+        return frozenset({"selection"} | ({"aux_skip"} if self.config.get("aux_skip") else set()))
+
+    def use_relaxation(self, relaxation: Relaxation) -> None:
+        """Mix and derive through `relaxation` from now on (e.g. DARTS-PT's projection of the current one)."""
+        self.relaxation = relaxation
+
     def alphas(self) -> list[nn.Parameter]:
         return [self.alphas_edges]
 
@@ -63,7 +74,8 @@ class Nb201SearchNetwork(Nb201Skeleton):
         op); every edge stays, so no node chooses its inputs."""
         return {"alphas_edges": {"nodes": [], "keep": 0, "ops": list(range(len(self.primitives)))}}
 
-    def genotype(self) -> Nb201Arch:
+    def genotype(self, derivation: Derivation | None = None) -> Nb201Arch:
+        offered(derivation, self.capabilities, type(self).__name__)
         with torch.no_grad():  # through the relaxation: its expected weights, or the selection's projection
             return derive_arch(self.relaxation.probabilities(self.alphas_edges), self.primitives)
 

@@ -1,0 +1,50 @@
+"""Add-on (a derivation rule): how a derived DARTS cell's node picks its two inputs, when not as the paper does
+(two distinct inputs): one input twice (--allow_same_input) or the node before it (--chain_cells, which wins when
+both are given). The rules themselves belong to the space's discretizer; this picks one by name."""
+from __future__ import annotations
+
+from darts.addons.registry import SearchAddon, capabilities, register_addon
+from darts.errors import UserError
+from darts.options import Option
+from darts.spaces.derivation import ARGMAX
+
+
+@register_addon
+class NodeRuleAddon(SearchAddon):
+    name = "node_rule"
+    description = "derivation of cells whose nodes read one input twice, or the node before them"
+    options = (
+        Option("allow_same_input", False, "derive cells whose nodes may take both ops from one input (an op and "
+               "the identity of the same input, a residual block as in ResidualSepConv); DARTS takes them from two "
+               "distinct inputs", flag=True),
+        Option("chain_cells", False, "derive chain cells: each node takes its two strongest ops of the node before "
+               "it (the first node of the newer cell input), ResidualSepConv's topology (an op beside the identity "
+               "is a residual block); only the ops are searched, as in chain-structured spaces (ProxylessNAS, "
+               "FBNet)", flag=True))
+    needs = frozenset({"node_rule"})
+
+    @staticmethod
+    def rule(settings: dict) -> str | None:
+        return "chain" if settings.get("chain_cells") else "same_input" if settings.get("allow_same_input") else None
+
+    def is_active(self, settings: dict) -> bool:
+        return self.rule(settings) is not None
+
+    def check(self, settings: dict) -> None:
+        if settings.get("selection") != "pt":
+            return
+        for flag in ("chain_cells", "allow_same_input"):
+            if settings.get(flag):
+                raise UserError(f"--{flag} derives the cells from the alphas; --selection pt does not: use one")
+
+    def requires(self, supernet, space, settings: dict) -> None:
+        if "node_rule" in capabilities(supernet):
+            return
+        if settings.get("allow_same_input"):
+            raise UserError(f"--allow_same_input lets a DARTS cell's node read one input twice; the {space.name} "
+                            f"space has no such cells")
+        raise UserError(f"--chain_cells derives DARTS cells whose nodes read the node before them; the "
+                        f"{space.name} space has no such cells")
+
+    def attach(self, searcher, settings: dict, context) -> None:
+        searcher.derivation = (searcher.derivation or ARGMAX).but(node_rule=self.rule(settings))

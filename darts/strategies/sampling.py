@@ -1,0 +1,31 @@
+"""The run of every sample-based strategy (random search, evolution, REINFORCE, BO, PPO, and registered
+plug-ins): ask / tell against rewards from the space's table, or from training each proposal briefly."""
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+
+from darts.strategies.registry import SearchOutcome
+
+log = logging.getLogger("darts")
+
+
+def run_sample(prepared, run, callbacks: list) -> SearchOutcome:
+    from darts.strategies.base import run_strategy
+    from darts.strategies.registry import build_strategy
+    s, space, strategy = prepared.settings, prepared.space, prepared.strategy
+    evaluator = prepared.evaluator or prepared.data.low_fidelity_evaluator(
+        lambda arch, c, k: space.build_network(arch, s, replace(prepared.data.shape, in_channels=c, num_classes=k)),
+        prepared.device)
+    options = {o.field: s[o.name] for o in strategy.options}
+    searcher = build_strategy(strategy.name, prepared.adapter, seed=s["seed"], **options)
+    log.info("%s search of the %s space: %d evaluations, reward = %s", strategy.name, space.name,
+             s["budget"], evaluator.name)
+    result = run_strategy(searcher, evaluator, s["budget"],
+                          history_path=run.file("history.jsonl") if run.enabled else None,
+                          progress=not s.get("no_progress"), callbacks=callbacks)
+    log.info("best architecture (reward %.3f): %s", result.best_reward, result.best_arch)
+    if prepared.report is not None:
+        figures = prepared.report(result.best_arch)
+        log.info("the chosen cell's table figures: %s", " ".join(f"{k} {v:.2f}" for k, v in figures.items()))
+    return SearchOutcome(result.best_arch, result.records)
