@@ -49,7 +49,7 @@ def run_one(args, mode: str, seed: int) -> dict:
             "--epochs", str(args.epochs), "--max_batches", str(args.max_batches), "--seed", str(seed),
             "--threads", "1", "--hessian_eigen", "--hessian_eigen_batches", "1",
             "--hessian_eigen_iterations", str(args.eigen_iterations), "--no_plots",
-            "--no_channels_last",  # NCHW, as the README's table was run (channels_last rounds differently)
+            "--no_channels_last",  # NCHW, as its results page ran (channels_last rounds differently)
             ] + (["--cache", args.cache] if args.cache else []) + MODES[mode] + (
             ["--pt_interval", str(args.pt_interval)] if mode == "darts-pt" else []),
             out, Path(args.out) / f"{mode}-seed{seed}.log", always=["--no_progress"])
