@@ -218,6 +218,10 @@ def test_every_shown_command_has_its_data(tmp_path):
 
 
 def test_blocks_not_run_say_why_and_commands_use_paths_a_user_has():
+    for page in PAGES:  # a command in a fence of another language would escape this test
+        for lang, body in re.findall(r"```(\w*)\n(.*?)```", page.read_text(), re.S):
+            shown = [ln for ln in body.splitlines() if re.match(r"\s*(python (train_|-m |benchmarks/)|darts-|torchrun)", ln)]
+            assert lang == "bash" or not shown, f"{page.relative_to(ROOT)}: commands outside a bash block: {shown}"
     blocks = shown_blocks()
     assert any(reason for _, reason, _ in blocks), "no block is marked '<!-- not run: ... -->'"
     for page, reason, lines in blocks:
