@@ -3,8 +3,8 @@ retrained network's cells (darts/resource_cost.py's table, the basis of --cost_w
 the training step time of that network, both as ratios to the first cell given.
 
 Three tables from one set of timings: "first cells" times each op at the first normal and first reduction
-cell's shapes and counts it once per cell of the type (the table of session 6, --cost_weight's first
-version); "every cell" times it at every cell's own shape (cell_shapes); "every cell + inputs" adds what a
+cell's shapes and counts it once per cell of the type (the first version of
+--cost_weight's table); "every cell" times it at every cell's own shape (cell_shapes); "every cell + inputs" adds what a
 cell pays for reading each of its inputs (input_costs), the table the search measures now.
 
     python benchmarks/cost_prediction.py --arch ResidualSepConv DARTS_V2 run/genotype.json \
@@ -29,7 +29,7 @@ from darts.resource_cost import ROWS, cell_cost, cell_shapes, input_costs, time_
 
 
 def tables(args) -> dict[str, dict]:
-    """Three tables from one timing of each distinct shape: session 6's (first cells, ops only), every cell
+    """Three tables from one timing of each distinct shape: the first version's (first cells, ops only), every cell
     (ops only) and every cell with what using each cell input costs (the search's table now)."""
     shapes = cell_shapes(args.layers, args.init_channels, args.image_size, args.image_size)
     timed = {s: time_ops(PRIMITIVES, *s[1:], "cpu", args.cost_batch, args.cost_repeats, 3, True, False)

@@ -1,27 +1,25 @@
-"""The one-hour laptop search (issue 17): the README's two-command recipe (search, then retrain the found cell
-for what the search left of the hour) beside a hand-designed cell (cells/ResidualSepConv.json) trained for the whole
-hour with the same retraining flags, on Fashion-MNIST, several seeds.
+"""The one-hour laptop search (docs/results/laptop_fashion_mnist.md): the two-command recipe (search, then retrain
+the found cell for what the search left of the hour) beside a hand-designed cell (cells/ResidualSepConv.json)
+trained for the whole hour with the same retraining flags, on Fashion-MNIST, several seeds.
 
-By default one run at a time with both of a 2-core laptop's cores (`--jobs 1 --threads 2`), the issue's
-condition; `--jobs 2 --threads 1` runs two at a time, each with one core while the other run uses the other
-(cheaper in wall time, slower per run). Phases: every seed's search, then every seed's retraining, then every
-seed's baseline, so that runs of one kind share the machine with their own kind. A finished run (its timing
-file written) is read back, not redone; a killed one is started again with --resume. Each run's wall time is
-measured around its whole process.
+By default one run at a time with both of a 2-core laptop's cores (`--jobs 1 --threads 2`), the condition the
+recipe is meant for; `--jobs 2 --threads 1` runs two at a time, each with one core while the other run uses the
+other (cheaper in wall time, slower per run). Phases: every seed's search, then every seed's retraining, then
+every seed's baseline, so that runs of one kind share the machine with their own kind. A finished run (its
+timing file written) is read back, not redone; a killed one is started again with --resume. Each run's wall
+time is measured around its whole process.
 
     python benchmarks/laptop_fashion_mnist.py --out laptop-fm --seeds 10 11 --baseline_seeds 2
 
-The recipe's search derives the strongest cells that cost no more than the baseline's (`--cost_cap
-ResidualSepConv`), under op costs timed at the 5-cell network's shapes (`--cost_layers 5`); `--cost_weight 0.3`
-adds the cost term of the recipes of sessions 6 and 7 to the search, `--cost_cap none --cost_weight 0.3` runs
-the cost term alone, `--cost_cap none` the plain DARTS search of the recipe's first version; `--primitives` and
-`--allow_same_input` pass the search's flags of those names (session 13's variant: the pool-less space whose nodes
-may read one input twice), `--cost_cap_by step_time` the cap fitted to measured step time (session 14),
-`--chain_cells` chain cells whose nodes read the node before them (session 15); `--compile` and `--cpu_bf16`
-retrain (the found cell and the baseline alike) with train_final.py's flags of those names (session 16). The
-README's recipe is `--chain_cells --cost_cap_by step_time --primitives
-none,skip_connect,sep_conv_3x3,sep_conv_5x5,dil_conv_3x3,dil_conv_5x5 --compile` (session 17); the defaults stay
-the first recipe's, so that each earlier session's command still reproduces its rows.
+The defaults search with the cap alone: the strongest cells that cost no more than the baseline's (`--cost_cap
+ResidualSepConv`), under op costs timed at the 5-cell network's shapes (`--cost_layers 5`), over DARTS's eight
+ops. `--cost_weight 0.3` adds the cost term to the search, `--cost_cap none --cost_weight 0.3` runs the cost
+term alone, `--cost_cap none` a plain DARTS search; `--primitives`, `--allow_same_input`, `--chain_cells` and
+`--cost_cap_by step_time` pass the search's flags of those names; `--compile` and `--cpu_bf16` retrain (the found
+cell and the baseline alike) with train_final.py's flags of those names. Each variant of the results page names
+its flags. The recipe is `--chain_cells --cost_cap_by step_time --primitives
+none,skip_connect,sep_conv_3x3,sep_conv_5x5,dil_conv_3x3,dil_conv_5x5 --compile`; the defaults stay the first
+capped variant's, so that its command still reproduces its rows.
 `--baseline_seeds`
 names the baseline's seeds (default: the recipe's; none skips it, e.g. when its run is already in OUT with the
 same retraining flags).
@@ -47,9 +45,9 @@ SEARCH = ["--dataset", "fashion-mnist", "--layers", "3", "--init_channels", "4",
           "--epochs", "4", "--max_batches", "25"]
 COST_WEIGHT = 0.0  # no cost term: the cap alone keeps the cells' cost (0.3, chosen on seed 5, pushed the
 # alphas towards cheap ops as well, so the capped cells left part of the budget unspent)
-PRIMITIVES = "all"  # DARTS's eight ops; session 12 tried the space without pools (none,skip_connect,
-# sep_conv_3x3,sep_conv_5x5,dil_conv_3x3,dil_conv_5x5): its capped cells held 2 convolutions per normal and 2-3 per
-# reduction cell but trained slower than the cap predicts, 93.01 / 93.39 % on seeds 16 / 17 (no gain)
+PRIMITIVES = "all"  # DARTS's eight ops; the space without pools (none,skip_connect,sep_conv_3x3,sep_conv_5x5,
+# dil_conv_3x3,dil_conv_5x5) alone held 2 convolutions per normal and 2-3 per reduction cell but trained slower
+# than the cap predicts, 93.01 / 93.39 % on seeds 16 / 17 (no gain)
 COST_CAP = "ResidualSepConv"  # the derived cells cost no more than the baseline's (summed op costs)
 COST_LAYERS = 5  # the costs are timed at the retrained network's cells (RETRAIN's --layers)
 RETRAIN = ["--dataset", "fashion-mnist", "--layers", "5", "--init_channels", "16", "--drop_path_prob", "0",
@@ -101,7 +99,7 @@ def main(argv=None) -> dict:
     p.add_argument("--cost_weight", type=float, default=COST_WEIGHT,
                    help="the search's --cost_weight (default 0: no cost term, the cap alone keeps the cost)")
     p.add_argument("--cost_cap", default=COST_CAP,
-                   help="the search's --cost_cap (none: no cap, the recipe of session 6)")
+                   help="the search's --cost_cap (none: no cap)")
     p.add_argument("--primitives", default=PRIMITIVES,
                    help="the search's --primitives, comma-separated (default all: DARTS's eight ops)")
     p.add_argument("--allow_same_input", action="store_true",

@@ -11,8 +11,8 @@ rnn-check: the best cell of an rnn history and the tanh RNN again under other ev
 diagrams: the best genotype of each history in --out, as JSON and drawn to PNG.
 
     python benchmarks/nasrl_runs.py cnn --out runs/nasrl/cnn
-    python benchmarks/nasrl_runs.py rnn --data ../shared/data/ptb --out runs/nasrl/rnn
-    python benchmarks/nasrl_runs.py rnn-check --data ../shared/data/ptb --out runs/nasrl/rnn
+    python benchmarks/nasrl_runs.py rnn --data data/ptb --out runs/nasrl/rnn
+    python benchmarks/nasrl_runs.py rnn-check --data data/ptb --out runs/nasrl/rnn
     python benchmarks/nasrl_runs.py diagrams --out runs/nasrl/cnn   (and --out runs/nasrl/rnn)
 
 Histories are resumable: a killed run continues where it stopped when started again with the same --out.

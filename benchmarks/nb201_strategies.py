@@ -13,7 +13,7 @@ Settings are the strategies' defaults. Report on seeds 0..; tune only on other s
 test-accuracy reward. A query stands for one 12-epoch training: the benchmark charges 61-154 s of simulated
 time for the cells whose records we hold, so the paper's 12,000 s budget is roughly 120 queries.
 
-    python benchmarks/nb201_strategies.py --benchmark ../shared/data/nb201/nats_bench_tss_200ep.csv
+    python benchmarks/nb201_strategies.py --benchmark data/nb201/nats_bench_tss_200ep.csv
 """
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Plain DARTS against each robust mode (issue 20) on the NAS-Bench-201 space, several seeds each.
+"""Plain DARTS against each robust mode on the NAS-Bench-201 space (docs/results/robust_nb201.md), several seeds each.
 
 Every run is one `darts-search --space nb201` subprocess (resumable: a finished run is read back, a killed
 one continues with --resume), all with the same data, supernet and budget; each run logs the Hessian
@@ -8,10 +8,10 @@ accuracy (cifar10-valid split) and 200-epoch CIFAR-10 test accuracy, named as su
 search. Printed: a table per mode (mean +- std over seeds), written to OUT/summary.json and OUT/summary.md,
 with the eigenvalue and parameter-free-operation curves as OUT/eigenvalue.png and OUT/param_free_ops.png.
 
-    python benchmarks/robust_nb201.py --data CIFAR_JPEG_DIR --benchmark ../shared/data/nb201/nats_bench_tss_200ep.csv \
+    python benchmarks/robust_nb201.py --data CIFAR_JPEG_DIR --benchmark data/nb201/nats_bench_tss_200ep.csv \
         --out robust-nb201 --jobs 2
 
-CIFAR_JPEG_DIR is the class-folder JPEG rebuild of CIFAR-10 (train/ and test/, ../shared/data/cifar10-jpeg):
+CIFAR_JPEG_DIR is the class-folder JPEG rebuild of CIFAR-10 (train/ and test/; docs/data.md):
 lossy, so the searches ran on "JPEG-rebuilt CIFAR-10", not CIFAR-10; the table figures are the benchmark's.
 """
 from __future__ import annotations
@@ -49,7 +49,7 @@ def run_one(args, mode: str, seed: int) -> dict:
             "--epochs", str(args.epochs), "--max_batches", str(args.max_batches), "--seed", str(seed),
             "--threads", "1", "--hessian_eigen", "--hessian_eigen_batches", "1",
             "--hessian_eigen_iterations", str(args.eigen_iterations), "--no_plots",
-            "--no_channels_last",  # NCHW, as the README's table was run (channels_last rounds differently)
+            "--no_channels_last",  # NCHW, as its results page ran (channels_last rounds differently)
             ] + (["--cache", args.cache] if args.cache else []) + MODES[mode] + (
             ["--pt_interval", str(args.pt_interval)] if mode == "darts-pt" else []),
             out, Path(args.out) / f"{mode}-seed{seed}.log", always=["--no_progress"])
