@@ -124,7 +124,20 @@ class FactorizedReduce(nn.Module):
         shifted = x[:, :, 1:, 1:]
         if x.size(2) % 2 or x.size(3) % 2:
             shifted = F.pad(shifted, (0, x.size(3) % 2, 0, x.size(2) % 2))
-        return self.bn(torch.cat([self.conv_1(x), self.conv_2(shifted)], dim=1))
+        return self.bn(torch.cat([_pointwise_stride2(self.conv_1, x), _pointwise_stride2(self.conv_2, shifted)], dim=1))
+
+
+# oneDNN's CPU backward of a stride-2 1x1 convolution over 2 to 6 input channels corrupts the heap on some CPUs
+# (torch 2.13 on AMD EPYC: aborts and segfaults, channels_last or not, e.g. partial channels or --init_channels 4).
+_CRASHING_IN_CHANNELS = range(2, 7)
+
+
+def _pointwise_stride2(conv: nn.Conv2d, x: torch.Tensor) -> torch.Tensor:
+    """`conv(x)` for a 1x1 stride-2 conv; where that kernel crashes, the same sums as a stride-1 conv over the
+    subsampled map (not bitwise equal to the strided kernel, so only there)."""
+    if x.device.type != "cpu" or conv.in_channels not in _CRASHING_IN_CHANNELS:
+        return conv(x)
+    return F.conv2d(x[:, :, ::2, ::2], conv.weight, conv.bias)
 
 
 def _register_builtin() -> None:
