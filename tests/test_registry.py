@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 from darts import api
 from darts.errors import UserError
@@ -54,6 +55,34 @@ def test_every_strategy_searches_the_toy_space_through_the_library(tmp_path, str
     trained = api.train(net, data, epochs=1, batch_size=16, max_batches=2, device="cpu", progress=False)
     assert 0 <= trained.test_acc <= 100
     assert [p.name for p in api.render(result.genotype, tmp_path / "fig", fmt="svg")] == ["genotype_chain.svg"]
+
+
+def test_a_strategy_with_a_loop_of_its_own_is_registered_and_run_through_its_registered_object(tmp_path):
+    """DARTS and ENAS are registered StrategyInfo objects like any other: one registered from outside with
+    DARTS's run (no add-ons) is listed, searched through by the library, and gives DARTS's alphas."""
+    from darts.strategies.gradient import run_darts
+    from darts.strategies import registry
+    from darts.strategies.registry import StrategyInfo, register_strategy
+    darts = get_strategy("darts")
+    calls = []
+
+    def run(prepared, run_dir, callbacks):
+        calls.append(prepared.strategy.name)
+        return run_darts(prepared, run_dir, callbacks)
+    info = register_strategy(StrategyInfo("darts_without_addons", "gradient", "DARTS, no add-ons",
+                                          darts.own_options, darts.own_check, run))
+    try:
+        assert strategies()["darts_without_addons"] is info and [t for t, _ in info.option_groups] == [
+            "strategy darts_without_addons"]
+        full = api.load_data("digits")
+        data = api.as_image_dataset((full.train_x[:160], full.train_y[:160]))
+        plain, other = (api.search(data, strategy=n, seed=4, **TINY) for n in ("darts", "darts_without_addons"))
+        assert calls == ["darts_without_addons"]
+        assert [torch.equal(a, b) for a, b in zip(plain.model.alphas(), other.model.alphas())] == [True]
+        with pytest.raises(ValueError, match="already registered"):
+            register_strategy(StrategyInfo("darts", "gradient", "another DARTS"))
+    finally:
+        registry._STRATEGIES.pop("darts_without_addons")  # the other tests see the built-in table
 
 
 def test_a_flag_of_another_space_or_strategy_is_refused(capsys):

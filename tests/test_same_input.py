@@ -104,7 +104,7 @@ def test_under_its_own_cost_the_residual_cell_is_derivable_only_with_same_input(
 
 
 def capped_search_derives_and_resumes(tmp_path, monkeypatch, setting: str, rule: str):
-    """A search capped at ResidualSepConv with the derivation rule `setting` (derive_genotype's `rule`): its
+    """A search capped at ResidualSepConv with the derivation rule `setting` (a Derivation's node rule `rule`): its
     genotype is the one derived from its final alphas under its cap, saved as genotype.json, and a run killed
     and resumed ends as the uninterrupted one. Returns the genotype."""
     costs = tmp_path / "costs.json"
