@@ -8,7 +8,8 @@ from __future__ import annotations
 from darts.errors import UserError
 from darts.options import Option, check_applicable, check_known, resolve_options
 
-# Settings that a resumed run may change (they do not alter the computation).
+# The search's settings that a resumed run may change (they do not alter the computation); the retraining's
+# and the language model's lists sit beside their options (darts.train_options, darts.lm_options).
 RESUME_MAY_CHANGE = {"tensorboard", "resume", "device", "gpu", "report_freq", "save", "no_progress", "no_plots", "cache",
                      "plot_epoch_cells", "threads", "continue_train", "ops_module", "memory_saving"}
 NOT_SAVED = {"resume", "continue_train", "config", "summary", "overwrite", "memory_budget"}

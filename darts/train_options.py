@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import functools
 import math
-import os
-import shutil
 
 from darts.errors import UserError
 from darts.lm_options import TEXT_DATASETS  # noqa: F401  (trained as language models: darts.lm_options)
@@ -145,6 +143,3 @@ def check_train_settings(settings: dict) -> None:
     if settings["cpu_bf16"] and (settings["fp32"] or settings["no_amp"]):
         raise UserError(f"--cpu_bf16 asks for bf16 autocast, --{'fp32' if settings['fp32'] else 'no_amp'} for "
                         "none: give one")
-    if settings["compile"] and not (shutil.which(os.environ.get("CXX", "g++")) or shutil.which("c++")):
-        raise UserError("--compile needs a C++ compiler for torch.compile's CPU code (install g++, or set CXX); "
-                        "or leave out --compile")

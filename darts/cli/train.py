@@ -14,6 +14,8 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -85,6 +87,9 @@ def own_data_options(args) -> dict:
 def check_args(args) -> None:
     own_data_options(args)  # --image_size etc. only with --dataset folder / npz
     check_train_settings(vars(args))
+    if args.compile and not (shutil.which(os.environ.get("CXX", "g++")) or shutil.which("c++")):
+        raise UserError("--compile needs a C++ compiler for torch.compile's CPU code (install g++, or set CXX); "
+                        "or leave out --compile")
 
 
 def settings_from_argv(parser: argparse.ArgumentParser, argv) -> argparse.Namespace:
