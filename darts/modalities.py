@@ -87,7 +87,7 @@ class ImageModality:
         return TrainingEvaluator(build_network, x[:split], d.train_y[:split], x[split:], d.train_y[split:],
                                  epochs=s["fidelity_epochs"], batch_size=s["batch_size"],
                                  learning_rate=_fidelity_lr(s, self.name), num_classes=d.num_classes, seed=s["seed"],
-                                 device=device, dataset=d.name, arch_key=str)
+                                 device=device, dataset=d.name, arch_key=str, max_batches=s.get("max_batches"))
 
 
 class TextModality:
@@ -132,7 +132,7 @@ class TextModality:
         return LmEvaluator(lambda arch: build_network(arch, 0, 0), c.train, c.valid,
                            train_batches=100 * s["fidelity_epochs"], batch_size=min(s["batch_size"], 64),
                            bptt=s["bptt"], learning_rate=_fidelity_lr(s, self.name), seed=s["seed"], device=device,
-                           dataset=s["dataset"], arch_key=str)
+                           dataset=s["dataset"], arch_key=str, max_batches=s.get("max_batches"))
 
 
 def _fidelity_lr(settings: dict, modality: str) -> float:

@@ -140,12 +140,10 @@ def test_corrupt_npz_member(tmp_path, capsys):
 
 
 @pytest.fixture
-def damaged_tables(tmp_path, shared_data):
+def damaged_tables(tmp_path, shared_file):
     """NAS-Bench-201 CSVs damaged in the ways a copy can be: binary, one latin-1 byte, a NaN accuracy, a cut
     last field, an extra field."""
-    source = shared_data / "nb201" / "nats_bench_tss_200ep.csv"
-    if not source.is_file():
-        pytest.skip(f"the NAS-Bench-201 table is not at {source}")
+    source = shared_file("nb201/nats_bench_tss_200ep.csv")
     data = source.read_bytes()
     lines = data.split(b"\n")
     latin1 = bytearray(data)

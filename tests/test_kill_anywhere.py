@@ -22,18 +22,18 @@ TINY = ["--dataset", "digits", "--layers", "3", "--init_channels", "4", "--batch
         "--epochs", "2", "--no_progress"]
 
 
-def commands(shared_data) -> dict:
-    bench = shared_data / "nb201" / "nats_bench_tss_200ep.csv"
-    if not bench.is_file():
-        pytest.skip(f"the NAS-Bench-201 table is not at {bench}")
+def command(name, shared_file) -> list:
+    """The command line of run `name` (evolution reads the NAS-Bench-201 table: skipped without it)."""
+    if name == "evolution":
+        bench = shared_file("nb201/nats_bench_tss_200ep.csv")
+        return ["train_search.py", "--space", "nb201", "--strategy", "evolution", "--benchmark", str(bench),
+                "--budget", "6", "--no_progress", "--no_plots"]
     return {
         "search": ["train_search.py", *TINY, "--no_plots"],
         "final": ["train_final.py", "--arch", "DARTS_V2", *TINY],
-        "evolution": ["train_search.py", "--space", "nb201", "--strategy", "evolution", "--benchmark", str(bench),
-                      "--budget", "6", "--no_progress", "--no_plots"],
         "enas": ["train_search.py", "--strategy", "enas", *TINY, "--controller_train_steps", "3",
                  "--derive_samples", "3", "--no_plots"],
-    }
+    }[name]
 
 
 def cli(argv, kill_at=None) -> subprocess.CompletedProcess:
@@ -49,10 +49,10 @@ def references(tmp_path_factory):
     """Uninterrupted runs, made once per command and on demand."""
     made = {}
 
-    def reference(name, shared_data):
+    def reference(name, shared_file):
         if name not in made:
             out = tmp_path_factory.mktemp(f"ref-{name}")
-            done = cli(commands(shared_data)[name] + ["--save", str(out)])
+            done = cli(command(name, shared_file) + ["--save", str(out)])
             assert done.returncode == 0, done.stderr
             made[name] = out
         return made[name]
@@ -104,13 +104,13 @@ def same(a, b, where="") -> None:
         assert a == b, (where, a, b)
 
 
-def kill_and_resume(name, kill_at, references, shared_data, tmp_path):
-    reference = references(name, shared_data)
+def kill_and_resume(name, kill_at, references, shared_file, tmp_path):
+    reference = references(name, shared_file)
     out = tmp_path / name
-    killed = cli(commands(shared_data)[name] + ["--save", str(out)], kill_at)
+    killed = cli(command(name, shared_file) + ["--save", str(out)], kill_at)
     assert killed.returncode == -9, (killed.returncode, killed.stderr[-2000:])
     outputs(out)  # every file reads after the kill
-    resumed = cli([commands(shared_data)[name][0], "--resume", str(out), "--no_progress"])
+    resumed = cli([command(name, shared_file)[0], "--resume", str(out), "--no_progress"])
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     assert not list(out.glob(".*.tmp")), "stale temporary files were left"
     if (reference / "genotype.json").is_file():
@@ -122,8 +122,8 @@ def kill_and_resume(name, kill_at, references, shared_data, tmp_path):
     ("search", "2:after"),     # the first row of alphas.jsonl is written, no checkpoint yet
     ("evolution", "2:after"),  # the first history line, no state yet
 ])
-def test_killed_before_the_first_checkpoint_resumes_exactly(name, kill_at, references, shared_data, tmp_path):
-    kill_and_resume(name, kill_at, references, shared_data, tmp_path)
+def test_killed_before_the_first_checkpoint_resumes_exactly(name, kill_at, references, shared_file, tmp_path):
+    kill_and_resume(name, kill_at, references, shared_file, tmp_path)
 
 
 @pytest.mark.slow
@@ -134,5 +134,5 @@ def test_killed_before_the_first_checkpoint_resumes_exactly(name, kill_at, refer
     ("enas", "3:after"),        # the epoch's samples and controller line, no checkpoint
     ("enas", "8:after"),        # derive.json written, genotype.json not
 ])
-def test_killed_anywhere_resumes_exactly(name, kill_at, references, shared_data, tmp_path):
-    kill_and_resume(name, kill_at, references, shared_data, tmp_path)
+def test_killed_anywhere_resumes_exactly(name, kill_at, references, shared_file, tmp_path):
+    kill_and_resume(name, kill_at, references, shared_file, tmp_path)

@@ -17,13 +17,13 @@ FIXTURES = (0, 11, 284)
 
 
 @pytest.fixture
-def sss(shared_data):
-    return read_records(shared_data / "nats" / "sss")
+def sss(shared_file):
+    return read_records(shared_file("nats/sss"))
 
 
 @pytest.fixture
-def tss(shared_data):
-    return read_records(shared_data / "nats" / "tss")
+def tss(shared_file):
+    return read_records(shared_file("nats/tss"))
 
 
 def test_reader_reads_both_spaces(sss, tss):
@@ -62,15 +62,16 @@ def test_network_size_equals_the_published_parameter_counts(sss, dataset, classe
         assert sum(p.numel() for p in net.parameters()) == round(published * 1e6)
 
 
-def test_table_rewards_12_epoch_validation_and_reports_test(shared_data):
+def test_table_rewards_12_epoch_validation_and_reports_test(shared_file):
     space = get_space("nats_sss")
-    evaluator, report = space.table(str(shared_data / "nats" / "sss"), "cifar10", "valid12")
+    folder = shared_file("nats/sss")
+    evaluator, report = space.table(str(folder), "cifar10", "valid12")
     arch = SizeArch.from_string("8:8:40:32:40")
     records = evaluator.records
     assert evaluator.evaluate(arch) == pytest.approx(records.result(284, "cifar10-valid", 12).valid_accuracy)
     assert report(arch)["nats_cifar10_test90"] == pytest.approx(records.result(284, "cifar10", 90).test_accuracy)
     with pytest.raises(UserError, match="leaks"):
-        space.table(str(shared_data / "nats" / "sss"), "cifar10", "test90")
+        space.table(str(folder), "cifar10", "test90")
 
 
 def test_the_same_evaluator_reads_the_topology_space(tss):

@@ -16,8 +16,8 @@ from darts.strategies.registry import build_strategy
 
 
 @pytest.fixture
-def table_path(shared_data):
-    return shared_data / "nb101" / "nb101_dummy.pkl"
+def table_path(shared_file):
+    return shared_file("nb101/nb101_dummy.pkl")
 
 
 @pytest.fixture

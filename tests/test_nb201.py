@@ -36,8 +36,8 @@ def _read(path):
 
 
 @pytest.fixture
-def table_path(shared_data):
-    return shared_data / "nb201" / "nats_bench_tss_200ep.csv"
+def table_path(shared_file):
+    return shared_file("nb201/nats_bench_tss_200ep.csv")
 
 
 @pytest.fixture

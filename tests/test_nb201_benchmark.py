@@ -14,12 +14,8 @@ BEST = 6111
 
 
 @pytest.fixture(scope="module")
-def paths():
-    from tests.conftest import SHARED_DATA
-    test200 = SHARED_DATA / "nb201" / "nats_bench_tss_200ep.csv"
-    if not (test200.is_file() and test200.with_name(VALID12_FILE).is_file()):
-        pytest.skip("the NAS-Bench-201 tables are not in ../shared/data/nb201")
-    return test200, test200.with_name(VALID12_FILE)
+def paths(shared_file):
+    return shared_file("nb201/nats_bench_tss_200ep.csv"), shared_file(f"nb201/{VALID12_FILE}")
 
 
 @pytest.fixture(scope="module")
@@ -81,12 +77,10 @@ def test_a_missing_12_epoch_file_is_one_clear_error(tmp_path, paths):
 
 
 @pytest.mark.parametrize("record", ["000000", "000011", "000284"])
-def test_costs_match_the_published_nats_records(shared_data, bench, record):
+def test_costs_match_the_published_nats_records(shared_file, bench, record):
     """The records' `params` is in millions (their "MB") and `flop` in millions of multiply-adds plus one per
     classifier output; both equal our count of the same network (C=16, N=5) to the records' 5 decimals."""
-    path = shared_data / "nats" / "tss" / f"{record}.pickle.pbz2"
-    if not path.is_file():
-        pytest.skip("NATS-Bench records not in ../shared/data/nats/tss")
+    path = shared_file("nats/tss") / f"{record}.pickle.pbz2"
     with bz2.open(path, "rb") as f:
         results = pickle.load(f)["200"]
     arch = results["arch_str"]

@@ -15,6 +15,7 @@ from darts.genotype import load_genotype
 from darts.plugins import import_plugin
 from darts.spaces.registry import genotype_from_record, genotype_record, get_space, space_names
 from darts.strategies.registry import get_strategy, strategies
+from tests.conftest import require_dot
 
 HERE = Path(__file__).resolve().parent
 PLUGIN = HERE / "toy_space_plugin.py"
@@ -54,6 +55,7 @@ def test_every_strategy_searches_the_toy_space_through_the_library(tmp_path, str
     net = api.build_network(result.genotype, data.in_channels, data.num_classes)
     trained = api.train(net, data, epochs=1, batch_size=16, max_batches=2, device="cpu", progress=False)
     assert 0 <= trained.test_acc <= 100
+    require_dot()  # the rest draws the diagram
     assert [p.name for p in api.render(result.genotype, tmp_path / "fig", fmt="svg")] == ["genotype_chain.svg"]
 
 
@@ -157,10 +159,8 @@ def test_sample_strategy_options_come_from_the_command_line(tmp_path):
     assert settings["reinforce_learning_rate"] == 0.05 and "--reinforce_entropy_weight" in parser.format_help()
 
 
-def test_the_library_searches_a_table_without_data_and_named_data(tmp_path, shared_data):
-    table = shared_data / "nb201" / "nats_bench_tss_200ep.csv"
-    if not table.is_file():
-        pytest.skip(f"the NAS-Bench-201 table is not at {table}")
+def test_the_library_searches_a_table_without_data_and_named_data(tmp_path, shared_file):
+    table = shared_file("nb201/nats_bench_tss_200ep.csv")
     result = api.search(space="nb201", strategy="evolution", benchmark=str(table), budget=15, save=tmp_path / "t",
                         no_plots=True, log_to_console=False)
     assert len(result.history) == 15 and result.model is None

@@ -359,11 +359,8 @@ def test_arch_must_be_recurrent(tmp_path, capsys):
 
 # -- real Penn Treebank -------------------------------------------------------------------------------------
 @pytest.fixture
-def ptb(shared_data):
-    path = shared_data / "ptb"
-    if not (path / "train.txt").is_file():
-        pytest.skip("the real PTB is not at ../shared/data/ptb")
-    return path
+def ptb(shared_file):
+    return shared_file("ptb/train.txt").parent
 
 
 SMALL = ["--emsize", "32", "--nhid", "32", "--nhidlast", "32", "--batch_size", "32", "--bptt", "20",

@@ -15,11 +15,8 @@ def run(argv):
 
 
 @pytest.fixture
-def table_path(shared_data):
-    path = shared_data / "nb201" / "nats_bench_tss_200ep.csv"
-    if not path.is_file():
-        pytest.skip(f"NAS-Bench-201 table not found at {path}")
-    return path
+def table_path(shared_file):
+    return shared_file("nb201/nats_bench_tss_200ep.csv")
 
 
 def test_evolution_on_the_table_writes_history_and_resumes(tmp_path, table_path):

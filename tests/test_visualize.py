@@ -92,7 +92,7 @@ def test_recurrent_diagram_has_inputs_nodes_and_output():
     assert graph_edges(graphs["recurrent"].source) == expected
 
 
-def test_rendered_svg_carries_every_edge_label(tmp_path):
+def test_rendered_svg_carries_every_edge_label(graphviz_dot, tmp_path):
     [svg_normal, svg_reduce] = render_genotype(DARTS_V2, tmp_path, "v2", "svg")
     assert [svg_normal.name, svg_reduce.name] == ["v2_normal.svg", "v2_reduce.svg"]
     ns = {"s": "http://www.w3.org/2000/svg"}
@@ -105,7 +105,7 @@ def test_rendered_svg_carries_every_edge_label(tmp_path):
     assert nodes == {"c_{k-2}", "c_{k-1}", "0", "1", "2", "3", "c_{k}"}
 
 
-def test_render_png_and_pdf_files_are_valid(tmp_path):
+def test_render_png_and_pdf_files_are_valid(graphviz_dot, tmp_path):
     pngs = render_genotype(DARTS_V2, tmp_path, "darts_v2", "png")
     assert [p.name for p in pngs] == ["darts_v2_normal.png", "darts_v2_reduce.png"]
     for p in pngs:
@@ -128,7 +128,7 @@ def test_missing_dot_writes_sources_and_one_install_line(tmp_path, monkeypatch, 
     assert len(err) == 1 and "apt-get install graphviz" in err[0]
 
 
-def test_nb201_cell_parse_and_diagram(tmp_path):
+def test_nb201_cell_parse_and_diagram(graphviz_dot, tmp_path):
     triples = parse_nb201_arch(NB201_ARCH)
     assert triples == [("nor_conv_3x3", 0, 1), ("none", 0, 2), ("avg_pool_3x3", 1, 2),
                        ("skip_connect", 0, 3), ("nor_conv_1x1", 1, 3), ("skip_connect", 2, 3)]
@@ -173,7 +173,7 @@ def fake_cnn_search(folder: Path, epochs: int = 3) -> list[dict]:
     return records
 
 
-def test_render_search_dir_draws_cells_alphas_and_curves(tmp_path, capsys):
+def test_render_search_dir_draws_cells_alphas_and_curves(graphviz_dot, tmp_path, capsys):
     fake_cnn_search(tmp_path / "run")
     paths = render_search_dir(tmp_path / "run", epoch_cells=True)
     figures = tmp_path / "run" / "figures"
@@ -188,7 +188,7 @@ def test_render_search_dir_draws_cells_alphas_and_curves(tmp_path, capsys):
     assert capsys.readouterr().err == ""
 
 
-def test_render_search_dir_recurrent_space_and_history(tmp_path):
+def test_render_search_dir_recurrent_space_and_history(graphviz_dot, tmp_path):
     rng = np.random.default_rng(1)
     lines = []
     for e in range(3):
@@ -265,7 +265,7 @@ def test_best_so_far_mean_spread_and_plot(tmp_path):
 
 
 # ------------------------------------------------------------------------------------------------- CLI
-def test_cli_genotype_json_and_errors(tmp_path, capsys):
+def test_cli_genotype_json_and_errors(graphviz_dot, tmp_path, capsys):
     path = tmp_path / "mine.json"
     path.write_text(json.dumps(DARTS_V2.to_dict()))
     assert main([str(path), "--out", str(tmp_path / "o"), "--format", "svg"]) == 0
@@ -280,7 +280,7 @@ def test_cli_genotype_json_and_errors(tmp_path, capsys):
 
 
 @pytest.mark.skipif("DARTS_V2" not in available_cells(), reason="cells/DARTS_V2.json not written yet")
-def test_python_m_visualize_darts_v2(tmp_path):
+def test_python_m_visualize_darts_v2(graphviz_dot, tmp_path):
     out = subprocess.run([sys.executable, "-m", "visualize", "DARTS_V2", "--out", str(tmp_path)],
                          cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr

@@ -6,7 +6,8 @@ deterministic: each architecture trains from a seed derived from the evaluator's
 architecture itself, so a resumed search sees the same rewards. Training is plain SGD with gradient
 clipping on fixed windows of `bptt` tokens (the AWD-LSTM / DARTS PTB settings: lr 20, clip 0.25), and
 validation runs over the first `valid_batches` windows of the validation text in 10 columns. A cell
-whose training loss or validation perplexity is not finite gets reward 0.
+whose training loss or validation perplexity is not finite gets reward 0. `max_batches` (smoke runs) caps
+both window counts.
 """
 from __future__ import annotations
 
@@ -27,9 +28,14 @@ class LmEvaluator:
                  valid_tokens: torch.Tensor, train_batches: int = 100, valid_batches: int | None = 20,
                  batch_size: int = 32, bptt: int = 35, learning_rate: float = 20.0, grad_clip: float = 0.25,
                  reward_c: float = 80.0, power: float = 1.0, seed: int = 0, device: torch.device | str = "cpu",
-                 dataset: str = "ptb", arch_key: Callable[[Any], str] = repr):
+                 dataset: str = "ptb", arch_key: Callable[[Any], str] = repr, max_batches: int | None = None):
         if train_batches < 1:
             raise ValueError(f"low-fidelity training needs at least one batch, got {train_batches}")
+        if max_batches is not None:
+            if max_batches < 1:
+                raise ValueError(f"max_batches must be at least 1, got {max_batches}")
+            train_batches = min(train_batches, max_batches)
+            valid_batches = max_batches if valid_batches is None else min(valid_batches, max_batches)
         self.build_model, self.device = build_model, torch.device(device)
         self.train_tokens, self.valid_tokens = train_tokens, valid_tokens
         self.train_batches, self.valid_batches = train_batches, valid_batches

@@ -8,7 +8,8 @@ NCHW, already normalized). The reward is the validation accuracy in percent.
 Each architecture is trained from a seed derived from the evaluator's seed and the architecture
 itself, so its reward does not depend on when it was sampled: a resumed search sees the same rewards.
 The optimizer follows the NAS-Bench-201 recipe (SGD, Nesterov momentum 0.9, weight decay 5e-4,
-learning rate 0.1 annealed by a cosine) at however many epochs you give it.
+learning rate 0.1 annealed by a cosine) at however many epochs you give it. `max_batches` (smoke runs)
+caps a trial's training batches, all epochs together, and its validation batches.
 """
 from __future__ import annotations
 
@@ -29,9 +30,12 @@ class TrainingEvaluator:
                  val_x: torch.Tensor, val_y: torch.Tensor, epochs: int = 1, batch_size: int = 64,
                  learning_rate: float = 0.1, momentum: float = 0.9, weight_decay: float = 5e-4,
                  grad_clip: float | None = 5.0, num_classes: int | None = None, seed: int = 0,
-                 device: torch.device | str = "cpu", dataset: str = "data", arch_key: Callable[[Any], str] = repr):
+                 device: torch.device | str = "cpu", dataset: str = "data", arch_key: Callable[[Any], str] = repr,
+                 max_batches: int | None = None):
         if epochs < 1:
             raise ValueError(f"low-fidelity training needs at least one epoch, got {epochs}")
+        if max_batches is not None and max_batches < 1:
+            raise ValueError(f"max_batches must be at least 1, got {max_batches}")
         if train_x.dim() != 4 or val_x.dim() != 4:
             raise ValueError("images must be float tensors of shape (N, C, H, W)")
         self.build_network = build_network
@@ -45,28 +49,41 @@ class TrainingEvaluator:
         self.grad_clip = grad_clip
         self.seed = seed
         self.arch_key = arch_key
+        self.max_batches = max_batches
         self.task = ImageClassification()
-        self.name = f"training:{dataset}:{epochs}ep"
+        self.name = f"training:{dataset}:{epochs}ep" + (f":max{max_batches}batches" if max_batches else "")
 
     def arch_seed(self, arch: Any) -> int:
         return arch_seed(self.seed, self.arch_key(arch))
 
     def evaluate(self, arch: Any) -> float:
+        """Validation accuracy (percent) of `arch` trained from scratch from its own seed."""
         seed = self.arch_seed(arch)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             model = self.build_network(arch, self.in_channels, self.num_classes).to(self.device)
-        generator = torch.Generator().manual_seed(seed)
+        self.train(model, torch.Generator().manual_seed(seed))
+        size = 2 * self.batch_size
+        starts = range(0, len(self.val_x), size)[:self.max_batches]
+        batches = ((self.val_x[i:i + size], self.val_y[i:i + size]) for i in starts)
+        return float(evaluate(model, self.task, batches)["acc"])
+
+    def train(self, model: nn.Module, generator: torch.Generator) -> int:
+        """SGD with a per-step cosine over the epochs (at most `max_batches` steps in all); the steps taken."""
         params = [p for p in model.parameters() if p.requires_grad]
         optimizer = torch.optim.SGD(params, lr=self.learning_rate, momentum=self.momentum, nesterov=True,
                                     weight_decay=self.weight_decay)
         n = len(self.train_x)
         steps_per_epoch = max(1, n // self.batch_size)  # drop the last partial batch (BatchNorm needs > 1)
         total, step = self.epochs * steps_per_epoch, 0
+        if self.max_batches is not None:
+            total = min(total, self.max_batches)
         model.train()
         for epoch in range(self.epochs):
+            if step == total:
+                break
             order = torch.randperm(n, generator=generator).to(self.device)
-            for b in range(steps_per_epoch):
+            for b in range(min(steps_per_epoch, total - step)):
                 for group in optimizer.param_groups:  # cosine annealing, per step
                     group["lr"] = 0.5 * self.learning_rate * (1 + math.cos(math.pi * step / total))
                 idx = order[b * self.batch_size:(b + 1) * self.batch_size]
@@ -74,6 +91,4 @@ class TrainingEvaluator:
                 check_finite(loss, "low-fidelity training loss", epoch, b)
                 weight_step(params, loss, optimizer, self.grad_clip)
                 step += 1
-        batches = ((self.val_x[i:i + 2 * self.batch_size], self.val_y[i:i + 2 * self.batch_size])
-                   for i in range(0, len(self.val_x), 2 * self.batch_size))
-        return float(evaluate(model, self.task, batches)["acc"])
+        return step

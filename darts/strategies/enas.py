@@ -69,7 +69,9 @@ class EnasConfig:
     weight_decay: float = DartsSearchConfig.weight_decay
     grad_clip: float | None = DartsSearchConfig.grad_clip
     lr_schedule: str = DartsSearchConfig.lr_schedule  # "cosine" (images) or "constant" (text)
-    max_batches: int | None = None       # cap on shared-weight steps (and evaluation batches) per epoch
+    # smoke runs: cap on the shared-weight steps, controller steps and evaluation batches of an epoch, and on
+    # the derived samples
+    max_batches: int | None = None
     # controller (the paper's)
     controller_lr: float = 3.5e-4
     controller_steps: int = 300          # sampled architectures (REINFORCE steps) per epoch
@@ -84,6 +86,10 @@ class EnasConfig:
     seed: int = 0
     report_freq: int = 50
     progress: bool = True
+
+    def capped(self, count: int) -> int:
+        """`count` (controller steps, derived samples) under `max_batches`: a smoke run caps every loop."""
+        return count if self.max_batches is None else min(count, self.max_batches)
 
     def check(self) -> None:
         for name in ("epochs", "controller_steps", "derive_samples", "controller_hidden"):
@@ -285,13 +291,14 @@ class EnasSearch(Checkpointed):
         return stats
 
     def train_controller(self, epoch: int) -> list[dict]:
-        """Phase 2: REINFORCE steps, each on one architecture scored on the next validation batch."""
+        """Phase 2: REINFORCE steps (`controller_steps`, at most `max_batches`), each on one architecture scored
+        on the next validation batch."""
         cfg = self.config
         rows = []
-        bar = Progress(cfg.controller_steps, f"controller, epoch {epoch}", cfg.report_freq, unit="arch",
-                       enabled=cfg.progress)
+        steps = cfg.capped(cfg.controller_steps)
+        bar = Progress(steps, f"controller, epoch {epoch}", cfg.report_freq, unit="arch", enabled=cfg.progress)
         t0 = time.perf_counter()
-        for step in range(cfg.controller_steps):
+        for step in range(steps):
             arch, reward = self.controller_step(self.val_stream.next(), epoch, step)
             self.best_reward = max(self.best_reward, reward)
             rows.append({"step": self.samples, "epoch": epoch, "arch": self.space.encode(arch), "reward": reward,
@@ -310,11 +317,12 @@ class EnasSearch(Checkpointed):
         return arch, reward
 
     def derive(self) -> tuple[Any, list[dict]]:
-        """The paper's derivation: sample architectures, score each on one validation batch, keep the best."""
+        """The paper's derivation: sample architectures (`derive_samples`, at most `max_batches`), score each on
+        one validation batch, keep the best."""
         cfg = self.config
         batch = self.val_stream.next()
         candidates = []
-        for _ in range(cfg.derive_samples):
+        for _ in range(cfg.capped(cfg.derive_samples)):
             arch = self.controller.ask()
             candidates.append((self.reward(arch, batch), arch))
         reward, best = max(candidates, key=lambda c: c[0])  # the first of equal rewards
@@ -323,7 +331,7 @@ class EnasSearch(Checkpointed):
         self.run_dir.write_json(DERIVE_FILE, {"best": self.space.encode(best), "reward": reward, **extra,
                                               "samples": samples})
         log.info("derived cell (best of %d samples, reward %.4f on one validation batch) = %s",
-                 cfg.derive_samples, reward, best)
+                 len(candidates), reward, best)
         if extra:
             log.info("derived cell: %s", " ".join(f"{k} {v}" for k, v in extra.items()))
         return best, samples
