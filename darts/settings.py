@@ -44,9 +44,8 @@ CORE = (
     Option("batch_size", 64, "batch size", minimum=1),
     Option("epochs", 50, "epochs", minimum=1),
     Option("report_freq", 50, "log every N batches", aliases=("--log-interval",), minimum=1),
-    Option("max_batches", None, "smoke runs: cap on every loop's steps (batches per epoch and per evaluation, "
-                                "ENAS's controller steps per epoch and derived samples, each low-fidelity "
-                                "trial's training and validation batches)", type=int, minimum=1),
+    Option("max_batches", None, "smoke runs: cap on every loop's steps (batches, controller steps, trials' batches)",
+           type=int, minimum=1),
     Option("summary", False, "print the supernet's size and exit (reads no data)", flag=True),
     Option("memory_budget", None, "with --summary: also the largest batch that fits in X GB (CPU estimate)",
            type=float, minimum=0.0),

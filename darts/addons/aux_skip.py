@@ -10,8 +10,8 @@ from darts.options import Option
 class AuxSkip(SearchAddon):
     name = "aux_skip"
     description = "DARTS-'s decayed auxiliary skip connections"
-    options = (Option("aux_skip", 0.0, "DARTS-: initial weight of an auxiliary skip connection beside every edge, "
-                      "decayed linearly to 0 over the search (the paper: 1); 0 = none", minimum=0.0),)
+    options = (Option("aux_skip", 0.0, "DARTS-: initial weight of a skip beside each edge, decayed to 0 (paper: 1)",
+                      minimum=0.0),)
     needs = frozenset({"aux_skip"})
     refusal = "--aux_skip is not available for the {space} space's supernet"
 

@@ -9,8 +9,8 @@ from darts.options import Option
 class BetaDecayAddon(SearchAddon):
     name = "beta_decay"
     description = "beta-DARTS's Beta-Decay regulariser"
-    options = (Option("beta_decay", 0.0, "beta-DARTS: final weight of the Beta-Decay regulariser of the alphas "
-                      "(grows linearly from 0)", minimum=0.0),)
+    options = (Option("beta_decay", 0.0, "beta-DARTS: final weight of the Beta-Decay regulariser (grows from 0)",
+                      minimum=0.0),)
 
     def is_active(self, settings: dict) -> bool:
         return bool(settings.get("beta_decay"))

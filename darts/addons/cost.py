@@ -20,21 +20,15 @@ class CostTerm(SearchAddon):
     name = "cost"
     description = "resource-aware search: an op cost term and a cost cap on the derived cells"
     options = (
-        Option("cost_weight", 0.0, "resource-aware search (FBNet / ProxylessNAS): weight of the cells' expected "
-               "op cost (forward + backward time, measured on this device) in the architecture loss, as a "
-               "fraction of the most expensive cells; 0 = none", minimum=0.0),
-        Option("cost_channels", 16, "with --cost_weight or --cost_cap: the retrained network's --init_channels, "
-               "at which op costs are measured", minimum=1),
-        Option("cost_layers", 20, "with --cost_weight or --cost_cap: the retrained network's --layers (cells); "
-               "each op is timed at every cell's shape and summed", minimum=1),
-        Option("op_costs", None, "with --cost_weight or --cost_cap: a JSON table of op costs in ms (rows normal, "
-               "reduce, reduce_inner) instead of measuring, e.g. a run folder's op_costs.json", type=str),
-        Option("cost_cap", None, "derive the strongest cells whose cost (their ops and the cell inputs they "
-               "read, under the op cost table) is at most that of this cell's (a cells/ name or genotype JSON) "
-               "cells of the same type, e.g. ResidualSepConv; default: no cap", type=str),
-        Option("cost_cap_by", "op_costs", "with --cost_cap: op_costs (the cells' summed op costs) or step_time "
-               "(after the search, the cap's budgets are scaled by the largest factor whose derived cells' "
-               "retrained network, timed on this device, steps no slower than the cap cell's)",
+        Option("cost_weight", 0.0, "FBNet-style: weight of the cells' expected op cost in the alphas' loss",
+               minimum=0.0),
+        Option("cost_channels", 16, "--init_channels of the retrained network whose op costs are measured", minimum=1),
+        Option("cost_layers", 20, "--layers of the retrained network whose op costs are measured", minimum=1),
+        Option("op_costs", None, "a JSON table of op costs in ms (e.g. a run's op_costs.json) instead of timing",
+               type=str),
+        Option("cost_cap", None, "derive the strongest cells costing at most this cell's (cells/ name or JSON)",
+               type=str),
+        Option("cost_cap_by", "op_costs", "op_costs (summed) or step_time (fitted to measured step time)",
                choices=("op_costs", "step_time")))
     needs = frozenset({"op_costs"})
 

@@ -12,11 +12,11 @@ class EarlyStopAddon(SearchAddon):
     name = "early_stop"
     description = "DARTS-ES: early stopping on the Hessian eigenvalue"
     options = (
-        Option("early_stop", False, "DARTS-ES: stop when the Hessian eigenvalue grows too fast and keep the "
-               "genotype of --early_stop_window epochs before (implies --hessian_eigen)", flag=True),
-        Option("early_stop_window", 5, "DARTS-ES: epochs k between the compared (k-epoch mean) eigenvalues",
+        Option("early_stop", False, "DARTS-ES: stop when the eigenvalue grows too fast, keep an earlier genotype",
+               flag=True),
+        Option("early_stop_window", 5, "DARTS-ES: k, epochs between the two compared k-epoch means",
                minimum=1),
-        Option("early_stop_ratio", 0.75, "DARTS-ES: stop when mean eigenvalue(i - k) / mean eigenvalue(i) < ratio",
+        Option("early_stop_ratio", 0.75, "DARTS-ES: stop when mean eigenvalue(i-k) / mean eigenvalue(i) < ratio",
                minimum=0.0))
 
     def is_active(self, settings: dict) -> bool:

@@ -11,10 +11,10 @@ class HessianEigen(SearchAddon):
     name = "hessian_eigen"
     description = "RobustDARTS's Hessian eigenvalue monitor"
     options = (
-        Option("hessian_eigen", False, "log the dominant eigenvalue of the validation loss's Hessian w.r.t. the "
-               "alphas and the normal cell's parameter-free ops each epoch (RobustDARTS)", flag=True),
-        Option("hessian_eigen_batches", 2, "evaluation batches of the Hessian eigenvalue", minimum=1),
-        Option("hessian_eigen_iterations", 20, "power iterations of the Hessian eigenvalue", minimum=1))
+        Option("hessian_eigen",
+               False, "log the dominant Hessian eigenvalue w.r.t. the alphas each epoch (RobustDARTS)", flag=True),
+        Option("hessian_eigen_batches", 2, "evaluation batches of the eigenvalue", minimum=1),
+        Option("hessian_eigen_iterations", 20, "power iterations of the eigenvalue", minimum=1))
 
     def is_active(self, settings: dict) -> bool:
         return bool(settings.get("hessian_eigen") or settings.get("early_stop"))  # early stopping reads it

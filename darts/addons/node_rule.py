@@ -14,13 +14,9 @@ class NodeRuleAddon(SearchAddon):
     name = "node_rule"
     description = "derivation of cells whose nodes read one input twice, or the node before them"
     options = (
-        Option("allow_same_input", False, "derive cells whose nodes may take both ops from one input (an op and "
-               "the identity of the same input, a residual block as in ResidualSepConv); DARTS takes them from two "
-               "distinct inputs", flag=True),
-        Option("chain_cells", False, "derive chain cells: each node takes its two strongest ops of the node before "
-               "it (the first node of the newer cell input), ResidualSepConv's topology (an op beside the identity "
-               "is a residual block); only the ops are searched, as in chain-structured spaces (ProxylessNAS, "
-               "FBNet)", flag=True))
+        Option("allow_same_input", False, "derive nodes that may take both ops from one input (a residual block)",
+               flag=True),
+        Option("chain_cells", False, "derive chain cells: each node takes two ops of the node before it", flag=True))
     needs = frozenset({"node_rule"})
 
     @staticmethod

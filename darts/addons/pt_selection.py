@@ -11,11 +11,11 @@ class PerturbationSelectionAddon(SearchAddon):
     name = "pt_selection"
     description = "DARTS-PT: perturbation-based selection of the cell"
     options = (
-        Option("selection", "argmax", "how the cell is derived: argmax (the alphas, DARTS) or pt (DARTS-PT: "
-               "perturbation-based selection with tuning epochs after the search)", choices=("argmax", "pt")),
-        Option("pt_interval", 5, "DARTS-PT: tuning epochs between two decisions (the paper: 5)", minimum=1),
-        Option("pt_batches", None, "DARTS-PT: validation batches per accuracy measurement (default: all of the "
-               "end-of-epoch evaluation)", type=int, minimum=1))
+        Option("selection", "argmax", "argmax (the alphas, DARTS) or pt (DARTS-PT's perturbation-based choice)",
+               choices=("argmax", "pt")),
+        Option("pt_interval", 5, "DARTS-PT: tuning epochs between two decisions (paper: 5)", minimum=1),
+        Option("pt_batches", None, "DARTS-PT: validation batches per accuracy (default: the whole evaluation)",
+               type=int, minimum=1))
     needs = frozenset({"selection"})
     refusal = "--selection pt is not available for the {space} space's supernet"
 

@@ -10,8 +10,8 @@ from darts.spaces.derivation import ARGMAX
 class SkipCap(SearchAddon):
     name = "skip_cap"
     description = "P-DARTS's cap on skip connections in the derived normal cell"
-    options = (Option("max_skip", None, "P-DARTS: at most this many skip connections in the derived normal cell "
-                      "(the paper: 2); default: no cap", type=int, minimum=0),)
+    options = (Option("max_skip", None, "P-DARTS: at most N skips in the derived normal cell (paper: 2; default: none)",
+                      type=int, minimum=0),)
     needs = frozenset({"max_skip"})
     refusal = "--max_skip caps skip connections in a DARTS normal cell; the {space} space has none"
 

@@ -25,9 +25,8 @@ def darts_options() -> tuple[Option, ...]:
         "grad_clip": "gradient norm clipping of the weights", "arch_learning_rate": "Adam learning rate of the alphas",
         "arch_weight_decay": "weight decay of the alphas",
         "unrolled": "second-order architect (one unrolled weight step)",
-        "hessian": "second-order Hessian-vector product: the paper's finite difference or exact double backward",
-        "warmup_epochs": "PC-DARTS: the first epochs train the weights only, so that the alphas are not chosen on "
-                         "untrained convolutions (the paper: 15 of 50); 0 = none"},
+        "hessian": "Hessian-vector product of --unrolled: finite-difference (paper) or exact",
+        "warmup_epochs": "PC-DARTS: the first epochs train the weights only (paper: 15 of 50)"},
         skip=("epochs", "max_batches", "report_freq", "progress", "bf16", "arch_betas", "lr_schedule",
               "clip_virtual_step"),
         learning_rate={"aliases": ("--lr",), "minimum": 0.0}, learning_rate_min={"minimum": 0.0},
@@ -36,8 +35,8 @@ def darts_options() -> tuple[Option, ...]:
                                                                                 "minimum": 0.0},
         arch_weight_decay={"aliases": ("--arch_wdecay",), "minimum": 0.0}, unrolled={"flag": True},
         hessian={"choices": tuple(HESSIAN_METHODS)}, warmup_epochs={"minimum": 0}) + (
-        Option("relaxation", "softmax", "the supernet's continuous relaxation of each choice (gumbel: GDAS, "
-               "dirichlet: DrNAS)", choices=tuple(RELAXATIONS)),)
+        Option("relaxation", "softmax", "relaxation of each choice (gumbel: GDAS, dirichlet: DrNAS)",
+               choices=tuple(RELAXATIONS)),)
 
 
 def check_darts(settings: dict) -> None:

@@ -19,10 +19,10 @@ class DartsCnnSpace(Space):
         Option("layers", 8, "cells in the network (search supernet; retraining: 20)", minimum=3),
         Option("primitives", None, "candidate operations, registered names separated by commas (default: the "
                                    "paper's eight)", type=str),
-        Option("partial_channels", 1, "PC-DARTS: each edge's ops see 1/K of the channels (the paper uses 4); "
-                                      "1 = plain DARTS", minimum=1),
-        Option("memory_saving", False, "DARTS: checkpoint each supernet cell (recomputed in the backward pass): same "
-                                       "results, ~0.35x the peak memory of a second-order step, ~1.4x its time",
+        Option("partial_channels", 1, "PC-DARTS: each edge's ops see 1/K of the channels (paper: 4); 1 = plain DARTS",
+               minimum=1),
+        Option("memory_saving",
+               False, "recompute each cell in the backward pass: same results, ~0.35x memory, ~1.4x time",
                flag=True),
     )
     legacy_keys = frozenset(Genotype._fields)
