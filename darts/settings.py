@@ -177,9 +177,8 @@ def resolve_settings(given: dict, explicit: set | None = None, owners: dict | No
 
 
 # Settings a sample-based search does not use: with a table nothing is trained, without one no table is read.
-UNUSED_BY_TRAINING = {"epochs", "max_batches", "report_freq", "reward", "cutout", "cutout_length", "no_amp",
-                      "no_channels_last"}
-UNUSED_BY_TABLE = UNUSED_BY_TRAINING - {"reward"} | {"batch_size", "train_portion", "fidelity_epochs",
+UNUSED_BY_TRAINING = {"epochs", "report_freq", "reward", "cutout", "cutout_length", "no_amp", "no_channels_last"}
+UNUSED_BY_TABLE = UNUSED_BY_TRAINING - {"reward"} | {"max_batches", "batch_size", "train_portion", "fidelity_epochs",
                                                       "fidelity_learning_rate", "image_size", "cache", "strict",
                                                       "test_fraction", "bptt", "alpha", "beta"}
 

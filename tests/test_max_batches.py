@@ -156,3 +156,14 @@ def test_the_command_line_caps_each_low_fidelity_trial(tmp_path, monkeypatch):
     assert run_cli(main, argv + ["--max_batches", "2"]) == 0
     assert trained == [2, 2, 2]
     assert "max2batches" in (tmp_path / "s" / "log.txt").read_text()
+
+
+def test_the_library_keeps_the_cap_of_a_trained_sample_search():
+    """A sample search that trains its trials keeps max_batches though it was not typed on a command line; a search
+    that reads a table trains nothing and drops it."""
+    from darts.settings import resolve_settings
+    given = {"space": "nb201", "strategy": "random", "dataset": "digits", "max_batches": 2}
+    _, trained = resolve_settings(given)
+    assert trained["max_batches"] == 2
+    _, tabular = resolve_settings({**given, "benchmark": "table.csv"})
+    assert "max_batches" not in tabular
