@@ -187,7 +187,8 @@ def _check_robust_plugins(model, space, s: dict) -> None:
             raise UserError(f"{flag} weighs the DARTS cells' op costs; the {space.name} space has no such cells")
         cell = None
         if s.get("cost_cap"):
-            from darts.genotype import Genotype, GenotypeError, load_genotype
+            from darts.genotype import Genotype, GenotypeError
+            from darts.spaces.genotype_io import load_genotype
             try:
                 cell = load_genotype(s["cost_cap"])
                 if not isinstance(cell, Genotype):
@@ -250,7 +251,7 @@ def _add_cost_term(searcher, s: dict, shape, channels_last: bool) -> None:
     from darts.resource_cost import ExpectedCost, cost_cap, measure_op_costs, op_cost_table
     model = searcher.model
     device = next(model.parameters()).device
-    from darts.genotype import load_genotype
+    from darts.spaces.genotype_io import load_genotype
     cap_cell = load_genotype(s["cost_cap"]) if s.get("cost_cap") else None
     priced = _priced_ops(model.primitives, cap_cell)
     table = op_cost_table(searcher.run_dir, priced, s.get("op_costs"), lambda: measure_op_costs(

@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from darts.genotype import load_genotype
+from darts.spaces.genotype_io import load_genotype
 from darts.ops import PRIMITIVES
 from darts.spaces.darts_cnn.discretize import derive_cell, derive_cell_within, derive_genotype
 from tests.test_bad_input import TINY, refused

@@ -4,8 +4,8 @@ import json
 import pytest
 import torch
 
-from darts.genotype import (Genotype, GenotypeError, RecurrentGenotype, format_genotype, genotype_from_dict,
-                            genotype_from_json, load_genotype, parse_genotype)
+from darts.genotype import Genotype, GenotypeError, RecurrentGenotype, format_genotype, parse_genotype
+from darts.spaces.genotype_io import genotype_from_dict, genotype_from_json, load_genotype
 from darts.ops import PRIMITIVES
 from darts.spaces.darts_cnn.discretize import derive_cell, derive_genotype
 

@@ -11,7 +11,7 @@ from darts.errors import UserError
 from darts.spaces.nb201.benchmark import Nb201Benchmark, Nb201BenchmarkEvaluator, Nb201Table
 from darts.spaces.nb201 import (EDGES, NB201_OPS, NUM_ARCHS, Nb201Arch, Nb201ArchError, Nb201Network,
                                 Nb201SearchNetwork, parse_arch)
-from darts.spaces.nb201.cell import Nb201Cell
+from darts.spaces.common.nb201_cell import Nb201Cell
 from darts.spaces.nb201.search import search_cell
 from darts.strategies.architect import Architect, frozen_batchnorm_stats
 

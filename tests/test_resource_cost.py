@@ -67,7 +67,7 @@ def test_measured_costs_cover_every_op_and_charge_convolutions_more_than_the_ide
 
 
 def test_the_cost_layout_is_the_retrained_networks():
-    from darts.genotype import load_genotype
+    from darts.spaces.genotype_io import load_genotype
     from darts.resource_cost import cell_shapes, network_cells
     from darts.spaces.darts_cnn.network import NetworkCIFAR
     net = NetworkCIFAR(load_genotype("DARTS_V2"), 4, 10, 8, auxiliary=False, in_channels=1)
@@ -241,7 +241,7 @@ def test_a_cap_the_darts_cell_fits_changes_nothing(seed):
 
 
 def test_cost_cap_budgets_are_the_given_cells_costs_and_an_impossible_one_is_refused():
-    from darts.genotype import load_genotype
+    from darts.spaces.genotype_io import load_genotype
     from darts.resource_cost import cell_cost, cost_cap
     t = table()
     t["reduce"]["skip_connect"] = 0.5  # a stride-2 skip connection is a factorized reduction

@@ -33,10 +33,12 @@ from darts.final_training import (CHECKPOINT, FinalTraining, FinalTrainingConfig
                                   load_network_weights, read_saved_network)
 from darts.cli.common import add_options, add_plugin_flag
 from darts.cli.search import IMAGE
-from darts.genotype import CELLS_DIR, load_genotype
+from darts.spaces.genotype_io import load_genotype
+from darts.genotype import CELLS_DIR
 from darts.modalities import own_data_options as _own_data_options
 from darts.plugins import import_plugins
-from darts.runs import EarlyLog, RunDir, new_run_name, explicit_flags, resumed_args, pick_device, run_cli, setup_console_logging
+from darts.runs import EarlyLog, RunDir, new_run_name, explicit_flags, resumed_args, run_cli, setup_console_logging
+from darts.distributed import pick_device
 from darts.api import _callbacks
 from darts.threads import apply_threads, choose_threads
 from darts.spaces.registry import genotype_record, get_space, require, space_of

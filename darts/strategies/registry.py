@@ -62,6 +62,7 @@ def darts_options() -> tuple[Option, ...]:
     from darts.strategies.architect import HESSIAN_METHODS
     from darts.options import dataclass_options
     from darts.spaces.relaxation import RELAXATIONS
+    import darts.robust.relaxations  # noqa: F401  (registers gumbel and dirichlet)
     return dataclass_options(DartsSearchConfig, {
         "learning_rate": "initial weight learning rate", "learning_rate_min": "final weight learning rate (cosine)",
         "momentum": "weight SGD momentum", "weight_decay": "weight decay of the weights",

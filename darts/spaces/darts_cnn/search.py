@@ -43,7 +43,7 @@ from darts.ops import PRIMITIVES, FactorizedReduce, Identity, ReLUConvBN, build_
 from darts.spaces.darts_cnn.discretize import derive_genotype
 from darts.spaces.mixed_op import MixedOp
 from darts.spaces.relaxation import Relaxation, make_relaxation
-from darts.strategies.architect import frozen_batchnorm_stats
+from darts.training import frozen_batchnorm_stats
 
 
 def search_op(name: str, C: int, stride: int) -> nn.Module:

@@ -24,7 +24,7 @@ from darts.genotype import RecurrentGenotype
 from darts.spaces.darts_rnn.discretize import derive_recurrent_genotype
 from darts.spaces.relaxation import Relaxation, make_relaxation
 from darts.spaces.darts_rnn.model import LMOutput, RecurrentCell, RNNModel, check_sizes
-from darts.spaces.darts_rnn.ops import RNN_OPS, RNN_PRIMITIVES
+from darts.rnn_ops import RNN_OPS, RNN_PRIMITIVES
 from darts.spaces.mixed_op import MixedOp
 
 

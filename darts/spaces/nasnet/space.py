@@ -6,7 +6,7 @@ from darts.errors import UserError
 from darts.genotype import GenotypeError
 from darts.options import Option
 from darts.spaces.nasnet.genotype import COMBINES, NasnetGenotype, nasnet_from_dict
-from darts.spaces.registry import DataShape, Space, register_space
+from darts.spaces.base import DataShape, Space, register_space
 
 
 class NasnetSpace(Space):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from darts.options import Option
 from darts.spaces.nasrl_cnn.genotype import ConvNetGenotype, genotype_from_dict
-from darts.spaces.registry import DataShape, Space, register_space
+from darts.spaces.base import DataShape, Space, register_space
 
 
 class NasRlCnnSpace(Space):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from darts.options import Option
 from darts.spaces.nasrl_rnn.genotype import TreeGenotype, genotype_from_dict
-from darts.spaces.registry import DataShape, Space, register_space
+from darts.spaces.base import DataShape, Space, register_space
 
 
 class NasRlRnnSpace(Space):
