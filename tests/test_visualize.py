@@ -12,14 +12,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from darts.drawing import FALLBACK_COLORS, OP_COLORS, op_color
 from darts.errors import UserError
 from darts.genotype import Genotype, RecurrentGenotype
-from darts.spaces.genotype_io import available_cells
 from darts.ops import PRIMITIVES
+from darts.spaces.common.nb201_diagram import nb201_cell_graph, parse_nb201_arch
+from darts.spaces.genotype_io import available_cells
 from visualize import render_genotype, render_search_dir
 from visualize.__main__ import main
-from darts.drawing import FALLBACK_COLORS, OP_COLORS, op_color
-from darts.spaces.common.nb201_diagram import nb201_cell_graph, parse_nb201_arch
 from visualize.cells import draw_graph_file, genotype_graphs
 from visualize.plots import (chosen_edges, edge_endpoints, metric_series, plot_best_so_far, read_records,
                              seed_mean_std)

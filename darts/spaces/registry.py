@@ -5,7 +5,9 @@ genotypes to and from JSON, give the sample-based strategies an `ArchSpace`, bui
 gradient and weight-sharing strategies, build the final network of a genotype (for low-fidelity
 rewards and for retraining, with its own training recipe), and draw a genotype. Everything that
 dispatches on a space asks this registry; a new space is a package that subclasses `Space` and calls
-`register_space`, plus one line in darts/spaces/builtin.py (or a plugin file named on the command line).
+`register_space` (both from darts.spaces.base, which the space packages import instead of this module, so that
+loading the built-in list from here makes no import cycle), plus its entry in darts/spaces/builtin.py (or a
+plugin file named on the command line).
 
 Every genotype JSON names its space: {"space": "nb201", ...}. Files without the key (written before it
 existed) are matched by the keys each space recognises (`legacy_keys`).

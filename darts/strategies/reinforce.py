@@ -31,8 +31,8 @@ from typing import Any
 import torch
 
 from darts.errors import UserError
-from darts.strategies.base import ArchSpace, Strategy
 from darts.strategies.anchor_controller import AnchorController
+from darts.strategies.base import ArchSpace, Strategy
 from darts.strategies.controller import Controller, cpu_threads
 
 

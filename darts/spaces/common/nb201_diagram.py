@@ -5,8 +5,8 @@ from typing import Sequence
 
 import graphviz
 
-from darts.errors import UserError
 from darts.drawing import add_node, html_label, new_graph, op_edge
+from darts.errors import UserError
 
 
 def parse_nb201_arch(arch: str) -> list[tuple[str, int, int]]:

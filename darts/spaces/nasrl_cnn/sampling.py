@@ -11,9 +11,9 @@ from __future__ import annotations
 import random
 from typing import Sequence
 
+from darts.arch_space import mutate_one_decision
 from darts.genotype import GenotypeError
 from darts.spaces.nasrl_cnn.genotype import ConvLayer, ConvNetGenotype, genotype_from_dict
-from darts.arch_space import mutate_one_decision
 
 KERNELS = (1, 3, 5, 7)
 FILTERS = (24, 36, 48, 64)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from darts.errors import UserError
 from darts.options import Option
-from darts.spaces.nats_sss.arch import SizeArch
 from darts.spaces.base import DataShape, Space, register_space
 from darts.spaces.common.nb201_recipe import RECIPE
+from darts.spaces.nats_sss.arch import SizeArch
 
 
 class NatsSizeSpace(Space):

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import graphviz
 
-from darts.spaces.nb101.spec import ModelSpec
 from darts.drawing import add_node, html_label, new_graph, plain_edge, stack_by_depth
+from darts.spaces.nb101.spec import ModelSpec
 
 
 def nb101_cell_graph(spec: ModelSpec) -> graphviz.Digraph:

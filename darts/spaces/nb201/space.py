@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from darts.errors import UserError
 from darts.options import Option
-from darts.spaces.common.nb201_arch import Nb201Arch, parse_arch
 from darts.spaces.base import DataShape, Space, register_space
+from darts.spaces.common.nb201_arch import Nb201Arch, parse_arch
 from darts.spaces.common.nb201_recipe import RECIPE
 
 
