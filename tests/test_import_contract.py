@@ -2,6 +2,8 @@
 no space imports another, and the module graph of darts/ and visualize/ has no import cycles."""
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import grimp
@@ -85,3 +87,16 @@ def test_every_folder_of_code_is_a_package():
     missing = [str(d.relative_to(ROOT)) for name in PACKAGES for d in [ROOT / name, *(ROOT / name).rglob("*")]
                if d.is_dir() and d.name != "__pycache__" and any(d.glob("*.py")) and not (d / "__init__.py").exists()]
     assert not missing, f"folders of modules without __init__.py: {missing}"
+
+
+def test_spaces_registered_before_the_registry_loads_come_after_the_built_in_ones():
+    """A space registers into darts.spaces.base without loading the built-in list (that would be a cycle); the
+    registry still lists the built-in spaces first, so the defaults stay the first image and text spaces."""
+    code = ("from darts.spaces.base import Space, register_space\n"
+            "class Early(Space):\n    name, modality = 'early', 'image'\n"
+            "register_space(Early())\n"
+            "from darts.spaces.registry import space_names\n"
+            "print(','.join(space_names()))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    names = out.stdout.strip().split(",")
+    assert names[:2] == ["darts", "darts_rnn"] and names[-1] == "early" and len(names) == 9, names

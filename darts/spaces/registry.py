@@ -33,7 +33,8 @@ def _load_builtin() -> None:
         from darts.spaces.builtin import BUILTIN_SPACES
         others = {name: s for name, s in _SPACES.items() if s not in BUILTIN_SPACES}
         _SPACES.clear()
-        _SPACES.update({s.name: s for s in BUILTIN_SPACES}, **others)
+        _SPACES.update({s.name: s for s in BUILTIN_SPACES})
+        _SPACES.update(others)
 
 
 def space_names(modality: str | None = None, capability: str | None = None) -> list[str]:
