@@ -25,7 +25,7 @@ import torch.multiprocessing as mp
 
 from darts.data import BatchStream
 from darts.distributed import shard
-from darts.genotype import load_genotype
+from darts.spaces.genotype_io import load_genotype
 from darts.search import DartsSearch, DartsSearchConfig
 from darts.spaces.darts_cnn import SearchNetwork
 from darts.spaces.darts_cnn.network import NetworkCIFAR

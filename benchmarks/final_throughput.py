@@ -27,7 +27,7 @@ import time
 import torch
 import torch.nn.functional as F
 
-from darts.genotype import load_genotype
+from darts.spaces.genotype_io import load_genotype
 from darts.spaces.darts_cnn.network import NetworkCIFAR
 from darts.training import autocast, weight_step
 

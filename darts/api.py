@@ -32,10 +32,11 @@ from darts.data.arrays import arrays_to_dataset, materialize
 from darts.data.batches import search_streams
 from darts.errors import UserError
 from darts.final_training import FinalTraining, FinalTrainingConfig, NetworkSpec
-from darts.genotype import genotype_from_dict, load_genotype
+from darts.spaces.genotype_io import genotype_from_dict, load_genotype
 from darts.ops import PRIMITIVES, check_primitives
 from darts.plugins import import_plugin
-from darts.runs import RunDir, pick_device
+from darts.runs import RunDir
+from darts.distributed import pick_device
 from darts.spaces.registry import DataShape, get_space, space_of
 
 __all__ = ["load_data", "as_image_dataset", "check_primitives", "search_space", "search_streams", "search",

@@ -19,6 +19,8 @@ import torch
 import torch.distributed as dist
 import torch.nn as nn
 
+from darts.errors import UserError
+
 
 def is_distributed() -> bool:
     return dist.is_available() and dist.is_initialized()
@@ -109,15 +111,27 @@ def average_batchnorm_statistics(model: nn.Module) -> None:
     all_reduce_mean(stats)
 
 
+def pick_device(name: str = "auto"):
+    """'auto' -> CUDA when present, else CPU; anything else is passed to torch.device (checked)."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise UserError(f"--device {name!r} is not a device name; use auto, cpu, cuda or cuda:N") from None
+    if device.type not in ("cpu", "cuda"):
+        raise UserError(f"--device {name}: this package runs on cpu or cuda; use --device cpu, cuda or cuda:N")
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise UserError(f"--device {name} asked for CUDA but no CUDA device is available; use --device cpu")
+    return device
+
+
 def init_from_env(device_arg: str = "auto") -> torch.device:
     """This process's device; under torchrun also joins the process group.
 
     Outside torchrun this is `pick_device(device_arg)`. Under torchrun, 'auto' and 'cuda' give
     cuda:LOCAL_RANK with NCCL when CUDA is present, 'cpu' (or no CUDA) gives the CPU with gloo.
     """
-    from darts.errors import UserError
-    from darts.runs import pick_device
-
     if not launched_by_torchrun():
         return pick_device(device_arg)
     local_rank = int(os.environ.get("LOCAL_RANK", 0))

@@ -7,7 +7,6 @@ without `eval`, so published genotypes can be pasted in safely.
 from __future__ import annotations
 
 import ast
-import json
 from pathlib import Path
 from typing import NamedTuple, Sequence
 
@@ -36,6 +35,11 @@ class Genotype(NamedTuple):
             "reduce": [[op, int(i)] for op, i in self.reduce],
             "reduce_concat": [int(i) for i in self.reduce_concat],
         }
+
+    @classmethod
+    def from_dict(cls, data: dict, primitives: Sequence[str] | None = None) -> "Genotype":
+        """A validated cell pair from its JSON fields (no "space" key)."""
+        return cls(*genotype_fields(data, cls._fields, ("normal", "reduce"))).validate(primitives)
 
     @property
     def steps(self) -> int:
@@ -71,6 +75,11 @@ class RecurrentGenotype(NamedTuple):
     def to_dict(self) -> dict:
         return {"recurrent": [[op, int(i)] for op, i in self.recurrent], "concat": [int(i) for i in self.concat]}
 
+    @classmethod
+    def from_dict(cls, data: dict, primitives: Sequence[str] | None = None) -> "RecurrentGenotype":
+        """A validated recurrent cell from its JSON fields (no "space" key)."""
+        return cls(*genotype_fields(data, cls._fields, ("recurrent",))).validate(primitives)
+
     @property
     def steps(self) -> int:
         return len(self.recurrent)
@@ -96,7 +105,7 @@ def cnn_op_names() -> list[str]:
 
 
 def rnn_op_names() -> list[str]:
-    from darts.spaces.darts_rnn.ops import RNN_PRIMITIVES
+    from darts.rnn_ops import RNN_PRIMITIVES
     return list(RNN_PRIMITIVES)
 
 
@@ -124,13 +133,6 @@ def _check_concat(concat, n_nodes: int, name: str, first: int) -> None:
 AnyGenotype = Genotype | RecurrentGenotype  # and the genotype types of the other registered spaces
 
 
-def genotype_from_dict(data: dict, primitives: Sequence[str] | None = None, space: str | None = None):
-    """Build and validate a genotype of any registered space from its JSON object ({"space": ..., ...};
-    files without "space" are recognised by their keys)."""
-    from darts.spaces.registry import genotype_from_record
-    return genotype_from_record(data, space, {"primitives": primitives} if primitives is not None else None)
-
-
 def genotype_fields(data: dict, fields: Sequence[str], edge_fields: Sequence[str]) -> list:
     """The values of a cell-genotype's `fields` from its JSON object: edge lists as (op, input) pairs,
     the other fields as lists of node indices."""
@@ -156,21 +158,6 @@ def _int_list(v, name):
     if isinstance(v, (list, tuple)) and all(isinstance(i, int) and not isinstance(i, bool) for i in v):
         return list(v)
     raise GenotypeError(f"{name} must be a list of node indices, got {v!r}")
-
-
-def genotype_to_json(g) -> str:
-    from darts.spaces.registry import genotype_record
-    return json.dumps(genotype_record(g))
-
-
-def genotype_from_json(text: str, primitives: Sequence[str] | None = None) -> AnyGenotype:
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise GenotypeError(f"genotype is not valid JSON: {e}") from None
-    except (ValueError, RecursionError) as e:  # a number too long to convert, nesting too deep
-        raise GenotypeError(f"genotype is not a usable JSON genotype ({type(e).__name__}: {str(e)[:80]})") from None
-    return genotype_from_dict(data, primitives)
 
 
 def format_genotype(g: AnyGenotype) -> str:
@@ -214,7 +201,11 @@ def parse_genotype(text: str, primitives: Sequence[str] | None = None) -> AnyGen
             raise GenotypeError("genotype text: only named fields (normal=..., reduce=...) are allowed, not **")
         values[kw.arg] = kw.value
     data = {k: _literal(v, k) for k, v in values.items()}
-    return genotype_from_dict(data, primitives)
+    cnn, rnn = (len(set(data) & set(t._fields)) for t in (Genotype, RecurrentGenotype))
+    if not cnn and not rnn:
+        raise GenotypeError(f"Genotype(...) has the fields {sorted(data)}; expected {', '.join(Genotype._fields)} "
+                            f"or {', '.join(RecurrentGenotype._fields)}")
+    return (Genotype if cnn >= rnn else RecurrentGenotype).from_dict(data, primitives)
 
 
 def _literal(node, name):
@@ -235,34 +226,4 @@ def _literal(node, name):
     return value
 
 
-CELLS_DIR = Path(__file__).resolve().parent / "cells"  # shipped inside the package
-
-
-def available_cells() -> list[str]:
-    """Names of the genotypes shipped in cells/ (file stems)."""
-    return sorted(p.stem for p in CELLS_DIR.glob("*.json"))
-
-
-def load_genotype(arch: str | Path, primitives: Sequence[str] | None = None) -> AnyGenotype:
-    """Load a genotype by cells/ name (case-insensitive, aliases allowed), JSON path, or paper text."""
-    arch_s = str(arch)
-    if arch_s.lstrip().startswith("Genotype("):
-        return parse_genotype(arch_s, primitives)
-    path = Path(arch_s)
-    if path.suffix == ".json" or path.is_file():
-        if not path.is_file():
-            raise GenotypeError(f"genotype file {arch_s} does not exist")
-        try:
-            return genotype_from_json(path.read_text(encoding="utf-8"), primitives)
-        except UnicodeDecodeError:
-            raise GenotypeError(f"{arch_s} is not a text file (not UTF-8); give a genotype JSON file") from None
-        except GenotypeError as e:
-            raise GenotypeError(f"{arch_s}: {e}") from None
-    wanted = arch_s.lower()
-    for p in CELLS_DIR.glob("*.json"):
-        data = json.loads(p.read_text())
-        names = [p.stem.lower()] + [a.lower() for a in data.get("aliases", [])]
-        if wanted in names:
-            return genotype_from_dict(data, primitives)
-    raise GenotypeError(
-        f"unknown architecture {arch_s!r}: give a genotype JSON path or one of: {', '.join(available_cells())}")
+CELLS_DIR = Path(__file__).resolve().parent / "cells"  # the published genotypes, shipped inside the package

@@ -26,10 +26,12 @@ import torch.nn as nn
 
 from darts.checkpoint import load_checkpoint, rng_state, save_checkpoint, seed_everything, set_rng_state
 from darts.data.text import DEFAULT_FOLDERS, TextStream, read_corpus
-from darts.genotype import GenotypeError, available_cells, genotype_from_dict, load_genotype
+from darts.genotype import GenotypeError
+from darts.spaces.genotype_io import available_cells, genotype_from_dict, load_genotype
 from darts.engine import CHECKPOINT, Epoch, RunEngine
 from darts.progress import Progress
-from darts.runs import RunDir, Terminated, pick_device
+from darts.runs import RunDir, Terminated
+from darts.distributed import pick_device
 from darts.language_task import LanguageModel
 from darts.spaces.registry import DataShape, get_space, space_of
 from darts.summary import count_parameters

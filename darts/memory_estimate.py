@@ -44,7 +44,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn as nn
 
-from darts.strategies.architect import frozen_batchnorm_stats
+from darts.training import frozen_batchnorm_stats
 
 GB = 1e9
 ORDERS = ("first", "second", "exact")  # first order; second order by finite difference; by double backward
@@ -266,11 +266,13 @@ def search_step(model: nn.Module, task, order: str):
 def _measure_here(C: int, layers: int, batch_size: int, order: str, memory_saving: bool, size: int = 32,
                   steps: int = 3, num_classes: int = 10, seed: int = 0) -> dict:
     """Run in the measuring child: one warm-up step and `steps` timed steps; its VmHWM at the end."""
-    from darts.spaces.darts_cnn import SearchNetwork
+    from darts.spaces.registry import DataShape, get_space
     from darts.training import ImageClassification
     baseline = process_memory_gb("VmRSS")
     torch.manual_seed(seed)
-    model = SearchNetwork(C, num_classes, layers, memory_saving=memory_saving)
+    space = get_space("darts")  # the DARTS convolutional supernet, at the space's defaults but C and layers
+    opts = {**space.resolve({"init_channels": C, "layers": layers}), "memory_saving": memory_saving}
+    model = space.build_supernet(opts, DataShape(3, size, size, num_classes))
     task = ImageClassification()
     step = search_step(model, task, order)
 

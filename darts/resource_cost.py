@@ -318,7 +318,7 @@ def cost_cap(table: dict[str, dict[str, float]], primitives: Sequence[str], geno
     may cost what `genotype`'s cell of its type costs (cells whose nodes pick inputs by `node_rule`). UserError
     when even the cheapest cell is dearer, unless `raise_to_cheapest` (--cost_cap_by step_time, whose fit
     rescales the budgets by measured time): that budget then becomes the cheapest cell's cost."""
-    from darts.spaces.darts_cnn.discretize import derive_cell_within
+    from darts.spaces.common.cell_discretize import derive_cell_within
     costs = edge_costs(table, primitives, steps)
     inputs = table.get("inputs", NO_INPUT_COSTS)
     cap = [(costs[0], cell_cost(genotype.normal, table, False), inputs["normal"]),

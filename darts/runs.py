@@ -161,20 +161,6 @@ def new_run_name(prefix: str) -> str:
     return name
 
 
-def pick_device(name: str = "auto"):
-    """'auto' -> CUDA when present, else CPU; anything else is passed to torch.device (checked)."""
-    import torch
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(name)
-    except RuntimeError:
-        raise UserError(f"--device {name!r} is not a device name; use auto, cpu, cuda or cuda:N") from None
-    if device.type not in ("cpu", "cuda"):
-        raise UserError(f"--device {name}: this package runs on cpu or cuda; use --device cpu, cuda or cuda:N")
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise UserError(f"--device {name} asked for CUDA but no CUDA device is available; use --device cpu")
-    return device
 
 
 def read_settings_file(path: str | Path, what: str) -> dict:

@@ -119,7 +119,7 @@ def training_defaults(arch: str, dataset: str) -> dict:
     protocol, NAS-Bench-201's)."""
     from dataclasses import fields
     from darts.final_training import BATCH_SIZE, FinalTrainingConfig
-    from darts.genotype import load_genotype
+    from darts.spaces.genotype_io import load_genotype
     from darts.spaces.registry import space_of
     back = {v: k for k, v in FLAG_FIELDS.items()}
     config = {back.get(f.name, f.name): f.default for f in fields(FinalTrainingConfig)}

@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from darts import api, resource_cost
-from darts.genotype import load_genotype
+from darts.spaces.genotype_io import load_genotype
 from darts.ops import PRIMITIVES
 from darts.resource_cost import (CAP_FIT_FILE, cell_cost, cost_cap, fit_cap_to_step_time, network_step_ms,
                                  scaled_cap)

@@ -6,9 +6,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from darts.genotype import load_genotype
+from darts.spaces.genotype_io import load_genotype
 from darts.ops import PRIMITIVES
-from darts.spaces.darts_cnn.discretize import CHAIN, SAME_INPUT, derive_cell, derive_cell_within, derive_genotype
+from darts.spaces.common.cell_discretize import CHAIN, SAME_INPUT, derive_cell, derive_cell_within
+from darts.spaces.darts_cnn.discretize import derive_genotype
 from darts.spaces.derivation import Derivation
 from tests.test_bad_input import TINY, refused
 from tests.test_resource_cost import SMALL_OPS, table

@@ -14,7 +14,7 @@ import darts.strategies.architect as architect_module
 from darts.data import Augmentation, BatchStream
 from darts.distributed import all_reduce_sum
 from darts.final_training import FinalTraining, FinalTrainingConfig, NetworkSpec
-from darts.genotype import load_genotype
+from darts.spaces.genotype_io import load_genotype
 from darts.resource_cost import same_on_every_rank
 from darts.runs import RunDir
 from darts.search import DartsSearch, DartsSearchConfig

@@ -8,7 +8,8 @@ import torch.nn as nn
 
 from darts.data import BatchStream, load_image_dataset
 from darts.errors import UserError
-from darts.genotype import Genotype, RecurrentGenotype, genotype_from_dict
+from darts.genotype import Genotype, RecurrentGenotype
+from darts.spaces.genotype_io import genotype_from_dict
 from darts.ops import PRIMITIVES
 from darts.runs import RunDir
 from darts.spaces.darts_cnn import NetworkCIFAR, SearchNetwork

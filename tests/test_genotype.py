@@ -4,10 +4,11 @@ import json
 import pytest
 import torch
 
-from darts.genotype import (Genotype, GenotypeError, RecurrentGenotype, format_genotype, genotype_from_dict,
-                            genotype_from_json, load_genotype, parse_genotype)
+from darts.genotype import Genotype, GenotypeError, RecurrentGenotype, format_genotype, parse_genotype
+from darts.spaces.genotype_io import genotype_from_dict, genotype_from_json, load_genotype
 from darts.ops import PRIMITIVES
-from darts.spaces.darts_cnn.discretize import derive_cell, derive_genotype
+from darts.spaces.common.cell_discretize import derive_cell
+from darts.spaces.darts_cnn.discretize import derive_genotype
 
 # DARTS_V2 exactly as the original genotypes.py writes it (concat as range).
 PAPER_TEXT = """DARTS_V2 = Genotype(normal=[('sep_conv_3x3', 0), ('sep_conv_3x3', 1), ('sep_conv_3x3', 0),

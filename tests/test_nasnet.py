@@ -8,7 +8,7 @@ import torch
 
 from darts.errors import UserError
 from darts.evaluators import TrainingEvaluator
-from darts.genotype import load_genotype
+from darts.spaces.genotype_io import load_genotype
 from darts.ops import check_primitives
 from darts.spaces.nasnet.genotype import (NasnetCell, NasnetGenotype, from_darts_genotype, nasnet_a_reference,
                                           unused_states)

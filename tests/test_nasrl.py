@@ -52,7 +52,7 @@ def test_policy_gradient_of_skip_decisions_matches_the_hand_derived_case():
 
 def test_controller_scores_what_it_samples_and_counts_every_decision():
     space = NasRlCnnArchSpace(layers=4, strides=True)
-    controller = space.controller(16, 2)
+    controller = AnchorController(*space.anchor_layout(), 16, 2)
     assert controller.num_decisions() == len(space.decisions())
     gen = torch.Generator().manual_seed(0)
     sample = controller(generator=gen)

@@ -11,9 +11,10 @@ from darts.errors import UserError
 from darts.spaces.nb201.benchmark import Nb201Benchmark, Nb201BenchmarkEvaluator, Nb201Table
 from darts.spaces.nb201 import (EDGES, NB201_OPS, NUM_ARCHS, Nb201Arch, Nb201ArchError, Nb201Network,
                                 Nb201SearchNetwork, parse_arch)
-from darts.spaces.nb201.cell import Nb201Cell
+from darts.spaces.common.nb201_cell import Nb201Cell
 from darts.spaces.nb201.search import search_cell
-from darts.strategies.architect import Architect, frozen_batchnorm_stats
+from darts.strategies.architect import Architect
+from darts.training import frozen_batchnorm_stats
 
 BEST = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|"
 ALL_SKIP = "|skip_connect~0|+|skip_connect~0|skip_connect~1|+|skip_connect~0|skip_connect~1|skip_connect~2|"

@@ -5,7 +5,7 @@ import pickle
 import pytest
 
 from darts.errors import UserError
-from darts.spaces.nb201.arch import parse_arch
+from darts.spaces.common.nb201_arch import parse_arch
 from darts.spaces.nb201.benchmark import (VALID12_FILE, Nb201Benchmark, Nb201BenchmarkEvaluator,
                                           table_evaluator)
 

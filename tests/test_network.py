@@ -6,7 +6,9 @@ import pytest
 import torch
 import torch.nn as nn
 
-from darts.genotype import CELLS_DIR, Genotype, RecurrentGenotype, genotype_from_dict, load_genotype
+from darts.genotype import Genotype, RecurrentGenotype
+from darts.spaces.genotype_io import genotype_from_dict, load_genotype
+from darts.genotype import CELLS_DIR
 from darts.ops import Identity
 from darts.spaces.darts_cnn.network import (AuxiliaryHeadCIFAR, Cell, NetworkCIFAR, NetworkImageNet,
                                             drop_path)

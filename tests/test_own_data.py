@@ -13,7 +13,7 @@ from darts.data import load_image_dataset
 from darts.data import folder as folder_module
 from darts.data.images import image_input_shape
 from darts.errors import UserError
-from darts.genotype import genotype_from_dict
+from darts.spaces.genotype_io import genotype_from_dict
 from darts.ops import OPS, register_op
 from darts.plugins import import_plugin
 

@@ -7,7 +7,8 @@ from torch.func import functional_call
 from darts.spaces.darts_cnn import SearchNetwork
 from darts.spaces.darts_cnn.search import edge_normalization, search_op
 from darts.spaces.mixed_op import MixedOp, channel_shuffle
-from darts.strategies.architect import Architect, frozen_batchnorm_stats
+from darts.strategies.architect import Architect
+from darts.training import frozen_batchnorm_stats
 
 
 def shuffle_by_reshape(x, groups):

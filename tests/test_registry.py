@@ -11,7 +11,7 @@ import torch
 
 from darts import api
 from darts.errors import UserError
-from darts.genotype import load_genotype
+from darts.spaces.genotype_io import load_genotype
 from darts.plugins import import_plugin
 from darts.spaces.registry import genotype_from_record, genotype_record, get_space, space_names
 from darts.strategies.registry import get_strategy, strategies

@@ -67,7 +67,7 @@ def test_measured_costs_cover_every_op_and_charge_convolutions_more_than_the_ide
 
 
 def test_the_cost_layout_is_the_retrained_networks():
-    from darts.genotype import load_genotype
+    from darts.spaces.genotype_io import load_genotype
     from darts.resource_cost import cell_shapes, network_cells
     from darts.spaces.darts_cnn.network import NetworkCIFAR
     net = NetworkCIFAR(load_genotype("DARTS_V2"), 4, 10, 8, auxiliary=False, in_channels=1)
@@ -202,7 +202,7 @@ def all_cells(steps, inputs_per_node=2):
 
 @pytest.mark.parametrize("seed", range(4))
 def test_capped_derivation_is_the_best_cell_within_the_budget_by_brute_force(seed):
-    from darts.spaces.darts_cnn.discretize import derive_cell_within
+    from darts.spaces.common.cell_discretize import derive_cell_within
     g = torch.Generator().manual_seed(seed)
     steps, n_edges, starts = 3, 2 + 3 + 4, [0, 2, 5]
     w = F.softmax(torch.randn(n_edges, 4, generator=g), -1)
@@ -230,7 +230,7 @@ def test_capped_derivation_is_the_best_cell_within_the_budget_by_brute_force(see
 
 @pytest.mark.parametrize("seed", range(3))
 def test_a_cap_the_darts_cell_fits_changes_nothing(seed):
-    from darts.spaces.darts_cnn.discretize import derive_cell, derive_cell_within
+    from darts.spaces.common.cell_discretize import derive_cell, derive_cell_within
     g = torch.Generator().manual_seed(seed)
     w = F.softmax(torch.randn(14, len(PRIMITIVES), generator=g), -1)
     scale = torch.rand(14, generator=g)
@@ -241,7 +241,7 @@ def test_a_cap_the_darts_cell_fits_changes_nothing(seed):
 
 
 def test_cost_cap_budgets_are_the_given_cells_costs_and_an_impossible_one_is_refused():
-    from darts.genotype import load_genotype
+    from darts.spaces.genotype_io import load_genotype
     from darts.resource_cost import cell_cost, cost_cap
     t = table()
     t["reduce"]["skip_connect"] = 0.5  # a stride-2 skip connection is a factorized reduction

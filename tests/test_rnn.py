@@ -13,13 +13,14 @@ import train_search
 from darts.checkpoint import load_checkpoint
 from darts.data.text import TextBatch, TextStream, batchify, read_corpus
 from darts.errors import UserError
-from darts.genotype import GenotypeError, RecurrentGenotype, genotype_from_dict, load_genotype, parse_genotype
+from darts.genotype import GenotypeError, RecurrentGenotype, parse_genotype
+from darts.spaces.genotype_io import genotype_from_dict, load_genotype
 from darts.cli.lm import main as main_lm
 from darts.lm_training import LMSpec, LMTrainer, LMTrainingConfig, load_recurrent_genotype
 from darts.runs import run_cli
 from darts.search import DartsSearch
 from darts.spaces.darts_rnn import RNN_PRIMITIVES, LanguageModel, RNNSearchModel, derive_recurrent_genotype
-from darts.spaces.darts_rnn.ops import highway
+from darts.rnn_ops import highway
 from darts.strategies.architect import Architect, frozen_batchnorm_stats
 from darts.training import weight_step
 

@@ -12,7 +12,8 @@ from darts.ops import PRIMITIVES, Identity
 from darts.robust.aux_skip import AuxiliarySkipDecay, aux_skip_weight
 from darts.robust.perturbation import PerturbationSelection
 from darts.spaces.darts_cnn import SearchNetwork
-from darts.spaces.darts_cnn.discretize import derive_cell, derive_genotype
+from darts.spaces.common.cell_discretize import derive_cell
+from darts.spaces.darts_cnn.discretize import derive_genotype
 from darts.spaces.derivation import Derivation
 from darts.spaces.mixed_op import MixedOp
 from darts.spaces.relaxation import Relaxation

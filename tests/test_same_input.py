@@ -8,10 +8,11 @@ import torch
 import torch.nn.functional as F
 
 from darts import api
-from darts.genotype import load_genotype
+from darts.spaces.genotype_io import load_genotype
 from darts.ops import PRIMITIVES
 from darts.resource_cost import cost_cap
-from darts.spaces.darts_cnn.discretize import SAME_INPUT, derive_cell, derive_cell_within, derive_genotype
+from darts.spaces.common.cell_discretize import SAME_INPUT, derive_cell, derive_cell_within
+from darts.spaces.darts_cnn.discretize import derive_genotype
 from darts.spaces.derivation import Derivation
 from tests.test_bad_input import TINY, refused
 from tests.test_relaxations import resumes_exactly

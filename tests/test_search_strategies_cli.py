@@ -5,8 +5,8 @@ import pytest
 
 import train_search
 from darts.spaces.nb201.benchmark import Nb201Benchmark
-from darts.genotype import load_genotype
-from darts.spaces.nb201.arch import Nb201Arch
+from darts.spaces.genotype_io import load_genotype
+from darts.spaces.common.nb201_arch import Nb201Arch
 from tests.test_data import write_cifar10
 
 

@@ -9,7 +9,7 @@ import torch
 
 from darts.errors import UserError
 from darts.evaluators import TrainingEvaluator
-from darts.genotype import load_genotype
+from darts.spaces.genotype_io import load_genotype
 from darts.spaces.darts_cnn.sampling import DartsCnnArchSpace
 from darts.spaces.nb201 import Nb201Arch, Nb201ArchSpace, build_nb201_network
 from darts.strategies.base import default_state_path, run_strategy

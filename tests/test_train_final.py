@@ -11,7 +11,7 @@ import train_final
 from darts.data.images import FASHION_DEFAULT_DIR
 from darts.errors import UserError
 from darts.final_training import FinalTraining, load_network_weights, read_saved_network
-from darts.genotype import load_genotype
+from darts.spaces.genotype_io import load_genotype
 from darts.runs import run_cli
 from darts.spaces.darts_cnn import NetworkCIFAR, SearchNetwork
 from darts.summary import count_parameters
@@ -128,7 +128,7 @@ def test_bad_input_gives_one_line_errors(tmp_path, capsys):
 
 
 def test_recurrent_genotype_is_refused(capsys):
-    pytest.importorskip("darts.spaces.darts_rnn.ops", reason="the recurrent space is not in this tree yet")
+    pytest.importorskip("darts.rnn_ops", reason="the recurrent space is not in this tree yet")
     assert "recurrent" in _error(["--arch", "DARTS_V2_RNN", "--summary"], capsys)
 
 

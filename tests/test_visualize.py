@@ -12,13 +12,15 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from darts.drawing import FALLBACK_COLORS, OP_COLORS, op_color
 from darts.errors import UserError
-from darts.genotype import Genotype, RecurrentGenotype, available_cells
+from darts.genotype import Genotype, RecurrentGenotype
 from darts.ops import PRIMITIVES
+from darts.spaces.common.nb201_diagram import nb201_cell_graph, parse_nb201_arch
+from darts.spaces.genotype_io import available_cells
 from visualize import render_genotype, render_search_dir
 from visualize.__main__ import main
-from darts.spaces.nb201.diagram import nb201_cell_diagram, nb201_cell_graph, parse_nb201_arch
-from visualize.cells import FALLBACK_COLORS, OP_COLORS, genotype_graphs, op_color
+from visualize.cells import draw_graph_file, genotype_graphs
 from visualize.plots import (chosen_edges, edge_endpoints, metric_series, plot_best_so_far, read_records,
                              seed_mean_std)
 
@@ -135,7 +137,7 @@ def test_nb201_cell_parse_and_diagram(graphviz_dot, tmp_path):
     expected = Counter((str(i), str(j), op) for op, i, j in triples if op != "none")
     assert graph_edges(nb201_cell_graph(NB201_ARCH).source) == expected
     assert graph_edges(nb201_cell_graph(triples).source) == expected
-    out = nb201_cell_diagram(NB201_ARCH, tmp_path / "cell.png")
+    out = draw_graph_file(nb201_cell_graph(NB201_ARCH), tmp_path / "cell.png")
     assert out == tmp_path / "cell.png"
     assert_png(out, min_side=100)
     for bad in ["|conv~0|+|conv~2|", "|conv0|", "|conv~0|+||"]:

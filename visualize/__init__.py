@@ -8,10 +8,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from darts.drawing import OP_COLORS, op_color
 from darts.errors import UserError
-from darts.genotype import genotype_from_dict
+from darts.spaces.genotype_io import genotype_from_dict
 from darts.spaces.registry import genotype_record
-from visualize.cells import FORMATS, OP_COLORS, op_color, render_genotype, report_missing_dot, write_genotype_graphs
+from visualize.cells import FORMATS, render_genotype, report_missing_dot, write_genotype_graphs
 from visualize.plots import (alpha_cells, plot_alpha_evolution, plot_alpha_heatmap, plot_best_so_far,
                              plot_history, plot_metrics, read_records)
 

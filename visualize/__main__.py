@@ -10,8 +10,9 @@ import sys
 from pathlib import Path
 
 from darts.errors import UserError
-from darts.genotype import available_cells, load_genotype, parse_genotype
+from darts.genotype import parse_genotype
 from darts.plugins import import_plugins
+from darts.spaces.genotype_io import available_cells, load_genotype
 from visualize import FORMATS, render_genotype, render_search_dir
 
 

@@ -20,8 +20,9 @@ from matplotlib.patches import Rectangle  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from darts.checkpoint import atomic_write_bytes, read_jsonl  # noqa: E402
+from darts.drawing import op_color  # noqa: E402
 from darts.errors import UserError  # noqa: E402
-from visualize.cells import FORMATS, op_color  # noqa: E402
+from visualize.cells import FORMATS  # noqa: E402
 
 # Record keys that are not alpha matrices.
 RESERVED_KEYS = {"epoch", "primitives", "genotype", "metrics"}

@@ -95,7 +95,8 @@ def cap_cell(settings: dict):
     """The --cost_cap cell (None: no cap), refused with one line unless a convolutional DARTS cell."""
     if not settings.get("cost_cap"):
         return None
-    from darts.genotype import Genotype, GenotypeError, load_genotype
+    from darts.genotype import Genotype, GenotypeError
+    from darts.spaces.genotype_io import load_genotype
     try:
         cell = load_genotype(settings["cost_cap"])
         if not isinstance(cell, Genotype):

@@ -49,7 +49,7 @@ def settings_from_argv(argv: Sequence[str]) -> dict:
 def summary(settings: dict) -> int:
     """The model's size; the vocabulary from --data when it is a corpus folder, else the standard corpus's."""
     from darts.data.text import KNOWN_VOCAB_SIZES, read_corpus
-    from darts.genotype import genotype_from_dict
+    from darts.spaces.genotype_io import genotype_from_dict
     from darts.lm_training import spec_from_settings
     from darts.summary import count_parameters
     data, dataset = settings["data"], settings["dataset"]

@@ -30,11 +30,13 @@ from darts.distributed import destroy_process_group, init_from_env, shard, world
 from darts.errors import UserError
 from darts.final_training import (CHECKPOINT, FinalTraining, FinalTrainingConfig, NetworkSpec, evaluate_network,
                                   load_network_weights, read_saved_network)
-from darts.genotype import CELLS_DIR, load_genotype
+from darts.genotype import CELLS_DIR
+from darts.spaces.genotype_io import load_genotype
 from darts.modalities import own_data_options as _own_data_options
 from darts.options import merge_saved, resolve_options
 from darts.plugins import import_plugins
-from darts.runs import EarlyLog, RunDir, new_run_name, pick_device, run_cli, setup_console_logging
+from darts.runs import EarlyLog, RunDir, new_run_name, run_cli, setup_console_logging
+from darts.distributed import pick_device
 from darts.api import _callbacks
 from darts.threads import apply_threads, choose_threads
 from darts.spaces.registry import genotype_record, get_space, require, space_of

@@ -13,7 +13,7 @@ from typing import Any, Callable, Iterable
 import torch
 
 from darts.distributed import all_reduce_mean
-from darts.strategies.architect import training_mode_frozen
+from darts.training import training_mode_frozen
 
 
 def dominant_eigenvalue(loss: torch.Tensor, params: list[torch.Tensor], iterations: int = 20,

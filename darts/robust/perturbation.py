@@ -35,7 +35,7 @@ import torch
 
 from darts.distributed import all_reduce_sum
 from darts.spaces.relaxation import Relaxation
-from darts.strategies.architect import training_mode_frozen
+from darts.training import training_mode_frozen
 from darts.training import Totals
 
 log = logging.getLogger("darts")

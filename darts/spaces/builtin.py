@@ -1,9 +1,12 @@
-"""The one place that names the built-in search spaces: importing a space's module registers it."""
-import darts.spaces.darts_cnn.space  # noqa: F401
-import darts.spaces.darts_rnn.space  # noqa: F401
-import darts.spaces.nb201.space  # noqa: F401
-import darts.spaces.nasrl_cnn.space  # noqa: F401
-import darts.spaces.nasrl_rnn.space  # noqa: F401
-import darts.spaces.nasnet.space  # noqa: F401
-import darts.spaces.nb101.space  # noqa: F401
-import darts.spaces.nats_sss.space  # noqa: F401
+"""The one place that names the built-in search spaces, in the order the registry lists them (the first
+image and the first text space are the defaults)."""
+from darts.spaces.darts_cnn.space import SPACE as DARTS_CNN
+from darts.spaces.darts_rnn.space import SPACE as DARTS_RNN
+from darts.spaces.nasnet.space import SPACE as NASNET
+from darts.spaces.nasrl_cnn.space import SPACE as NASRL_CNN
+from darts.spaces.nasrl_rnn.space import SPACE as NASRL_RNN
+from darts.spaces.nats_sss.space import SPACE as NATS_SSS
+from darts.spaces.nb101.space import SPACE as NB101
+from darts.spaces.nb201.space import SPACE as NB201
+
+BUILTIN_SPACES = (DARTS_CNN, DARTS_RNN, NB201, NASRL_CNN, NASRL_RNN, NASNET, NB101, NATS_SSS)

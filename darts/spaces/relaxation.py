@@ -4,7 +4,8 @@ DARTS relaxes the choice among an edge's candidate operations into a softmax ove
 o_bar(x) = sum_o softmax(alpha)_o o(x). A supernet asks its relaxation for the mixing weights of a
 forward pass (`mix`) and for the probabilities its discretizer and logs read (`probabilities`); other
 relaxations (Gumbel-softmax samples as in GDAS, Dirichlet samples as in DrNAS) are small subclasses
-registered here by name, so a supernet never hard-codes the softmax.
+registered here by name, so a supernet never hard-codes the softmax. Those two live above the spaces, in
+darts/robust/relaxations.py; the strategy registry that offers --relaxation loads them.
 """
 from __future__ import annotations
 
@@ -43,8 +44,7 @@ def make_relaxation(name: str | Relaxation | None = None) -> Relaxation:
         return name
     cls = RELAXATIONS.get(name or Relaxation.name)
     if cls is None:
-        raise UserError(f"unknown relaxation {name!r}; registered: {', '.join(RELAXATIONS)}")
+        raise UserError(f"unknown relaxation {name!r}; registered: {', '.join(RELAXATIONS)} (gumbel and dirichlet "
+                        f"are registered by importing darts.robust.relaxations)")
     return cls()
 
-
-import darts.robust.relaxations  # noqa: E402,F401  (registers "gumbel" and "dirichlet")

@@ -41,44 +41,11 @@ import torch.nn as nn
 from torch.func import functional_call
 
 from darts.distributed import all_reduce_mean
+from darts.training import frozen_batchnorm_stats
 
 LossFn = Callable[[Callable[..., Any], Any], torch.Tensor]
 
 HESSIAN_METHODS = ("finite-difference", "exact")
-
-
-@contextlib.contextmanager
-def frozen_batchnorm_stats(model: nn.Module):
-    """Keep BN running statistics fixed (momentum 0) while still normalising with batch statistics."""
-    saved = []
-    for m in model.modules():
-        if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats and m.training:
-            saved.append((m, m.momentum, m.num_batches_tracked.clone() if m.num_batches_tracked is not None else None))
-            m.momentum = 0.0
-    try:
-        yield
-    finally:
-        for m, momentum, tracked in saved:
-            m.momentum = momentum
-            if tracked is not None:
-                m.num_batches_tracked.copy_(tracked)
-
-
-@contextlib.contextmanager
-def training_mode_frozen(model: nn.Module):
-    """The model as the architect sees the loss, for measurements beside the search (the Hessian eigenvalue,
-    perturbation-based selection): training mode with batch statistics, BatchNorm's running statistics
-    untouched, the relaxation (if any) in evaluation mode so that no sample is drawn; the modes restored after."""
-    was_training = model.training
-    model.train()
-    relaxation = getattr(model, "relaxation", None)
-    if relaxation is not None:
-        relaxation.eval()
-    try:
-        with frozen_batchnorm_stats(model):
-            yield
-    finally:
-        model.train(was_training)
 
 
 class Architect:

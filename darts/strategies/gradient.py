@@ -18,6 +18,7 @@ def darts_options() -> tuple[Option, ...]:
     """DARTS's own flags (the original code's names and aliases); defaults from DartsSearchConfig."""
     from darts.search import DartsSearchConfig
     from darts.spaces.relaxation import RELAXATIONS
+    import darts.robust.relaxations  # noqa: F401  (registers gumbel and dirichlet)
     from darts.strategies.architect import HESSIAN_METHODS
     return dataclass_options(DartsSearchConfig, {
         "learning_rate": "initial weight learning rate", "learning_rate_min": "final weight learning rate (cosine)",

@@ -10,9 +10,9 @@ entropy bonus keeps the controller from collapsing onto one architecture too ear
 controller after every `batch_size` = m architectures (default 1), with the paper's estimate averaged
 over them: (1/m) sum_k sum_t grad log P(a_t | a_{1:t-1}) (R_k - b), b as it was before the batch.
 
-A space whose ArchSpace has a `controller(hidden_size, num_layers, temperature, tanh_constant)` method
-supplies its own controller (e.g. with the anchor-point skip connections of
-darts.strategies.anchor_controller); other spaces get the flat categorical `Controller`.
+A space whose ArchSpace has an `anchor_layout()` (layers, and the choices of each layer's fields, each layer
+followed by its links to earlier layers) gets the anchor-point controller of darts.strategies.anchor_controller;
+other spaces get the flat categorical `Controller`.
 
 The entropy weight is in reward units (rewards are accuracies in percent). Defaults were tuned on
 NAS-Bench-201 (benchmarks/nb201_strategies.py, seeds 1000-1029, never the reported seeds): Adam
@@ -31,6 +31,7 @@ from typing import Any
 import torch
 
 from darts.errors import UserError
+from darts.strategies.anchor_controller import AnchorController
 from darts.strategies.base import ArchSpace, Strategy
 from darts.strategies.controller import Controller, cpu_threads
 
@@ -51,8 +52,9 @@ class Reinforce(Strategy):
         torch_seed = random_seed_for_torch(seed)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(torch_seed)
-            factory = getattr(space, "controller", None)
-            controller = (factory(hidden_size, num_layers, temperature, tanh_constant) if factory is not None
+            layout = getattr(space, "anchor_layout", None)
+            controller = (AnchorController(*layout(), hidden_size, num_layers, temperature, tanh_constant)
+                          if layout is not None
                           else Controller(space.decisions(), hidden_size, num_layers, temperature, tanh_constant))
             self.controller = controller.to(device)
         self.optimizer = torch.optim.Adam(self.controller.parameters(), lr=learning_rate)

@@ -5,7 +5,7 @@ from typing import Iterable, Sequence
 
 import graphviz
 
-from visualize.cells import add_node, html_label, new_graph, op_edge, plain_edge, stack_by_depth
+from darts.drawing import add_node, html_label, new_graph, op_edge, plain_edge, stack_by_depth
 
 
 def conv_cell_graph(edges: Sequence[tuple[str, int]], concat: Iterable[int]) -> graphviz.Digraph:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import random
 from typing import Sequence
 
-from darts.genotype import Genotype, GenotypeError, genotype_from_dict
+from darts.genotype import Genotype, GenotypeError
 from darts.ops import PRIMITIVES
 
 CELLS = ("normal", "reduce")
@@ -88,4 +88,4 @@ class DartsCnnArchSpace:
         return genotype.to_dict()
 
     def decode(self, data: dict) -> Genotype:
-        return genotype_from_dict(data)
+        return Genotype.from_dict(data)

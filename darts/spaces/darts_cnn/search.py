@@ -44,7 +44,7 @@ from darts.spaces.darts_cnn.discretize import derive_genotype
 from darts.spaces.derivation import Derivation, offered
 from darts.spaces.mixed_op import MixedOp
 from darts.spaces.relaxation import Relaxation, make_relaxation
-from darts.strategies.architect import frozen_batchnorm_stats
+from darts.training import frozen_batchnorm_stats
 
 
 def search_op(name: str, C: int, stride: int) -> nn.Module:

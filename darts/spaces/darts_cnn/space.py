@@ -3,9 +3,9 @@ taking two edges, every edge a choice among the candidate operations (the paper'
 from __future__ import annotations
 
 from darts.errors import UserError
-from darts.genotype import Genotype, GenotypeError, genotype_fields
+from darts.genotype import Genotype, GenotypeError
 from darts.options import Option
-from darts.spaces.registry import DataShape, Space, register_space
+from darts.spaces.base import DataShape, Space, register_space
 
 
 class DartsCnnSpace(Space):
@@ -39,7 +39,7 @@ class DartsCnnSpace(Space):
 
     def genotype_from_dict(self, data: dict, opts: dict | None = None) -> Genotype:
         primitives = (opts or {}).get("primitives")
-        return Genotype(*genotype_fields(data, Genotype._fields, ("normal", "reduce"))).validate(primitives)
+        return Genotype.from_dict(data, primitives)
 
     def genotype_to_dict(self, genotype: Genotype) -> dict:
         return genotype.to_dict()

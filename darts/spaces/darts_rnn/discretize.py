@@ -11,7 +11,7 @@ from typing import Sequence
 import torch
 
 from darts.genotype import RecurrentGenotype
-from darts.spaces.darts_cnn.discretize import derive_cell
+from darts.spaces.common.cell_discretize import derive_cell
 
 
 def derive_recurrent_genotype(weights: torch.Tensor, primitives: Sequence[str], steps: int = 8) -> RecurrentGenotype:

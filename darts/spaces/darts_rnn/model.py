@@ -6,7 +6,7 @@ activation f_i; h_t = mean of the `concat` nodes. Dropout masks on x_t (dropoutx
 entering a linear map (dropouth) are drawn once per sequence. All weights start uniform in
 [-0.04, 0.04] as in the original. The search cell (search.py) shares everything but the node rule.
 
-Language model: embedding (with word dropout `dropoute` and locked dropout `dropouti`), the cell unrolled
+Language model (darts.spaces.common.language_model): embedding (with word dropout `dropoute` and locked dropout `dropouti`), the cell unrolled
 over the window, locked dropout `dropout` on its outputs, decoder tied to the embedding. Parameters
 are counted as the original counts them: the tied matrix once.
 """
@@ -14,15 +14,13 @@ from __future__ import annotations
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 from darts.errors import UserError
 from darts.genotype import RecurrentGenotype
 from darts.language_task import LMOutput  # noqa: F401  (the output every language model returns)
-from darts.spaces.darts_rnn.dropout import embedding_dropout, locked_dropout, variational_mask
-from darts.spaces.darts_rnn.ops import build_activation, highway
-
-INIT_RANGE = 0.04
+from darts.rnn_ops import build_activation, highway
+from darts.spaces.common.language_model import INIT_RANGE, RNNModel
+from darts.spaces.common.rnn_dropout import variational_mask
 
 
 def _uniform(*shape) -> nn.Parameter:
@@ -89,36 +87,6 @@ class DartsCell(RecurrentCell):
     def step(self, x_proj, h_prev, h_mask):
         edges = zip(self.activations, [j for _, j in self.genotype.recurrent])
         return self.discrete_step(x_proj, h_prev, h_mask, edges, self.genotype.concat)
-
-
-class RNNModel(nn.Module):
-    """Embedding -> recurrent cell over time -> decoder tied to the embedding (`RNNModel` in the original)."""
-
-    def __init__(self, ntoken: int, cell: RecurrentCell, dropout: float = 0.75, dropouti: float = 0.2,
-                 dropoute: float = 0.0):
-        super().__init__()
-        self.ntoken, self.ninp, self.nhid = ntoken, cell.ninp, cell.nhid
-        self.dropout, self.dropouti, self.dropoute = dropout, dropouti, dropoute
-        self.embedding = nn.Embedding(ntoken, cell.ninp)
-        nn.init.uniform_(self.embedding.weight, -INIT_RANGE, INIT_RANGE)
-        self.cell = cell
-        self.decoder_bias = nn.Parameter(torch.zeros(ntoken))
-
-    def cell_args(self) -> tuple:
-        """Extra arguments of every cell step (the search supernet passes its softmaxed alphas)."""
-        return ()
-
-    def forward(self, tokens: torch.Tensor, hidden: torch.Tensor | None = None,
-                cell_args: tuple | None = None) -> LMOutput:
-        """tokens (T, B) ids; hidden (B, nhid) or None for a zero state; cell_args replace `cell_args()`."""
-        weight = embedding_dropout(self.embedding.weight, self.dropoute, self.training)
-        emb = locked_dropout(F.embedding(tokens, weight), self.dropouti, self.training)
-        if hidden is None:
-            hidden = emb.new_zeros(tokens.shape[1], self.nhid)
-        raw_output, hidden = self.cell(emb, hidden, *(self.cell_args() if cell_args is None else cell_args))
-        output = locked_dropout(raw_output, self.dropout, self.training)
-        logits = F.linear(output, self.embedding.weight, self.decoder_bias)
-        return LMOutput(logits, hidden, raw_output, output)
 
 
 def check_sizes(emsize: int, nhid: int, nhidlast: int) -> None:

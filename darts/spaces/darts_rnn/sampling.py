@@ -10,8 +10,8 @@ from __future__ import annotations
 import random
 from typing import Sequence
 
-from darts.genotype import GenotypeError, RecurrentGenotype, genotype_from_dict
-from darts.spaces.darts_rnn.ops import RNN_PRIMITIVES
+from darts.genotype import GenotypeError, RecurrentGenotype
+from darts.rnn_ops import RNN_PRIMITIVES
 
 
 class DartsRnnArchSpace:
@@ -66,4 +66,4 @@ class DartsRnnArchSpace:
         return genotype.to_dict()
 
     def decode(self, data: dict) -> RecurrentGenotype:
-        return genotype_from_dict(data)
+        return RecurrentGenotype.from_dict(data)

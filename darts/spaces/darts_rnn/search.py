@@ -21,12 +21,12 @@ import torch
 import torch.nn as nn
 
 from darts.genotype import RecurrentGenotype
+from darts.rnn_ops import RNN_OPS, RNN_PRIMITIVES
 from darts.spaces.darts_rnn.discretize import derive_recurrent_genotype
 from darts.spaces.derivation import Derivation, offered
-from darts.spaces.relaxation import Relaxation, make_relaxation
 from darts.spaces.darts_rnn.model import LMOutput, RecurrentCell, RNNModel, check_sizes
-from darts.spaces.darts_rnn.ops import RNN_OPS, RNN_PRIMITIVES
 from darts.spaces.mixed_op import MixedOp
+from darts.spaces.relaxation import Relaxation, make_relaxation
 
 
 class SearchCell(RecurrentCell):

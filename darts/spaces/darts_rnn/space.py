@@ -3,9 +3,9 @@ one activation of one earlier node, h_t the mean of the nodes; searched and trai
 from __future__ import annotations
 
 from darts.errors import UserError
-from darts.genotype import RecurrentGenotype, genotype_fields
+from darts.genotype import RecurrentGenotype
 from darts.options import Option
-from darts.spaces.registry import DataShape, Space, register_space
+from darts.spaces.base import DataShape, Space, register_space
 
 
 class DartsRnnSpace(Space):
@@ -45,8 +45,7 @@ class DartsRnnSpace(Space):
                             f"must be equal (the decoder is tied to the embedding)")
 
     def genotype_from_dict(self, data: dict, opts: dict | None = None) -> RecurrentGenotype:
-        fields = genotype_fields(data, RecurrentGenotype._fields, ("recurrent",))
-        return RecurrentGenotype(*fields).validate((opts or {}).get("primitives"))
+        return RecurrentGenotype.from_dict(data, (opts or {}).get("primitives"))
 
     def genotype_to_dict(self, genotype: RecurrentGenotype) -> dict:
         return genotype.to_dict()

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import graphviz
 
+from darts.drawing import add_node, html_label, new_graph, op_edge, plain_edge, stack_by_depth
 from darts.spaces.nasnet.genotype import NasnetCell
-from visualize.cells import add_node, html_label, new_graph, op_edge, plain_edge, stack_by_depth
 
 
 def nasnet_cell_graph(cell: NasnetCell) -> graphviz.Digraph:

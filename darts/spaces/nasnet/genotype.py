@@ -12,11 +12,12 @@ JSON: {"normal": {"blocks": [[op_a, input_a, op_b, input_b, "add" | "concat"], .
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Sequence
 
 import darts.spaces.nasnet.ops  # noqa: F401  (registers the paper's operations the shared registry lacks)
-from darts.genotype import Genotype, GenotypeError
+from darts.genotype import CELLS_DIR, Genotype, GenotypeError
 
 COMBINES = ("add", "concat")
 CELLS = ("normal", "reduce")
@@ -128,7 +129,6 @@ def nasnet_a_reference() -> NasnetGenotype:
     """NASNet-A as the authors' TF-slim implementation builds it: the cells of darts/cells/NASNet.json, but
     the normal cell also outputs h_{i-1} (state 0) and the reduction cell also outputs block 1 (state 3),
     as its `used_hiddenstates` lists say. Its normal cell outputs 6 states: 6 x 128 = 768 channels at F=32."""
-    from darts.genotype import load_genotype
-    darts_a = load_genotype("NASNet")
+    darts_a = Genotype.from_dict(json.loads((CELLS_DIR / "NASNet.json").read_text())["genotype"])
     g = from_darts_genotype(darts_a)
     return NasnetGenotype(NasnetCell(g.normal.blocks, (0, 2, 3, 4, 5, 6)), NasnetCell(g.reduce.blocks, (3, 4, 5, 6)))

@@ -18,7 +18,7 @@ import torch
 import torch.nn as nn
 
 from darts.ops import FactorizedReduce, Identity, ReLUConvBN, build_op
-from darts.spaces.darts_cnn.network import AuxiliaryHeadCIFAR, drop_path
+from darts.spaces.common.cell_network import AuxiliaryHeadCIFAR, drop_path
 from darts.spaces.nasnet.genotype import NasnetCell, NasnetGenotype
 
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import torch.nn as nn
 
-import darts.spaces.nb201.ops  # noqa: F401  (registers nor_conv_1x1 and nor_conv_3x3, the same ops)
 from darts.ops import OPS, register_op
+import darts.spaces.common.nb201_ops  # noqa: F401  (registers nor_conv_1x1 and nor_conv_3x3, the same ops)
 
 # The paper's list (section 3), in its order: the column order of the controller's op classifiers.
 NASNET_OPS = (

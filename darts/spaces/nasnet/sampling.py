@@ -11,11 +11,11 @@ from __future__ import annotations
 import random
 from typing import Sequence
 
+from darts.arch_space import mutate_one_decision
 from darts.genotype import GenotypeError
 from darts.spaces.nasnet.genotype import (CELLS, COMBINES, Block, NasnetCell, NasnetGenotype, nasnet_from_dict,
                                           unused_states)
 from darts.spaces.nasnet.ops import NASNET_OPS
-from darts.strategies.base import mutate_one_decision
 
 
 class NasnetArchSpace:

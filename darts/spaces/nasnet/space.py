@@ -5,8 +5,8 @@ from __future__ import annotations
 from darts.errors import UserError
 from darts.genotype import GenotypeError
 from darts.options import Option
+from darts.spaces.base import DataShape, Space, register_space
 from darts.spaces.nasnet.genotype import COMBINES, NasnetGenotype, nasnet_from_dict
-from darts.spaces.registry import DataShape, Space, register_space
 
 
 class NasnetSpace(Space):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import graphviz
 
+from darts.drawing import add_node, new_graph, plain_edge, stack_by_depth
 from darts.spaces.nasrl_cnn.genotype import ConvNetGenotype
-from visualize.cells import add_node, new_graph, plain_edge, stack_by_depth
 
 
 def layer_label(i: int, kernel_h: int, kernel_w: int, filters: int, stride: int) -> str:

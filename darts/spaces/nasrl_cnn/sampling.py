@@ -11,9 +11,9 @@ from __future__ import annotations
 import random
 from typing import Sequence
 
+from darts.arch_space import mutate_one_decision
 from darts.genotype import GenotypeError
 from darts.spaces.nasrl_cnn.genotype import ConvLayer, ConvNetGenotype, genotype_from_dict
-from darts.strategies.base import mutate_one_decision
 
 KERNELS = (1, 3, 5, 7)
 FILTERS = (24, 36, 48, 64)
@@ -36,10 +36,11 @@ class NasRlCnnArchSpace:
             out += self.fields() + [2] * i
         return out
 
-    def controller(self, hidden_size: int, num_layers: int, temperature=None, tanh_constant=None):
-        """The anchor-point controller (Reinforce calls this when present)."""
-        from darts.strategies.anchor_controller import AnchorController
-        return AnchorController(self.layers, self.fields(), hidden_size, num_layers, temperature, tanh_constant)
+    def anchor_layout(self) -> tuple[int, list[int]]:
+        """(layers, choices of each layer's fields): the decisions are laid out layer by layer, each layer's
+        fields then one link decision per earlier layer, so REINFORCE samples them with the anchor-point
+        controller (darts.strategies.anchor_controller)."""
+        return self.layers, self.fields()
 
     def from_decisions(self, decisions: Sequence[int]) -> ConvNetGenotype:
         d = [int(x) for x in decisions]

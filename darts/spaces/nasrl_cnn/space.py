@@ -4,8 +4,8 @@ by layer (filter height and width in {1,3,5,7}, filters in {24,36,48,64}, option
 from __future__ import annotations
 
 from darts.options import Option
+from darts.spaces.base import DataShape, Space, register_space
 from darts.spaces.nasrl_cnn.genotype import ConvNetGenotype, genotype_from_dict
-from darts.spaces.registry import DataShape, Space, register_space
 
 
 class NasRlCnnSpace(Space):

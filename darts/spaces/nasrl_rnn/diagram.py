@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import graphviz
 
+from darts.drawing import add_node, html_label, new_graph, op_edge, plain_edge, stack_by_depth
 from darts.spaces.nasrl_rnn.genotype import TreeGenotype, children
-from visualize.cells import add_node, html_label, new_graph, op_edge, plain_edge, stack_by_depth
 
 SYMBOL = {"add": "+", "mult": "&#215;", "max": "max"}
 

@@ -13,7 +13,7 @@ import math
 import torch
 import torch.nn as nn
 
-from darts.spaces.darts_rnn.model import RNNModel
+from darts.spaces.common.language_model import RNNModel
 from darts.spaces.nasrl_rnn.genotype import TreeGenotype, children
 
 COMBINE = {"add": torch.add, "mult": torch.mul, "max": torch.maximum}

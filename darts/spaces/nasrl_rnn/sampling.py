@@ -7,10 +7,10 @@ from __future__ import annotations
 import random
 from typing import Sequence
 
+from darts.arch_space import mutate_one_decision
 from darts.genotype import GenotypeError
 from darts.spaces.nasrl_rnn.genotype import (ACTIVATIONS, COMBINATIONS, EXTRA_ACTIVATIONS, EXTRA_COMBINATIONS,
                                              TreeGenotype, genotype_from_dict, node_count)
-from darts.strategies.base import mutate_one_decision
 
 
 class NasRlRnnArchSpace:

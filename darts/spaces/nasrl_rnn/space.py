@@ -4,8 +4,8 @@ activations over (x_t, h_{t-1}) with the memory c_{t-1} injected into one node a
 from __future__ import annotations
 
 from darts.options import Option
+from darts.spaces.base import DataShape, Space, register_space
 from darts.spaces.nasrl_rnn.genotype import TreeGenotype, genotype_from_dict
-from darts.spaces.registry import DataShape, Space, register_space
 
 
 class NasRlRnnSpace(Space):

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import graphviz
 
+from darts.drawing import add_node, html_label, new_graph, plain_edge
+from darts.spaces.common.nb201_diagram import nb201_cell_graph
 from darts.spaces.nats_sss.arch import TOPOLOGY, SizeArch
-from darts.spaces.nb201.diagram import nb201_cell_graph
-from visualize.cells import add_node, html_label, new_graph, plain_edge
 
 LAYER_KINDS = ("cell", "reduction", "cell", "reduction", "cell")
 

@@ -16,10 +16,10 @@ import torch
 import torch.nn as nn
 
 from darts.ops import ReLUConvBN
+from darts.spaces.common.nb201_arch import EDGES, parse_arch
+from darts.spaces.common.nb201_cell import Nb201Cell
+from darts.spaces.common.nb201_skeleton import ResidualReduction
 from darts.spaces.nats_sss.arch import TOPOLOGY, SizeArch
-from darts.spaces.nb201.arch import EDGES, parse_arch
-from darts.spaces.nb201.cell import Nb201Cell
-from darts.spaces.nb201.skeleton import ResidualReduction
 
 
 def edge_op(op: str, C_in: int, C_out: int) -> nn.Module:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from darts.errors import UserError
 from darts.options import Option
+from darts.spaces.base import DataShape, Space, register_space
+from darts.spaces.common.nb201_recipe import RECIPE
 from darts.spaces.nats_sss.arch import SizeArch
-from darts.spaces.nb201.space import Nb201Space
-from darts.spaces.registry import DataShape, Space, register_space
 
 
 class NatsSizeSpace(Space):
@@ -20,7 +20,7 @@ class NatsSizeSpace(Space):
     )
     # retraining: the benchmark's recipe for this space (NATS-Bench, section 3): NAS-Bench-201's (Nesterov SGD,
     # lr 0.1 cosine, weight decay 5e-4, batch 256, crop and flip) for 90 epochs instead of 200
-    recipe = {**Nb201Space.recipe, "epochs": 90}
+    recipe = {**RECIPE, "epochs": 90}
 
     def final_recipe(self, dataset: str) -> dict:
         return self.recipe
@@ -52,7 +52,7 @@ class NatsSizeSpace(Space):
         return size_diagrams(genotype)
 
     def table(self, path: str, dataset: str, reward: str):
-        from darts.spaces.nats_sss.benchmark import table_evaluator_and_report
+        from darts.spaces.common.nats_benchmark import table_evaluator_and_report
         return table_evaluator_and_report(path, dataset, reward)
 
 

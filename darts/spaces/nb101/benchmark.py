@@ -21,7 +21,7 @@ import statistics
 from pathlib import Path
 
 from darts.errors import UserError
-from darts.spaces.nats_sss.records import load_pickle
+from darts.spaces.common.nats_records import load_pickle
 from darts.spaces.nb101.spec import ModelSpec
 
 EPOCHS = (4, 12, 36, 108)

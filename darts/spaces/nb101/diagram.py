@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import graphviz
 
+from darts.drawing import add_node, html_label, new_graph, plain_edge, stack_by_depth
 from darts.spaces.nb101.spec import ModelSpec
-from visualize.cells import add_node, html_label, new_graph, plain_edge, stack_by_depth
 
 
 def nb101_cell_graph(spec: ModelSpec) -> graphviz.Digraph:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from darts.errors import UserError
 from darts.options import Option
+from darts.spaces.base import DataShape, Space, register_space
 from darts.spaces.nb101.spec import ModelSpec, spec_from_dict
-from darts.spaces.registry import DataShape, Space, register_space
 
 
 class Nb101Space(Space):

@@ -1,7 +1,7 @@
 """NAS-Bench-201 (the topology space of NATS-Bench): architectures, supernet, final network, sampling."""
-from darts.spaces.nb201.arch import EDGES, NUM_ARCHS, Nb201Arch, Nb201ArchError, all_archs, parse_arch
+from darts.spaces.common.nb201_arch import EDGES, NUM_ARCHS, Nb201Arch, Nb201ArchError, all_archs, parse_arch
+from darts.spaces.common.nb201_ops import NB201_OPS
 from darts.spaces.nb201.network import Nb201Network, build_nb201_network
-from darts.spaces.nb201.ops import NB201_OPS
 from darts.spaces.nb201.sampling import Nb201ArchSpace
 from darts.spaces.nb201.search import Nb201SearchNetwork, derive_arch
 

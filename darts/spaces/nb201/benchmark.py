@@ -27,7 +27,7 @@ from typing import Union
 import torch
 
 from darts.errors import UserError
-from darts.spaces.nb201.arch import NUM_ARCHS, Nb201Arch, Nb201ArchError, parse_arch
+from darts.spaces.common.nb201_arch import NUM_ARCHS, Nb201Arch, Nb201ArchError, parse_arch
 
 DATASETS = ("cifar10", "cifar100", "ImageNet16-120")
 COLUMNS = {"cifar10": "CIFAR10TestAccuracy200Epochs", "cifar100": "CIFAR100TestAccuracy200Epochs",

@@ -4,10 +4,10 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
-from darts.spaces.nb201.arch import Nb201Arch, parse_arch
-from darts.spaces.nb201.cell import Nb201Cell
-from darts.spaces.nb201.ops import nb201_op
-from darts.spaces.nb201.skeleton import Nb201Skeleton
+from darts.spaces.common.nb201_arch import Nb201Arch, parse_arch
+from darts.spaces.common.nb201_cell import Nb201Cell
+from darts.spaces.common.nb201_ops import nb201_op
+from darts.spaces.common.nb201_skeleton import Nb201Skeleton
 
 
 def final_cell(arch: Nb201Arch, C: int) -> Nb201Cell:

@@ -8,8 +8,8 @@ from __future__ import annotations
 import random
 from typing import Sequence
 
-from darts.spaces.nb201.arch import EDGES, Nb201Arch, parse_arch
-from darts.spaces.nb201.ops import NB201_OPS
+from darts.spaces.common.nb201_arch import EDGES, Nb201Arch, parse_arch
+from darts.spaces.common.nb201_ops import NB201_OPS
 
 
 class Nb201ArchSpace:

@@ -12,12 +12,12 @@ from typing import Iterator, Sequence
 import torch
 import torch.nn as nn
 
+from darts.spaces.common.nb201_arch import EDGES, Nb201Arch
+from darts.spaces.common.nb201_cell import Nb201Cell
+from darts.spaces.common.nb201_ops import NB201_OPS, nb201_op
+from darts.spaces.common.nb201_skeleton import Nb201Skeleton
 from darts.spaces.derivation import Derivation, offered
 from darts.spaces.mixed_op import MixedOp
-from darts.spaces.nb201.arch import EDGES, Nb201Arch
-from darts.spaces.nb201.cell import Nb201Cell
-from darts.spaces.nb201.ops import NB201_OPS, nb201_op
-from darts.spaces.nb201.skeleton import Nb201Skeleton
 from darts.spaces.relaxation import Relaxation, make_relaxation
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from darts.errors import UserError
 from darts.options import Option
-from darts.spaces.nb201.arch import Nb201Arch, parse_arch
-from darts.spaces.registry import DataShape, Space, register_space
+from darts.spaces.base import DataShape, Space, register_space
+from darts.spaces.common.nb201_arch import Nb201Arch, parse_arch
+from darts.spaces.common.nb201_recipe import RECIPE
 
 
 class Nb201Space(Space):
@@ -17,11 +18,7 @@ class Nb201Space(Space):
         Option("layers", 15, "cells in all, three stages of layers/3 (the benchmark's 15 = 3 x 5)", minimum=3),
     )
     legacy_keys = frozenset({"arch"})
-    # retraining: the benchmark's own recipe (NAS-Bench-201 paper, section 2.3): Nesterov SGD, lr 0.1 cosine
-    # to 0, weight decay 5e-4, batch 256, 200 epochs, random crop and flip, no cutout / drop path / aux head
-    recipe = {"epochs": 200, "batch_size": 256, "learning_rate": 0.1, "learning_rate_min": 0.0,
-              "weight_decay": 5e-4, "nesterov": True, "grad_clip": 0.0, "drop_path_prob": 0.0,
-              "auxiliary_weight": 0.0}
+    recipe = RECIPE  # retraining: the benchmark's own recipe (NAS-Bench-201 paper, section 2.3)
 
     def final_recipe(self, dataset: str) -> dict:
         return self.recipe
@@ -59,7 +56,7 @@ class Nb201Space(Space):
                             num_classes=shape.num_classes, in_channels=shape.in_channels)
 
     def diagrams(self, genotype: Nb201Arch) -> dict:
-        from darts.spaces.nb201.diagram import nb201_cell_graph
+        from darts.spaces.common.nb201_diagram import nb201_cell_graph
         return {"cell": nb201_cell_graph(str(genotype))}
 
     def table(self, path: str, dataset: str, reward: str):
@@ -67,7 +64,7 @@ class Nb201Space(Space):
         as NATS-tss-v1_0-3ffb9-simple/, read by the records reader of the NATS package)."""
         from pathlib import Path
         if Path(path).is_dir():
-            from darts.spaces.nats_sss.benchmark import table_evaluator_and_report
+            from darts.spaces.common.nats_benchmark import table_evaluator_and_report
             return table_evaluator_and_report(path, dataset, reward)
         from darts.spaces.nb201.benchmark import table_evaluator
         evaluator = table_evaluator(path, dataset, reward or "valid12")

@@ -12,7 +12,7 @@ from typing import Sequence
 import torch
 import torch.nn as nn
 
-from darts.spaces.nb201.arch import EDGES, NUM_NODES
+from darts.spaces.common.nb201_arch import EDGES, NUM_NODES
 
 
 class Nb201Cell(nn.Module):

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from darts.errors import UserError
-from darts.spaces.nats_sss.records import NatsRecords
+from darts.spaces.common.nats_records import NatsRecords
 
 FULL_EPOCHS = {"tss": 200, "sss": 90}
 _DATASETS = {"cifar10": "cifar10", "cifar-10": "cifar10", "cifar10-valid": "cifar10", "cifar100": "cifar100",

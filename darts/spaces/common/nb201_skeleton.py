@@ -15,7 +15,7 @@ import torch
 import torch.nn as nn
 
 from darts.ops import ReLUConvBN
-from darts.spaces.nb201.cell import Nb201Cell
+from darts.spaces.common.nb201_cell import Nb201Cell
 
 
 class ResidualReduction(nn.Module):

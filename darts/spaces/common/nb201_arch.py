@@ -28,7 +28,7 @@ from functools import lru_cache
 from typing import Sequence
 
 from darts.errors import UserError
-from darts.spaces.nb201.ops import NB201_OPS
+from darts.spaces.common.nb201_ops import NB201_OPS
 
 NUM_NODES = 4
 # (target node, source node) of each edge, in the order the architecture string lists them.

@@ -1,13 +1,12 @@
 """Diagrams of NAS-Bench-201 cells (graphviz)."""
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Sequence
 
 import graphviz
 
+from darts.drawing import add_node, html_label, new_graph, op_edge
 from darts.errors import UserError
-from visualize.cells import add_node, draw_graph_file, html_label, new_graph, op_edge
 
 
 def parse_nb201_arch(arch: str) -> list[tuple[str, int, int]]:
@@ -49,10 +48,3 @@ def nb201_cell_graph(arch: str | Sequence[tuple[str, int, int]]) -> graphviz.Dig
         if op != "none":
             op_edge(g, str(i), str(j), op)
     return g
-
-
-
-def nb201_cell_diagram(arch: str | Sequence[tuple[str, int, int]], path: str | Path,
-                       format: str | None = None) -> Path:
-    """Draw a NAS-Bench-201 cell (arch string or (op, from, to) triples) to `path` (format from its suffix)."""
-    return draw_graph_file(nb201_cell_graph(arch), path, format)
