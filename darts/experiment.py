@@ -18,7 +18,8 @@ from darts.modalities import load_modality
 from darts.options import config_from
 from darts.runs import RunDir
 from darts.spaces.registry import genotype_record, require
-from darts.strategies.registry import SearchOutcome, StrategyInfo, get_strategy
+from darts.strategies.info import SearchOutcome, StrategyInfo
+from darts.strategies.registry import get_strategy
 
 __all__ = ["SearchOutcome", "check_combination", "prepare_search", "PreparedSearch"]
 

@@ -2,7 +2,7 @@
 The space builds the supernet with the auxiliary modules when `aux_skip` is set; it then offers "aux_skip"."""
 from __future__ import annotations
 
-from darts.addons.registry import SearchAddon, register_addon
+from darts.addons.base import SearchAddon, register_addon
 from darts.options import Option
 
 

@@ -1,7 +1,7 @@
 """Add-on: beta-DARTS's Beta-Decay regulariser of the alphas (darts/robust/beta.py)."""
 from __future__ import annotations
 
-from darts.addons.registry import SearchAddon, add_alpha_regularizer, register_addon
+from darts.addons.base import SearchAddon, add_alpha_regularizer, register_addon
 from darts.options import Option
 
 

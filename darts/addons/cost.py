@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import logging
 
-from darts.addons.registry import SearchAddon, add_alpha_regularizer, capabilities, register_addon
+from darts.addons.base import SearchAddon, add_alpha_regularizer, capabilities, register_addon
 from darts.errors import UserError
 from darts.options import Option
 from darts.spaces.derivation import ARGMAX

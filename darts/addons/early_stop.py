@@ -2,7 +2,7 @@
 (darts/robust/early_stop.py); it reads the eigenvalue of the hessian_eigen add-on, attached before it."""
 from __future__ import annotations
 
-from darts.addons.registry import SearchAddon, register_addon
+from darts.addons.base import SearchAddon, register_addon
 from darts.errors import UserError
 from darts.options import Option
 

@@ -2,7 +2,7 @@
 (RobustDARTS; darts/robust/eigen.py)."""
 from __future__ import annotations
 
-from darts.addons.registry import SearchAddon, register_addon
+from darts.addons.base import SearchAddon, register_addon
 from darts.options import Option
 
 

@@ -3,7 +3,7 @@
 both are given). The rules themselves belong to the space's discretizer; this picks one by name."""
 from __future__ import annotations
 
-from darts.addons.registry import SearchAddon, capabilities, register_addon
+from darts.addons.base import SearchAddon, capabilities, register_addon
 from darts.errors import UserError
 from darts.options import Option
 from darts.spaces.derivation import ARGMAX

@@ -2,7 +2,7 @@
 edge (darts/robust/perturbation.py). It projects the supernet's relaxation; the default derivation reads it."""
 from __future__ import annotations
 
-from darts.addons.registry import SearchAddon, register_addon
+from darts.addons.base import SearchAddon, register_addon
 from darts.options import Option
 
 

@@ -1,7 +1,7 @@
 """Add-on (a derivation rule): P-DARTS's cap on the skip connections of the derived normal cell."""
 from __future__ import annotations
 
-from darts.addons.registry import SearchAddon, register_addon
+from darts.addons.base import SearchAddon, register_addon
 from darts.options import Option
 from darts.spaces.derivation import ARGMAX
 

@@ -9,7 +9,7 @@ import torch
 
 from darts.errors import UserError
 from darts.options import Option, dataclass_options
-from darts.strategies.registry import SearchOutcome, StrategyInfo
+from darts.strategies.info import SearchOutcome, StrategyInfo
 
 log = logging.getLogger("darts")
 

@@ -5,20 +5,20 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 
-from darts.strategies.registry import SearchOutcome
+from darts.strategies.info import SearchOutcome
 
 log = logging.getLogger("darts")
 
 
-def run_sample(prepared, run, callbacks: list) -> SearchOutcome:
+def run_sample(cls, prepared, run, callbacks: list) -> SearchOutcome:
+    """`cls` (a Strategy subclass) searches: its options from the settings, its rewards from the evaluator."""
     from darts.strategies.base import run_strategy
-    from darts.strategies.registry import build_strategy
     s, space, strategy = prepared.settings, prepared.space, prepared.strategy
     evaluator = prepared.evaluator or prepared.data.low_fidelity_evaluator(
         lambda arch, c, k: space.build_network(arch, s, replace(prepared.data.shape, in_channels=c, num_classes=k)),
         prepared.device)
     options = {o.field: s[o.name] for o in strategy.options}
-    searcher = build_strategy(strategy.name, prepared.adapter, seed=s["seed"], **options)
+    searcher = cls(prepared.adapter, seed=s["seed"], **options)
     log.info("%s search of the %s space: %d evaluations, reward = %s", strategy.name, space.name,
              s["budget"], evaluator.name)
     result = run_strategy(searcher, evaluator, s["budget"],

@@ -6,7 +6,7 @@ import dataclasses
 import logging
 
 from darts.options import Option
-from darts.strategies.registry import SearchOutcome, StrategyInfo
+from darts.strategies.info import SearchOutcome, StrategyInfo
 
 log = logging.getLogger("darts")
 

@@ -29,7 +29,6 @@ from typing import Sequence
 
 import torch
 
-from darts.spaces.derivation import ARGMAX, Derivation
 
 
 class NodeRule:
