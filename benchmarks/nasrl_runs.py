@@ -158,7 +158,7 @@ def main(argv=None) -> None:
 
 
 def add_rnn_arguments(rnn: argparse.ArgumentParser) -> None:
-    rnn.add_argument("--data", type=Path, default=Path("../shared/data/ptb"))
+    rnn.add_argument("--data", type=Path, default=Path("data/ptb"))
     rnn.add_argument("--strategy", default="reinforce", choices=("reinforce", "random", "evolution"))
     rnn.add_argument("--budget", type=int, default=16)
     rnn.add_argument("--leaves", type=int, default=2)

@@ -226,7 +226,7 @@ def main(argv=None) -> dict:
                               if name + "_per_image_vs_first" in v)
             print(f"   against the first variant: time per image P {v['time_per_image_vs_first']:.2f}, {steps}; "
                   f"activations {v['activations_vs_first']:.2f}, peak memory {v['peak_memory_vs_first']:.2f}")
-    print("original DARTS (../shared/MEASURED.md): first order 2.00 P, second order 4.97 P")
+    print("original DARTS (docs/results/vs_original.md): first order 2.00 P, second order 4.97 P")
     return results
 
 

@@ -46,7 +46,7 @@ log = logging.getLogger("darts")
 COST_FILE = "op_costs.json"
 CAP_FIT_FILE = "cap_fit.json"  # --cost_cap_by step_time: the budgets' measured factor
 ROWS = ("normal", "reduce", "reduce_inner")
-NO_INPUT_COSTS = {"normal": [0.0, 0.0], "reduce": [0.0, 0.0]}  # a table without "inputs" (session 6's format)
+NO_INPUT_COSTS = {"normal": [0.0, 0.0], "reduce": [0.0, 0.0]}  # a table without "inputs" (an older format)
 
 
 def network_cells(layers: int, channels: int, height: int, width: int, stem_multiplier: int = 3,

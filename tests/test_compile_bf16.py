@@ -1,4 +1,4 @@
-"""train_final.py --cpu_bf16 and --compile (issue 17: what the ecosystem offers for CPU training): bf16 autocast
+"""train_final.py --cpu_bf16 and --compile: bf16 autocast
 on CPU only when asked; the training step's network under torch.compile trains as the eager one does and saves
 the network's own weights; the time spent compiling counts against --time_budget but not in an epoch's pace;
 contradictory or unrunnable flags are one-line errors that create nothing."""

@@ -92,7 +92,7 @@ def test_a_resumed_search_reads_the_run_folders_table_and_a_given_one_is_checked
     run = RunDir(tmp_path / "run")
     first = op_cost_table(run, PRIMITIVES, None, lambda: table())
     assert json.loads((tmp_path / "run" / COST_FILE).read_text()) == first
-    older = {k: v for k, v in table().items() if k != "inputs"}  # session 6's tables had no "inputs"
+    older = {k: v for k, v in table().items() if k != "inputs"}  # older tables had no "inputs"
     assert check_op_costs(older, PRIMITIVES, "t")["inputs"] == table()["inputs"]
     with pytest.raises(UserError, match="inputs"):
         check_op_costs({**table(), "inputs": {"normal": [1.0], "reduce": [0.0, 0.0]}}, PRIMITIVES, "t")

