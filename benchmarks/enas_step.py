@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import time
 
 import torch
 
@@ -24,21 +23,13 @@ from darts.spaces.registry import DataShape, get_space, space_names
 from darts.strategies.architect import Architect
 from darts.strategies.enas import EnasConfig, EnasSearch
 from darts.training import ImageClassification, weight_step
+from timing import seconds
 
 
-def seconds(fn, device, repeats: int, warmup: int) -> list[float]:
+def repeated_seconds(fn, device, repeats: int, warmup: int) -> list[float]:
     for _ in range(warmup):
         fn()
-    times = []
-    for _ in range(repeats):
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        t = time.perf_counter()
-        fn()
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        times.append(time.perf_counter() - t)
-    return times
+    return [seconds(fn, device) for _ in range(repeats)]
 
 
 def main(argv=None) -> dict:
@@ -75,9 +66,9 @@ def main(argv=None) -> dict:
 
     # ENAS, as darts.strategies.enas.EnasSearch runs its two phases (the streams are not used here).
     enas = EnasSearch(model, space.arch_space(opts), task, None, None, EnasConfig(progress=False))
-    darts_s = statistics.median(seconds(darts_step, device, args.repeats, args.warmup))
-    shared_s = statistics.mean(seconds(lambda: enas.shared_step(train), device, args.samples, args.warmup))
-    controller_s = statistics.mean(seconds(lambda: enas.controller_step(val), device, args.samples, args.warmup))
+    darts_s = statistics.median(repeated_seconds(darts_step, device, args.repeats, args.warmup))
+    shared_s = statistics.mean(repeated_seconds(lambda: enas.shared_step(train), device, args.samples, args.warmup))
+    controller_s = statistics.mean(repeated_seconds(lambda: enas.controller_step(val), device, args.samples, args.warmup))
     results = {"device": str(torch.cuda.get_device_name() if device.type == "cuda" else "cpu"),
                "space": args.space, "batch_size": args.batch_size, "darts_first_order_s": darts_s,
                "enas_shared_step_s": shared_s, "enas_controller_step_s": controller_s,

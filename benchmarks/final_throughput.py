@@ -22,28 +22,18 @@ import argparse
 import json
 import statistics
 import sys
-import time
 
 import torch
 import torch.nn.functional as F
 
 from darts.spaces.genotype_io import load_genotype
+from timing import seconds
 from darts.spaces.darts_cnn.network import NetworkCIFAR
 from darts.training import autocast, weight_step
 
 VARIANTS = {"fp32": (False, False, False), "fp32_channels_last": (False, True, False),  # (bf16, channels_last,
             "bf16_channels_last": (True, True, False),                                # compile)
             "fp32_channels_last_compile": (False, True, True), "bf16_channels_last_compile": (True, True, True)}
-
-
-def seconds(fn, device) -> float:
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    t = time.perf_counter()
-    fn()
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    return time.perf_counter() - t
 
 
 def steps(args, device, arch: str, variant: str):

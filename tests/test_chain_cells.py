@@ -13,17 +13,12 @@ from darts.spaces.darts_cnn.discretize import derive_genotype
 from darts.spaces.derivation import Derivation
 from tests.test_bad_input import TINY, refused
 from tests.test_resource_cost import SMALL_OPS, table
-from tests.test_same_input import capped_search_derives_and_resumes, starts_of
+from tests.test_same_input import capped_search_derives_and_resumes, random_cells, starts_of
 
 
 @pytest.mark.parametrize("seed", range(3))
 def test_each_node_keeps_the_two_strongest_ops_of_the_node_before_it(seed):
-    g = torch.Generator().manual_seed(seed)
-    w = F.softmax(torch.randn(14, len(PRIMITIVES), generator=g), -1)
-    scale = torch.rand(14, generator=g)
-    real = [j for j, p in enumerate(PRIMITIVES) if p != "none"]
-    for edge_scale in (None, scale):
-        s = torch.ones(14) if edge_scale is None else edge_scale
+    for w, edge_scale, s, real in random_cells(seed):
         gene = derive_cell(w, PRIMITIVES, 4, edge_scale=edge_scale, rule=CHAIN)
         for i, start in enumerate(starts_of(4)):
             row = start + i + 1  # node i reads node i - 1; node 0 the newer input (index 1)

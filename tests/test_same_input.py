@@ -23,14 +23,20 @@ def starts_of(steps):
     return [sum(2 + j for j in range(i)) for i in range(steps)]
 
 
-@pytest.mark.parametrize("seed", range(3))
-def test_each_node_keeps_its_two_strongest_input_op_pairs(seed):
+def random_cells(seed):
+    """(weights, edge_scale, the scale as applied, the non-'none' op indices) of a random 4-node cell, without and
+    with an edge scale."""
     g = torch.Generator().manual_seed(seed)
     w = F.softmax(torch.randn(14, len(PRIMITIVES), generator=g), -1)
     scale = torch.rand(14, generator=g)
     real = [j for j, p in enumerate(PRIMITIVES) if p != "none"]
     for edge_scale in (None, scale):
-        s = torch.ones(14) if edge_scale is None else edge_scale
+        yield w, edge_scale, torch.ones(14) if edge_scale is None else edge_scale, real
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_each_node_keeps_its_two_strongest_input_op_pairs(seed):
+    for w, edge_scale, s, real in random_cells(seed):
         gene = derive_cell(w, PRIMITIVES, 4, edge_scale=edge_scale, rule=SAME_INPUT)
         for i, start in enumerate(starts_of(4)):
             pairs = sorted(((float(w[r, j] * s[r]), r - start, PRIMITIVES[j])
