@@ -50,6 +50,7 @@ PRIMITIVES = "all"  # DARTS's eight ops; the space without pools (none,skip_conn
 # than the cap predicts, 93.01 / 93.39 % on seeds 16 / 17 (no gain)
 COST_CAP = "ResidualSepConv"  # the derived cells cost no more than the baseline's (summed op costs)
 COST_LAYERS = 5  # the costs are timed at the retrained network's cells (RETRAIN's --layers)
+COST_CHANNELS = 16  # and at its width (RETRAIN's --init_channels)
 RETRAIN = ["--dataset", "fashion-mnist", "--layers", "5", "--init_channels", "16", "--drop_path_prob", "0",
            "--epochs", "30"]
 HOUR_MINUTES = 58.5  # the hour, less the processes' start-up and a margin for the last epoch's estimate
@@ -128,7 +129,8 @@ def main(argv=None) -> dict:
         (["--cost_weight", str(args.cost_weight)] if args.cost_weight else []) + \
         (["--cost_cap", args.cost_cap] if capped else []) + \
         (["--cost_cap_by", args.cost_cap_by] if capped and args.cost_cap_by != "op_costs" else []) + \
-        (["--cost_layers", str(COST_LAYERS)] if args.cost_weight or capped else [])
+        (["--cost_layers", str(COST_LAYERS), "--cost_channels", str(COST_CHANNELS)]
+         if args.cost_weight or capped else [])
     retrain = RETRAIN + (["--compile"] if args.compile else []) + (["--cpu_bf16"] if args.cpu_bf16 else [])
     searched = phase(args.jobs, [(out, f"search-s{k}", search_flags + ["--seed", str(k)], search, args.threads)
                                  for k in s])

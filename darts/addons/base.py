@@ -33,6 +33,13 @@ class SearchAddon:
     needs: frozenset = frozenset()   # capabilities the supernet must offer when the add-on is active
     refusal: str = ""                # the line given when it does not; {space} is the space's name
 
+    @classmethod
+    def value(cls, settings: dict, name: str):
+        """This add-on's setting `name`: as given, else the default its option declares (written only there)."""
+        if settings.get(name) is not None:
+            return settings[name]
+        return next(o.default for o in cls.options if o.name == name)
+
     def is_active(self, settings: dict) -> bool:
         """Whether the settings ask for this add-on (off by default)."""
         return False

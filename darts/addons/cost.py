@@ -22,7 +22,7 @@ class CostTerm(SearchAddon):
     options = (
         Option("cost_weight", 0.0, "FBNet-style: weight of the cells' expected op cost in the alphas' loss",
                minimum=0.0),
-        Option("cost_channels", 16, "--init_channels of the retrained network whose op costs are measured", minimum=1),
+        Option("cost_channels", 36, "--init_channels of the retrained network whose op costs are measured", minimum=1),
         Option("cost_layers", 20, "--layers of the retrained network whose op costs are measured", minimum=1),
         Option("op_costs", None, "a JSON table of op costs in ms (e.g. a run's op_costs.json) instead of timing",
                type=str),
@@ -38,7 +38,7 @@ class CostTerm(SearchAddon):
     def check(self, settings: dict) -> None:
         if settings.get("op_costs") and not self.is_active(settings):
             raise UserError("--op_costs is the table of --cost_weight and --cost_cap: add one of them")
-        fitted = settings.get("cost_cap_by", "op_costs") != "op_costs"
+        fitted = self.value(settings, "cost_cap_by") != "op_costs"
         if fitted and not settings.get("cost_cap"):
             raise UserError(f"--cost_cap_by {settings['cost_cap_by']} fits the budgets of --cost_cap: add "
                             f"--cost_cap CELL")
@@ -68,8 +68,8 @@ class CostTerm(SearchAddon):
         cell = cap_cell(s)
         priced = priced_ops(model.primitives, cell)
         table = op_cost_table(searcher.run_dir, priced, s.get("op_costs"), lambda: measure_op_costs(
-            priced, s.get("cost_channels", 16), shape.height, shape.width, device,
-            channels_last=context.channels_last, layers=s.get("cost_layers", 20), in_channels=shape.in_channels))
+            priced, self.value(s, "cost_channels"), shape.height, shape.width, device,
+            channels_last=context.channels_last, layers=self.value(s, "cost_layers"), in_channels=shape.in_channels))
         if cell is not None:
             derivation = searcher.derivation or ARGMAX
             cap = cost_cap(table, model.primitives, cell, model.steps, f"--cost_cap {s['cost_cap']}",
@@ -145,8 +145,8 @@ def _measure_fit(searcher, s: dict, context, cell) -> tuple[float, list[dict]]:
     device = next(model.parameters()).device
 
     def step_ms(genotypes):
-        return network_step_ms(genotypes, s.get("cost_layers", 20), s.get("cost_channels", 16), shape.in_channels,
-                               shape.height, shape.width, device, channels_last=context.channels_last)
+        return network_step_ms(genotypes, CostTerm.value(s, "cost_layers"), CostTerm.value(s, "cost_channels"),
+                               shape.in_channels, shape.height, shape.width, device, channels_last=context.channels_last)
     best, trials = fit(derivation.cost_cap, lambda cap: model.genotype(derivation.but(cost_cap=cap)), step_ms, cell)
     for t in trials:
         log.info("cost cap x %.3f: the derived cells step in %.1f ms, %s's in %.1f ms (%s)", t["scale"],

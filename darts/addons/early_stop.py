@@ -28,7 +28,7 @@ class EarlyStopAddon(SearchAddon):
 
     def attach(self, searcher, settings: dict, context) -> None:
         from darts.robust.early_stop import EarlyStop
-        k = settings.get("early_stop_window", 5)
-        stopper = EarlyStop(searcher, k, k, settings.get("early_stop_ratio", 0.75))
+        k = self.value(settings, "early_stop_window")
+        stopper = EarlyStop(searcher, k, k, self.value(settings, "early_stop_ratio"))
         searcher.epoch_end_hooks.append(stopper)
         searcher.extra_parts["early_stop"] = stopper

@@ -21,6 +21,6 @@ class HessianEigen(SearchAddon):
 
     def attach(self, searcher, settings: dict, context) -> None:
         from darts.robust.eigen import EigenMonitor
-        searcher.epoch_end_hooks.append(EigenMonitor(searcher, settings.get("hessian_eigen_batches", 2),
-                                                     settings.get("hessian_eigen_iterations", 20),
+        searcher.epoch_end_hooks.append(EigenMonitor(searcher, self.value(settings, "hessian_eigen_batches"),
+                                                     self.value(settings, "hessian_eigen_iterations"),
                                                      settings.get("seed", 0)))

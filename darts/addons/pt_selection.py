@@ -24,7 +24,7 @@ class PerturbationSelectionAddon(SearchAddon):
 
     def attach(self, searcher, settings: dict, context) -> None:
         from darts.robust.perturbation import PerturbationSelection
-        selection = PerturbationSelection(searcher, settings.get("pt_interval", 5), settings.get("pt_batches"),
+        selection = PerturbationSelection(searcher, self.value(settings, "pt_interval"), settings.get("pt_batches"),
                                           settings.get("seed", 0))
         searcher.epoch_start_hooks.append(selection)
         searcher.epoch_end_hooks.append(selection.epoch_end)
