@@ -100,21 +100,6 @@ ORIGINAL_UNUSED = tuple(Option(n, None, "(original flag, unused)", type=t) for n
     Option("single_gpu", False, "(original flag, unused)", flag=True))
 
 
-def strategy_option_groups(info) -> tuple[tuple[str, tuple[Option, ...]], ...]:
-    """(title, options) pairs of a registered strategy: its own and those of its add-ons, when it declares
-    them apart (`option_groups`), else one group of all its options."""
-    return getattr(info, "option_groups", None) or ((f"strategy {info.name}", info.options),)
-
-
-def strategy_options(info) -> tuple[Option, ...]:
-    """Every option of a strategy and of its add-ons, each once."""
-    out = {o.name: o for o in info.options}
-    for _, options in strategy_option_groups(info):
-        for o in options:
-            out.setdefault(o.name, o)
-    return tuple(out.values())
-
-
 def text_datasets() -> tuple[str, ...]:
     from darts.data.text import KNOWN_VOCAB_SIZES
     return tuple(KNOWN_VOCAB_SIZES)
@@ -139,16 +124,16 @@ def resolve_settings(given: dict, explicit: set | None = None, owners: dict | No
     space = choose_space(core["dataset"], given.get("space"))
     strategy = get_strategy(core["strategy"])
     defaults = dict(space.strategy_defaults.get(strategy.name, {}))
-    for o in strategy_options(strategy):  # a space may name a strategy's setting by its field (hidden_size) or flag
+    for o in strategy.options:  # a space may name a strategy's setting by its field (hidden_size) or flag
         if o.field in defaults and o.name not in defaults:
             defaults[o.name] = defaults[o.field]
     core = resolve_options(CORE, given, defaults)
     core["space"] = space.name
     modality = IMAGE if space.modality == "image" else TEXT
     parts = [core, resolve_options(modality, given, defaults), space.resolve(given),
-             resolve_options(strategy_options(strategy), given, defaults)]
+             resolve_options(strategy.options, given, defaults)]
     groups = {"core", "images" if space.modality == "image" else "text", f"space {space.name}",
-              "your own code", "original flags"} | {title for title, _ in strategy_option_groups(strategy)}
+              "your own code", "original flags"} | {title for title, _ in strategy.option_groups}
     if strategy.kind == "sample":
         parts.append(resolve_options(SAMPLING, given, defaults))
         groups.add("sample-based strategies")

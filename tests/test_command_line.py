@@ -15,7 +15,6 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_default_search_help_fits_a_screen(capsys, monkeypatch):
     from darts.cli.search import print_focused_help
-    from darts.settings import strategy_option_groups
     from darts.strategies.registry import get_strategy
     monkeypatch.setenv("COLUMNS", "80")  # a narrow terminal: the layout is 120 columns at least
     print_focused_help([])
@@ -23,7 +22,7 @@ def test_default_search_help_fits_a_screen(capsys, monkeypatch):
     lines = out.splitlines()
     assert len(lines) <= 120, f"{len(lines)} lines"
     titles = [line for line in lines if line and not line.startswith(" ") and line.endswith(":")]
-    for title in ["core", "images", "space darts"] + [t for t, _ in strategy_option_groups(get_strategy("darts"))]:
+    for title in ["core", "images", "space darts"] + [t for t, _ in get_strategy("darts").option_groups]:
         assert any(t.startswith(title) for t in titles), (title, titles)
     assert "--model_path" not in out  # an original flag the code does not use: accepted, not shown
 

@@ -18,7 +18,7 @@ from darts.errors import UserError
 from darts.options import merge_saved
 from darts.runs import new_run_name
 from darts.settings import (CORE, IMAGE, NOT_SAVED, ORIGINAL_UNUSED, RESUME_MAY_CHANGE, SAMPLING, TABLE, TEXT,
-                            resolve_settings, strategy_option_groups)
+                            resolve_settings)
 
 log = logging.getLogger("darts")
 
@@ -42,7 +42,7 @@ def build_parser(space: str | None = None, strategy: str | None = None):
         add_options(p, f"space {name}", get_space(name).options, owners,
                     description=get_space(name).description if space else None)
     for name in chosen:
-        for i, (title, options) in enumerate(strategy_option_groups(table[name])):
+        for i, (title, options) in enumerate(table[name].option_groups):
             add_options(p, title, options, owners, shown,
                         description=table[name].description if strategy and i == 0 else None)
     if any(table[n].kind == "sample" for n in chosen):
