@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # final_throughput, be
 import final_throughput  # noqa: E402
 from darts.spaces.genotype_io import load_genotype  # noqa: E402
 from darts.ops import PRIMITIVES  # noqa: E402
-from darts.resource_cost import ROWS, cell_cost, cell_shapes, input_costs, time_ops  # noqa: E402
+from darts.spaces.darts_cnn.resource_cost import ROWS, cell_cost, cell_shapes, input_costs, time_ops  # noqa: E402
 
 
 def tables(args) -> dict[str, dict]:

@@ -95,7 +95,7 @@ def test_a_toy_addon_from_a_test_file_works_from_the_library():
 
 
 @pytest.mark.parametrize("flags, needle", [
-    (["--space", "nb201", "--chain_cells"], "no such cells"),
+    (["--space", "nb201", "--chain_cells"], "offers no such choice"),
     (["--cost_cap_by", "step_time"], "add --cost_cap"),
     (["--early_stop", "--selection", "pt"], "use one")])
 def test_addon_rules_and_requirements_refuse_in_one_line(tmp_path, capsys, flags, needle):

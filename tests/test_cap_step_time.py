@@ -6,10 +6,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from darts import api, resource_cost
+from darts import api
+from darts.spaces.darts_cnn import resource_cost
 from darts.spaces.genotype_io import load_genotype
 from darts.ops import PRIMITIVES
-from darts.resource_cost import (CAP_FIT_FILE, cell_cost, cost_cap, fit_cap_to_step_time, network_step_ms,
+from darts.spaces.darts_cnn.resource_cost import (CAP_FIT_FILE, cell_cost, cost_cap, fit_cap_to_step_time, network_step_ms,
                                  scaled_cap)
 from darts.spaces.darts_cnn.discretize import derive_genotype
 from darts.spaces.derivation import Derivation

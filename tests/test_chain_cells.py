@@ -63,7 +63,7 @@ def test_capped_chain_derivation_is_the_best_chain_cell_by_brute_force(seed):
 def test_alphas_favouring_other_inputs_still_give_a_chain_and_residual_sepconv_is_derivable():
     """Alphas strongest on edges from the cell inputs: DARTS reads them, the chain rule reads the node before.
     Alphas that favour ResidualSepConv's pairs under its own cost give its normal cell."""
-    from darts.resource_cost import cost_cap
+    from darts.spaces.darts_cnn.resource_cost import cost_cap
     w = torch.full((14, len(PRIMITIVES)), 0.01)
     for start in starts_of(4):
         w[start, PRIMITIVES.index("sep_conv_5x5")] = 0.9  # every node's edge from input 0
@@ -86,7 +86,7 @@ def test_a_chain_search_derives_from_its_alphas_and_resumes_exactly(tmp_path, mo
 
 @pytest.mark.parametrize("flags, needle", [
     (["--chain_cells", "--selection", "pt"], "use one"),
-    (["--space", "nb201", "--chain_cells"], "no such cells")])
+    (["--space", "nb201", "--chain_cells"], "offers no such choice")])
 def test_chain_cells_where_they_cannot_apply_are_refused(tmp_path, capsys, flags, needle):
     import train_search
     refused(train_search.main, TINY + flags + ["--save", str(tmp_path / "run")], capsys, tmp_path, needle)
@@ -98,7 +98,7 @@ def test_a_cap_cell_cheaper_than_any_chain_cell_is_refused_unless_the_fit_rescal
     takes a max pool there, so it can be cheaper than every chain cell. Summed op costs refuse it; with
     --cost_cap_by step_time (raise_to_cheapest) that budget starts at the cheapest chain cell."""
     from darts.errors import UserError
-    from darts.resource_cost import cost_cap
+    from darts.spaces.darts_cnn.resource_cost import cost_cap
     ops = ["none", "skip_connect", "sep_conv_3x3"]
     t = table()
     t["reduce"]["max_pool_3x3"], t["reduce"]["skip_connect"] = 0.01, 1.0  # a factorized reduction costs

@@ -103,4 +103,4 @@ def test_spaces_registered_before_the_registry_loads_come_after_the_built_in_one
             "print(','.join(space_names()))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     names = out.stdout.strip().split(",")
-    assert names[:2] == ["darts", "darts_rnn"] and names[-1] == "early" and len(names) == 9, names
+    assert names[:2] == ["darts", "darts_rnn"] and names[-1] == "early" and len(names) == 10, names

@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from darts import api
 from darts.errors import UserError
 from darts.ops import PRIMITIVES
-from darts.resource_cost import COST_FILE, ExpectedCost, check_op_costs, measure_op_costs, op_cost_table
+from darts.spaces.darts_cnn.resource_cost import COST_FILE, ExpectedCost, check_op_costs, measure_op_costs, op_cost_table
 from darts.runs import RunDir
 from tests.test_bad_input import TINY, refused
 from tests.test_relaxations import resumes_exactly
@@ -68,7 +68,7 @@ def test_measured_costs_cover_every_op_and_charge_convolutions_more_than_the_ide
 
 def test_the_cost_layout_is_the_retrained_networks():
     from darts.spaces.genotype_io import load_genotype
-    from darts.resource_cost import cell_shapes, network_cells
+    from darts.spaces.darts_cnn.resource_cost import cell_shapes, network_cells
     from darts.spaces.darts_cnn.network import NetworkCIFAR
     net = NetworkCIFAR(load_genotype("DARTS_V2"), 4, 10, 8, auxiliary=False, in_channels=1)
     cells = network_cells(8, 4, 9, 9)
@@ -157,7 +157,7 @@ def test_cost_and_beta_decay_add_up(tmp_path):
 
 
 def test_measured_costs_are_kept_so_a_killed_search_resumes_exactly(tmp_path, monkeypatch):
-    from darts import resource_cost
+    from darts.spaces.darts_cnn import resource_cost
     calls = []
     monkeypatch.setattr(resource_cost, "measure_op_costs", lambda *a, **k: calls.append(1) or table())
     resumes_exactly(tmp_path, monkeypatch, ["--cost_weight", "5"])
@@ -242,7 +242,7 @@ def test_a_cap_the_darts_cell_fits_changes_nothing(seed):
 
 def test_cost_cap_budgets_are_the_given_cells_costs_and_an_impossible_one_is_refused():
     from darts.spaces.genotype_io import load_genotype
-    from darts.resource_cost import cell_cost, cost_cap
+    from darts.spaces.darts_cnn.resource_cost import cell_cost, cost_cap
     t = table()
     t["reduce"]["skip_connect"] = 0.5  # a stride-2 skip connection is a factorized reduction
     cell = load_genotype("ResidualSepConv", PRIMITIVES)
@@ -272,7 +272,7 @@ def test_a_capped_search_derives_cells_no_dearer_than_the_cap_and_resumes_exactl
     assert dear(plain.genotype.normal) > 4  # else the test would not tell them apart
     assert dear(capped.genotype.normal) <= 4 and dear(capped.genotype.reduce) <= 5
     assert "expected_cost" not in capped.history[-1]  # a cap alone adds no term to the architecture loss
-    from darts import resource_cost
+    from darts.spaces.darts_cnn import resource_cost
     monkeypatch.setattr(resource_cost, "measure_op_costs", lambda *a, **k: table())
     resumes_exactly(tmp_path / "resume", monkeypatch, ["--cost_cap", "ResidualSepConv"])
 
@@ -297,7 +297,7 @@ def test_the_cost_prediction_benchmark_prices_the_probe_cells():
 def test_a_search_without_the_cap_cells_ops_still_prices_them(tmp_path, monkeypatch):
     """A search space may leave out ops (here the pools) that the --cost_cap cell uses (ResidualSepConv's
     reduction cell has a max pool): the table prices them too, so the cap is that cell's full cost."""
-    from darts import resource_cost
+    from darts.spaces.darts_cnn import resource_cost
     without_pools = [p for p in PRIMITIVES if "pool" not in p]
     priced = []
     t = table()

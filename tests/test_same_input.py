@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from darts import api
 from darts.spaces.genotype_io import load_genotype
 from darts.ops import PRIMITIVES
-from darts.resource_cost import cost_cap
+from darts.spaces.darts_cnn.resource_cost import cost_cap
 from darts.spaces.common.cell_discretize import SAME_INPUT, derive_cell, derive_cell_within
 from darts.spaces.darts_cnn.discretize import derive_genotype
 from darts.spaces.derivation import Derivation
@@ -97,7 +97,7 @@ def dear_normal(genes):
 def test_under_its_own_cost_the_residual_cell_is_derivable_only_with_same_input():
     """Alphas that favour ResidualSepConv's pairs, capped at its cost with reading an input priced: with
     --allow_same_input the derived normal cell is ResidualSepConv's; DARTS's distinct inputs cannot be."""
-    from darts.resource_cost import cost_cap
+    from darts.spaces.darts_cnn.resource_cost import cost_cap
     t = table()
     t["inputs"] = {"normal": [0.5, 0.5], "reduce": [0.0, 0.0]}
     cell = load_genotype("ResidualSepConv", PRIMITIVES)
@@ -124,7 +124,7 @@ def capped_search_derives_and_resumes(tmp_path, monkeypatch, setting: str, rule:
         table(), model.primitives, load_genotype("ResidualSepConv"), node_rule=rule)))
     saved = json.loads((tmp_path / "run" / "genotype.json").read_text())
     assert [tuple(g) for g in saved["normal"]] == list(run.genotype.normal)
-    from darts import resource_cost
+    from darts.spaces.darts_cnn import resource_cost
     monkeypatch.setattr(resource_cost, "measure_op_costs", lambda *a, **k: table())
     resumes_exactly(tmp_path / "capped", monkeypatch, [f"--{setting}", "--cost_cap", "ResidualSepConv"])
     return run.genotype
@@ -137,7 +137,7 @@ def test_a_search_with_same_input_derives_from_its_alphas_and_resumes_exactly(tm
 
 @pytest.mark.parametrize("flags, needle", [
     (["--allow_same_input", "--selection", "pt"], "use one"),
-    (["--space", "nb201", "--allow_same_input"], "no such cells")])
+    (["--space", "nb201", "--allow_same_input"], "offers no such choice")])
 def test_same_input_where_it_cannot_apply_is_refused(tmp_path, capsys, flags, needle):
     import train_search
     refused(train_search.main, TINY + flags + ["--save", str(tmp_path / "run")], capsys, tmp_path, needle)

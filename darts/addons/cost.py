@@ -1,7 +1,10 @@
-"""Add-on: resource-aware search (darts/resource_cost.py). The cells' expected op cost joins the architecture
-loss (--cost_weight); a cost cap (--cost_cap CELL, a derivation rule) derives the strongest cells whose cost fits
-CELL's, under the derivation's node rule (the node_rule add-on attaches first); --cost_cap_by step_time then
-scales the cap's budgets to the retrained network's measured step time after the search."""
+"""Add-on: resource-aware search over a space that prices its cells' ops (a supernet with the "op_costs"
+capability hands out its `cost_model()`; the DARTS space's is darts/spaces/darts_cnn/resource_cost.py). The cells'
+expected op cost joins the architecture loss (--cost_weight); a cost cap (--cost_cap CELL, a derivation rule)
+derives the strongest cells whose cost fits CELL's, under the derivation's node rule (the node_rule add-on
+attaches first); --cost_cap_by step_time then scales the cap's budgets to the retrained network's measured step
+time after the search. The table is timed at the shapes of the space's retrained network unless --cost_channels /
+--cost_layers name another."""
 from __future__ import annotations
 
 import json
@@ -22,8 +25,10 @@ class CostTerm(SearchAddon):
     options = (
         Option("cost_weight", 0.0, "FBNet-style: weight of the cells' expected op cost in the alphas' loss",
                minimum=0.0),
-        Option("cost_channels", 36, "--init_channels of the retrained network whose op costs are measured", minimum=1),
-        Option("cost_layers", 20, "--layers of the retrained network whose op costs are measured", minimum=1),
+        Option("cost_channels", None, "channels of the network whose op costs are timed (default: the space's, 36)",
+               type=int, minimum=1),
+        Option("cost_layers", None, "cells of the network whose op costs are timed (default: the space's, 20)",
+               type=int, minimum=1),
         Option("op_costs", None, "a JSON table of op costs in ms (e.g. a run's op_costs.json) instead of timing",
                type=str),
         Option("cost_cap", None, "derive the strongest cells costing at most this cell's (cells/ name or JSON)",
@@ -58,28 +63,24 @@ class CostTerm(SearchAddon):
             raise UserError(f"{flag} weighs the DARTS cells' op costs; the {space.name} space has no such cells")
         cell = cap_cell(settings)
         if settings.get("op_costs"):
-            from darts.resource_cost import read_op_costs
-            read_op_costs(settings["op_costs"], priced_ops(supernet.primitives, cell))
+            supernet.cost_model().read(settings["op_costs"], priced_ops(supernet.primitives, cell))
 
     def attach(self, searcher, settings: dict, context) -> None:
-        from darts.resource_cost import ExpectedCost, cost_cap, measure_op_costs, op_cost_table
-        s, model, shape = settings, searcher.model, context.shape
-        device = next(model.parameters()).device
+        s, model = settings, searcher.model
+        costs = model.cost_model()
         cell = cap_cell(s)
-        priced = priced_ops(model.primitives, cell)
-        table = op_cost_table(searcher.run_dir, priced, s.get("op_costs"), lambda: measure_op_costs(
-            priced, self.value(s, "cost_channels"), shape.height, shape.width, device,
-            channels_last=context.channels_last, layers=self.value(s, "cost_layers"), in_channels=shape.in_channels))
+        table = costs.table(searcher.run_dir, priced_ops(model.primitives, cell), s.get("op_costs"), context.shape,
+                            next(model.parameters()).device, s.get("cost_channels"), s.get("cost_layers"),
+                            context.channels_last)
         if cell is not None:
             derivation = searcher.derivation or ARGMAX
-            cap = cost_cap(table, model.primitives, cell, model.steps, f"--cost_cap {s['cost_cap']}",
-                           node_rule=derivation.node_rule, raise_to_cheapest=s.get("cost_cap_by") == "step_time")
+            cap = costs.cap(table, cell, f"--cost_cap {s['cost_cap']}", derivation.node_rule,
+                            raise_to_cheapest=s.get("cost_cap_by") == "step_time")
             searcher.derivation = derivation.but(cost_cap=cap)
             if s.get("cost_cap_by") == "step_time":
                 searcher.finish_hooks.append(lambda: fit_cap_to_step_time(searcher, s, context, cell))
         if s.get("cost_weight"):
-            cost = ExpectedCost(s["cost_weight"], table, model.primitives, model.relaxation.probabilities,
-                                model.steps)
+            cost = costs.expected_cost(s["cost_weight"], table, model.relaxation.probabilities)
             add_alpha_regularizer(searcher, cost)
             searcher.epoch_end_hooks.append(_cost_logger(cost, model))
 
@@ -121,9 +122,8 @@ def fit_cap_to_step_time(searcher, s: dict, context, cell) -> None:
     than the cap cell's, measured in the retrained network (resource_cost.fit_cap_to_step_time); measured once,
     kept in the run folder (cap_fit.json) so that a resumed search derives the same cells, rank 0's on every
     rank."""
-    from darts.resource_cost import CAP_FIT_FILE, scaled_cap
-    run, derivation = searcher.run_dir, searcher.derivation
-    saved = run.file(CAP_FIT_FILE) if run.path is not None else None
+    run, derivation, costs = searcher.run_dir, searcher.derivation, searcher.model.cost_model()
+    saved = run.file(costs.fit_file) if run.path is not None else None
     if saved is not None and saved.exists():
         try:
             scale = float(json.loads(saved.read_text())["scale"])
@@ -133,26 +133,26 @@ def fit_cap_to_step_time(searcher, s: dict, context, cell) -> None:
         log.info("cost cap fitted to step time (%s): budgets x %.3f", saved, scale)
     else:
         scale, trials = _measure_fit(searcher, s, context, cell)
-        run.write_json(CAP_FIT_FILE, {"scale": scale, "trials": trials})
+        run.write_json(costs.fit_file, {"scale": scale, "trials": trials})
         log.info("cost cap fitted to step time: budgets x %.3f", scale)
-    searcher.derivation = derivation.but(cost_cap=scaled_cap(derivation.cost_cap, scale))
+    searcher.derivation = derivation.but(cost_cap=costs.scaled(derivation.cost_cap, scale))
 
 
 def _measure_fit(searcher, s: dict, context, cell) -> tuple[float, list[dict]]:
     """(the fitted factor of the cap's budgets, 1 when none fits, rank 0's on every rank; the trials measured)."""
-    from darts.resource_cost import fit_cap_to_step_time as fit, network_step_ms, same_on_every_rank
-    model, derivation, shape = searcher.model, searcher.derivation, context.shape
-    device = next(model.parameters()).device
+    model, derivation = searcher.model, searcher.derivation
+    costs, device = model.cost_model(), next(model.parameters()).device
 
     def step_ms(genotypes):
-        return network_step_ms(genotypes, CostTerm.value(s, "cost_layers"), CostTerm.value(s, "cost_channels"),
-                               shape.in_channels, shape.height, shape.width, device, channels_last=context.channels_last)
-    best, trials = fit(derivation.cost_cap, lambda cap: model.genotype(derivation.but(cost_cap=cap)), step_ms, cell)
+        return costs.step_ms(genotypes, context.shape, device, s.get("cost_channels"), s.get("cost_layers"),
+                             context.channels_last)
+    best, trials = costs.fit_to_step_time(derivation.cost_cap, lambda cap: model.genotype(derivation.but(cost_cap=cap)),
+                                          step_ms, cell)
     for t in trials:
         log.info("cost cap x %.3f: the derived cells step in %.1f ms, %s's in %.1f ms (%s)", t["scale"],
                  t["step_ms"], s["cost_cap"], t["cap_step_ms"], "fits" if t["fits"] else "too slow")
     if best is None:
         log.warning("no tried factor of the cost cap gave cells that step as fast as %s's: the summed-cost "
                     "cap is kept", s["cost_cap"])
-    scale = same_on_every_rank({"cap": {"scale": 1.0 if best is None else best}})["cap"]["scale"]
+    scale = costs.on_every_rank({"cap": {"scale": 1.0 if best is None else best}})["cap"]["scale"]
     return scale, trials

@@ -36,11 +36,9 @@ class NodeRuleAddon(SearchAddon):
     def requires(self, supernet, space, settings: dict) -> None:
         if "node_rule" in capabilities(supernet):
             return
-        if settings.get("allow_same_input"):
-            raise UserError(f"--allow_same_input lets a DARTS cell's node read one input twice; the {space.name} "
-                            f"space has no such cells")
-        raise UserError(f"--chain_cells derives DARTS cells whose nodes read the node before them; the "
-                        f"{space.name} space has no such cells")
+        flag = "--allow_same_input" if settings.get("allow_same_input") else "--chain_cells"
+        raise UserError(f"{flag} changes how a derived DARTS cell's node picks its inputs; the {space.name} space's "
+                        f"supernet offers no such choice")
 
     def attach(self, searcher, settings: dict, context) -> None:
         searcher.derivation = (searcher.derivation or ARGMAX).but(node_rule=self.rule(settings))

@@ -11,6 +11,13 @@ from darts.spaces.common.cell_discretize import derive_cell, derive_cell_capped,
 from darts.spaces.derivation import ARGMAX, Derivation
 
 
+def cell_edges(steps: int, chain: bool = False) -> list[tuple[int, int]]:
+    """(node, input) of each edge of a search cell, in the alphas' row order. Inputs 0 and 1 are the cell's
+    inputs, 2 + i node i. DARTS: node i reads every earlier state. A chain: node i reads the state before it only
+    (node 0 the newer cell input), so a node's two ops both come from that one edge."""
+    return [(i, j) for i in range(steps) for j in ([i + 1] if chain else range(2 + i))]
+
+
 def derive_genotype(weights_normal: torch.Tensor, weights_reduce: torch.Tensor, primitives: Sequence[str],
                     steps: int = 4, multiplier: int = 4, edge_scale_normal=None, edge_scale_reduce=None,
                     derivation: Derivation = ARGMAX) -> Genotype:

@@ -111,6 +111,9 @@ class _FinalNetwork(nn.Module):
         return self.classifier(out.flatten(1)), logits_aux
 
 
+CIFAR_CHANNELS, CIFAR_LAYERS = 36, 20  # the paper's retrained CIFAR-10 network (train.py's defaults)
+
+
 class NetworkCIFAR(_FinalNetwork):
     """The CIFAR evaluation network: a 3x3 conv stem with 3*C channels, then `layers` cells.
 

@@ -40,7 +40,7 @@ from torch.utils.checkpoint import checkpoint
 
 from darts.genotype import Genotype
 from darts.ops import PRIMITIVES, FactorizedReduce, Identity, ReLUConvBN, build_op
-from darts.spaces.darts_cnn.discretize import derive_genotype
+from darts.spaces.darts_cnn.discretize import cell_edges, derive_genotype
 from darts.spaces.derivation import Derivation, offered
 from darts.spaces.mixed_op import MixedOp
 from darts.spaces.relaxation import Relaxation, make_relaxation
@@ -72,42 +72,44 @@ def auxiliary_skip(C: int, stride: int) -> nn.Module:
 
 class SearchCell(nn.Module):
     def __init__(self, primitives: Sequence[str], steps: int, multiplier: int, C_prev_prev: int, C_prev: int,
-                 C: int, reduction: bool, reduction_prev: bool, partial_channels: int = 1, aux_skip: bool = False):
+                 C: int, reduction: bool, reduction_prev: bool, partial_channels: int = 1, aux_skip: bool = False,
+                 chain: bool = False):
         super().__init__()
         self.reduction = reduction
         self.steps, self.multiplier = steps, multiplier
-        if reduction_prev:
+        self.reads_older = not chain  # a chain cell never reads its older input: no preprocessing of it
+        if not self.reads_older:
+            self.preprocess0 = None
+        elif reduction_prev:
             self.preprocess0 = FactorizedReduce(C_prev_prev, C, affine=False)
         else:
             self.preprocess0 = ReLUConvBN(C_prev_prev, C, 1, 1, 0, affine=False)
         self.preprocess1 = ReLUConvBN(C_prev, C, 1, 1, 0, affine=False)
+        self.edge_list = cell_edges(steps, chain)
+        self.row = {edge: r for r, edge in enumerate(self.edge_list)}
         self.edges = nn.ModuleList()
-        for i in range(steps):
-            for j in range(2 + i):
-                stride = 2 if reduction and j < 2 else 1
-                ops = [search_op(p, C // partial_channels, stride) for p in primitives]
-                aux = auxiliary_skip(C // partial_channels, stride) if aux_skip else None
-                self.edges.append(MixedOp(ops, primitives, partial_channels, stride, aux))
+        for _, j in self.edge_list:
+            stride = 2 if reduction and j < 2 else 1
+            ops = [search_op(p, C // partial_channels, stride) for p in primitives]
+            aux = auxiliary_skip(C // partial_channels, stride) if aux_skip else None
+            self.edges.append(MixedOp(ops, primitives, partial_channels, stride, aux))
+
+    def _inputs(self, s0, s1) -> list:
+        return [self.preprocess0(s0) if self.reads_older else None, self.preprocess1(s1)]
 
     def forward(self, s0, s1, weights, edge_weights=None):
         """weights: (n_edges, n_ops) softmaxed alphas; edge_weights: (n_edges,) edge normalisation or None."""
-        states = [self.preprocess0(s0), self.preprocess1(s1)]
-        offset = 0
-        for _ in range(self.steps):
-            s = sum(self.edges[offset + j](h, weights[offset + j],
-                                           None if edge_weights is None else edge_weights[offset + j])
-                    for j, h in enumerate(states))
-            offset += len(states)
-            states.append(s)
+        states = self._inputs(s0, s1)
+        for i in range(self.steps):
+            states.append(sum(self.edges[r](states[j], weights[r], None if edge_weights is None else edge_weights[r])
+                              for r, (node, j) in enumerate(self.edge_list) if node == i))
         return torch.cat(states[-self.multiplier:], dim=1)
 
     def forward_path(self, s0, s1, edges: Sequence[tuple[int, int]]):
         """One discrete cell: `edges` holds two (op index, input) pairs per node, in genotype order."""
-        states = [self.preprocess0(s0), self.preprocess1(s1)]
-        offset = 0
+        states = self._inputs(s0, s1)
         for i in range(self.steps):
-            states.append(sum(self.edges[offset + j].path(states[j], k) for k, j in edges[2 * i: 2 * i + 2]))
-            offset += len(states) - 1
+            states.append(sum(self.edges[self.row[i, j]].path(states[j], k) for k, j in edges[2 * i: 2 * i + 2]))
         return torch.cat(states[-self.multiplier:], dim=1)
 
 
@@ -137,9 +139,11 @@ class SearchNetwork(nn.Module):
     def __init__(self, C: int = 16, num_classes: int = 10, layers: int = 8, steps: int = 4, multiplier: int = 4,
                  stem_multiplier: int = 3, in_channels: int = 3, primitives: Sequence[str] = PRIMITIVES,
                  partial_channels: int = 1, relaxation: Relaxation | str | None = None, aux_skip: bool = False,
-                 memory_saving: bool = False):
+                 memory_saving: bool = False, chain: bool = False):
         """`aux_skip`: every edge gets DARTS-'s auxiliary skip connection (weighted by the search).
-        `memory_saving`: checkpoint each cell (see the module docstring); same results, less memory."""
+        `memory_saving`: checkpoint each cell (see the module docstring); same results, less memory.
+        `chain`: chain cells (cell_edges): one edge per node, from the node before it; the derived node keeps
+        that edge's two strongest ops."""
         super().__init__()
         self.relaxation = make_relaxation(relaxation)
         self.memory_saving = bool(memory_saving)
@@ -148,7 +152,11 @@ class SearchNetwork(nn.Module):
                              f"(each edge's ops get C / partial_channels channels)")
         self.config = dict(C=C, num_classes=num_classes, layers=layers, steps=steps, multiplier=multiplier,
                            stem_multiplier=stem_multiplier, in_channels=in_channels, primitives=list(primitives),
-                           partial_channels=partial_channels, **({"aux_skip": True} if aux_skip else {}))
+                           partial_channels=partial_channels, **({"aux_skip": True} if aux_skip else {}),
+                           **({"chain": True} if chain else {}))
+        if chain and partial_channels > 1:
+            raise ValueError("chain cells have one edge per node: PC-DARTS's edge normalisation has nothing to weigh")
+        self.chain = bool(chain)
         self.partial_channels = partial_channels
         self.primitives = list(primitives)
         self.steps, self.multiplier = steps, multiplier
@@ -162,13 +170,13 @@ class SearchNetwork(nn.Module):
             if reduction:
                 C_curr *= 2
             cell = SearchCell(self.primitives, steps, multiplier, C_prev_prev, C_prev, C_curr, reduction,
-                              reduction_prev, partial_channels, aux_skip)
+                              reduction_prev, partial_channels, aux_skip, chain)
             self.cells.append(cell)
             reduction_prev = reduction
             C_prev_prev, C_prev = C_prev, multiplier * C_curr
         self.global_pooling = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Linear(C_prev, num_classes)
-        n_edges = sum(2 + i for i in range(steps))
+        n_edges = len(cell_edges(steps, chain))
         self.alphas_normal = nn.Parameter(1e-3 * torch.randn(n_edges, len(self.primitives)))
         self.alphas_reduce = nn.Parameter(1e-3 * torch.randn(n_edges, len(self.primitives)))
         if partial_channels > 1:  # PC-DARTS edge normalisation
@@ -178,13 +186,21 @@ class SearchNetwork(nn.Module):
     # --- the contract every searchable space offers the strategies -------------------------------
     ALPHA_NAMES = ("alphas_normal", "alphas_reduce", "betas_normal", "betas_reduce")
     # What this supernet offers the search add-ons: the derivation rules of darts.spaces.derivation, op cost
-    # tables per edge (darts/resource_cost.py), selection by perturbation, and DARTS-'s auxiliary skips when built
+    # tables per edge (cost_model(), resource_cost.py), selection by perturbation, and DARTS-'s auxiliary skips when built
     # with them.
     CAPABILITIES = frozenset({"node_rule", "max_skip", "cost_cap", "op_costs", "selection"})
 
+    CHAIN_CAPABILITIES = frozenset({"max_skip", "cost_cap", "op_costs"})  # its node rule is fixed: the chain
+
     @property
     def capabilities(self) -> frozenset:
-        return self.CAPABILITIES | ({"aux_skip"} if self.config.get("aux_skip") else frozenset())
+        offered = self.CHAIN_CAPABILITIES if self.chain else self.CAPABILITIES
+        return offered | ({"aux_skip"} if self.config.get("aux_skip") else frozenset())
+
+    def cost_model(self):
+        """The DARTS cells' cost model (op cost table, expected cost, cost cap) the cost add-on uses."""
+        from darts.spaces.darts_cnn.resource_cost import DartsCellCosts
+        return DartsCellCosts(self.primitives, self.steps, self.chain)
 
     def use_relaxation(self, relaxation: Relaxation) -> None:
         """Mix and derive through `relaxation` from now on (e.g. DARTS-PT's projection of the current one)."""
@@ -223,18 +239,32 @@ class SearchNetwork(nn.Module):
     def genotype(self, derivation: Derivation | None = None) -> Genotype:
         """The cells derived from the alphas by `derivation` (default: the paper's argmax)."""
         derivation = offered(derivation, self.capabilities, type(self).__name__)
+        if self.chain:
+            derivation = derivation.but(node_rule="chain")
         with torch.no_grad():
             e_normal, e_reduce = self.edge_weights()
-            return derive_genotype(self.relaxation.probabilities(self.alphas_normal),
-                                   self.relaxation.probabilities(self.alphas_reduce),
+            return derive_genotype(self._every_edge(self.relaxation.probabilities(self.alphas_normal)),
+                                   self._every_edge(self.relaxation.probabilities(self.alphas_reduce)),
                                    self.primitives, self.steps, self.multiplier, edge_scale_normal=e_normal,
                                    edge_scale_reduce=e_reduce, derivation=derivation)
+
+    def _every_edge(self, weights: torch.Tensor) -> torch.Tensor:
+        """Per-edge rows laid out as a DARTS cell's 14 (a chain's absent edges weigh 0), the layout the
+        discretizer, the cost tables and the plots read."""
+        if not self.chain:
+            return weights
+        full = weights.new_zeros(len(cell_edges(self.steps)), weights.shape[-1])
+        rows = {edge: r for r, edge in enumerate(cell_edges(self.steps))}
+        full[[rows[edge] for edge in cell_edges(self.steps, chain=True)]] = weights
+        return full
 
     def alpha_summary(self) -> dict:
         """Softmaxed alphas per cell type, as plain lists (one row per edge) for logs and plots."""
         return {"primitives": self.primitives,
-                "normal": self.relaxation.probabilities(self.alphas_normal.detach().float()).cpu().tolist(),
-                "reduce": self.relaxation.probabilities(self.alphas_reduce.detach().float()).cpu().tolist(),
+                "normal": self._every_edge(self.relaxation.probabilities(self.alphas_normal.detach().float()))
+                .cpu().tolist(),
+                "reduce": self._every_edge(self.relaxation.probabilities(self.alphas_reduce.detach().float()))
+                .cpu().tolist(),
                 **self._edge_summary()}
 
     def _edge_summary(self) -> dict:
@@ -286,7 +316,7 @@ class SearchNetwork(nn.Module):
                              f"last {self.multiplier}")
         pairs = []
         for k, (op, j) in enumerate(edges):
-            if op not in self.primitives or not 0 <= j < 2 + k // 2:
+            if op not in self.primitives or (k // 2, j) not in self.cells[0].row:
                 raise ValueError(f"{cell} edge {k} ({op!r}, {j}) is not an edge of this supernet")
             pairs.append((self.primitives.index(op), int(j)))
         return pairs

@@ -6,6 +6,7 @@ from darts.errors import UserError
 from darts.genotype import Genotype, GenotypeError
 from darts.options import Option
 from darts.spaces.base import DataShape, Space, register_space
+from darts.spaces.darts_cnn.network import CIFAR_CHANNELS, CIFAR_LAYERS
 
 
 class DartsCnnSpace(Space):
@@ -28,7 +29,7 @@ class DartsCnnSpace(Space):
     legacy_keys = frozenset(Genotype._fields)
     # retraining: the paper's CIFAR-10 network (train.py); ImageNet: train_imagenet.py's
     final_recipes = {
-        "default": {"init_channels": 36, "layers": 20},
+        "default": {"init_channels": CIFAR_CHANNELS, "layers": CIFAR_LAYERS},
         "imagenet": {"init_channels": 48, "layers": 14, "batch_size": 128, "learning_rate": 0.1,
                      "weight_decay": 3e-5, "epochs": 250, "drop_path_prob": 0.0, "label_smoothing": 0.1,
                      "lr_schedule": "step", "report_freq": 100},

@@ -1,4 +1,6 @@
-"""Resource-aware search: the expected cost of the derived cells as a term of the architecture loss, so that
+"""The DARTS cells' cost model (the supernet's `cost_model()`, which the cost add-on darts/addons/cost.py uses).
+
+Resource-aware search: the expected cost of the derived cells as a term of the architecture loss, so that
 an operation must gain more accuracy than it costs in time (FBNet, Wu et al. 2019; ProxylessNAS, Cai et
 al. 2019: an expected latency under the architecture distribution, from a per-op lookup table):
 
@@ -40,6 +42,8 @@ from typing import Callable, Sequence
 import torch
 
 from darts.errors import UserError
+from darts.spaces.darts_cnn.discretize import cell_edges
+from darts.spaces.darts_cnn.network import CIFAR_CHANNELS, CIFAR_LAYERS
 
 log = logging.getLogger("darts")
 
@@ -148,7 +152,7 @@ def _training_steps(genotypes: dict, layers: int, channels: int, in_channels: in
     """{name: one training step (forward, cross-entropy, backward) of the retrained network of that genotype}
     (NetworkCIFAR: `layers` cells from `channels` channels, affine BatchNorm, no auxiliary head) on one
     random batch."""
-    from darts.spaces.darts_cnn.network import NetworkCIFAR
+    from darts.spaces.darts_cnn.network import NetworkCIFAR  # this space's retrained network
     fmt = torch.channels_last if channels_last else torch.contiguous_format
     x = torch.randn(batch, in_channels, height, width, device=device).contiguous(memory_format=fmt)
     y = torch.randint(0, 10, (batch,), device=device)
@@ -293,11 +297,12 @@ def op_cost_table(run, primitives: Sequence[str], given: str | None, measure: Ca
     return table
 
 
-def edge_costs(table: dict[str, dict[str, float]], primitives: Sequence[str], steps: int = 4) -> list[torch.Tensor]:
-    """[normal, reduce] costs[edge, op] in the alphas' edge order: a reduction cell's edges from its two inputs
-    take the stride-2 row, its edges between nodes the inner one."""
+def edge_costs(table: dict[str, dict[str, float]], primitives: Sequence[str], steps: int = 4,
+               chain: bool = False) -> list[torch.Tensor]:
+    """[normal, reduce] costs[edge, op] in the alphas' edge order (a DARTS cell's, or a chain's): a reduction
+    cell's edges from its two inputs take the stride-2 row, its edges between nodes the inner one."""
     row = {name: torch.tensor([table[name][p] for p in primitives]) for name in ROWS}
-    from_inputs = [j < 2 for i in range(steps) for j in range(2 + i)]
+    from_inputs = [j < 2 for _, j in cell_edges(steps, chain)]
     return [torch.stack([row["normal"]] * len(from_inputs)),
             torch.stack([row["reduce"] if first else row["reduce_inner"] for first in from_inputs])]
 
@@ -342,9 +347,9 @@ class ExpectedCost:
     """alpha_regularizer of the Architect: weight * the cells' expected cost / the most expensive cells'."""
 
     def __init__(self, weight: float, table: dict[str, dict[str, float]], primitives: Sequence[str],
-                 probabilities: Callable[[torch.Tensor], torch.Tensor], steps: int = 4):
+                 probabilities: Callable[[torch.Tensor], torch.Tensor], steps: int = 4, chain: bool = False):
         self.weight, self.probabilities = weight, probabilities
-        self.costs = edge_costs(table, primitives, steps)
+        self.costs = edge_costs(table, primitives, steps, chain)
         self.peak = sum(float(c.max(-1).values.sum()) for c in self.costs)
 
     def expected(self, alphas: Sequence[torch.Tensor]) -> torch.Tensor:
@@ -355,3 +360,46 @@ class ExpectedCost:
 
     def __call__(self, alphas: Sequence[torch.Tensor]) -> torch.Tensor:
         return self.weight * self.expected(alphas)
+
+
+class DartsCellCosts:
+    """What the cost add-on asks of a supernet of DARTS cells: its op cost table (measured at the shapes of the
+    retrained network, by default the space's own: 20 cells of 36 channels), the expected-cost term, the cost
+    cap on derived cells and the retrained network's step time. The functions above do the work."""
+
+    fit_file = CAP_FIT_FILE
+
+    def __init__(self, primitives: Sequence[str], steps: int, chain: bool = False):
+        self.primitives, self.steps, self.chain = list(primitives), steps, chain
+        self.channels, self.layers = CIFAR_CHANNELS, CIFAR_LAYERS
+
+    def read(self, path: str, priced: Sequence[str]) -> dict:
+        return read_op_costs(path, priced)
+
+    def table(self, run, priced: Sequence[str], given: str | None, shape, device, channels: int | None = None,
+              layers: int | None = None, channels_last: bool = False) -> dict:
+        """The run's table (op_cost_table): measured at `layers` cells of `channels` (default: the space's)."""
+        return op_cost_table(run, priced, given, lambda: measure_op_costs(
+            priced, channels or self.channels, shape.height, shape.width, device, channels_last=channels_last,
+            layers=layers or self.layers, in_channels=shape.in_channels))
+
+    def cap(self, table: dict, cell, name: str, node_rule: str, raise_to_cheapest: bool = False) -> tuple:
+        return cost_cap(table, self.primitives, cell, self.steps, name, node_rule=node_rule,
+                        raise_to_cheapest=raise_to_cheapest)
+
+    def expected_cost(self, weight: float, table: dict, probabilities) -> ExpectedCost:
+        return ExpectedCost(weight, table, self.primitives, probabilities, self.steps, self.chain)
+
+    def step_ms(self, genotypes: dict, shape, device, channels: int | None = None, layers: int | None = None,
+                channels_last: bool = False) -> dict[str, float]:
+        return network_step_ms(genotypes, layers or self.layers, channels or self.channels, shape.in_channels,
+                               shape.height, shape.width, device, channels_last=channels_last)
+
+    def fit_to_step_time(self, cap: tuple, derive: Callable, step_ms: Callable, cap_cell) -> tuple:
+        return fit_cap_to_step_time(cap, derive, step_ms, cap_cell)
+
+    def scaled(self, cap: tuple, scale: float) -> tuple:
+        return scaled_cap(cap, scale)
+
+    def on_every_rank(self, table: dict) -> dict:
+        return same_on_every_rank(table)
