@@ -48,7 +48,7 @@ def prepare_search(space, settings: dict, device: torch.device, data: Any = None
     prepared = PreparedSearch(space, strategy, settings, device)
     if settings.get("benchmark"):
         prepared.evaluator, prepared.report = space.table(settings["benchmark"], settings["dataset"],
-                                                          settings.get("reward"))
+                                                          settings.get("reward"), settings)
     if strategy.uses_supernet or prepared.evaluator is None:
         prepared.data = load_modality(space.modality, settings, dataset=data)
     if strategy.uses_supernet:

@@ -63,9 +63,10 @@ class Space:
         """Part name -> graphviz.Digraph of `genotype` (e.g. {'normal': ..., 'reduce': ...})."""
         raise NotImplementedError
 
-    def table(self, path: str, dataset: str, reward: str):
+    def table(self, path: str, dataset: str, reward: str, opts: dict | None = None):
         """(evaluator, report) of a tabular benchmark of this space: the evaluator gives rewards, the report
-        function arch -> dict gives the figures to log beside the reward (never the reward itself)."""
+        function arch -> dict gives the figures to log beside the reward (never the reward itself). `opts`:
+        the run's settings (the space's own options among them)."""
         raise NotImplementedError
 
     def check_options(self, opts: dict, shape: DataShape | None = None) -> None:

@@ -51,7 +51,7 @@ class NatsSizeSpace(Space):
         from darts.spaces.nats_sss.diagram import size_diagrams
         return size_diagrams(genotype)
 
-    def table(self, path: str, dataset: str, reward: str):
+    def table(self, path: str, dataset: str, reward: str, opts: dict | None = None):
         from darts.spaces.common.nats_benchmark import table_evaluator_and_report
         return table_evaluator_and_report(path, dataset, reward)
 

@@ -52,7 +52,7 @@ class Nb101Space(Space):
         from darts.spaces.nb101.diagram import nb101_cell_graph
         return {"cell": nb101_cell_graph(genotype)}
 
-    def table(self, path: str, dataset: str, reward: str):
+    def table(self, path: str, dataset: str, reward: str, opts: dict | None = None):
         from darts.spaces.nb101.benchmark import table_evaluator_and_report
         return table_evaluator_and_report(path, dataset, reward)
 

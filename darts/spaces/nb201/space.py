@@ -16,6 +16,9 @@ class Nb201Space(Space):
     options = (
         Option("init_channels", 16, "C, channels of the first stage (the benchmark's 16)", minimum=1),
         Option("layers", 15, "cells in all, three stages of layers/3 (the benchmark's 15 = 3 x 5)", minimum=3),
+        Option("table_isomorphs", "exact", "how --benchmark answers for a cell: exact (its own row, as the official "
+                                           "API) or class_mean (the mean over its isomorphism class)",
+               choices=("exact", "class_mean")),
     )
     legacy_keys = frozenset({"arch"})
     recipe = RECIPE  # retraining: the benchmark's own recipe (NAS-Bench-201 paper, section 2.3)
@@ -59,15 +62,19 @@ class Nb201Space(Space):
         from darts.spaces.common.nb201_diagram import nb201_cell_graph
         return {"cell": nb201_cell_graph(str(genotype))}
 
-    def table(self, path: str, dataset: str, reward: str):
+    def table(self, path: str, dataset: str, reward: str, opts: dict | None = None):
         """Our CSV conversion of the benchmark, or NATS-Bench's own topology-space records (a directory such
-        as NATS-tss-v1_0-3ffb9-simple/, read by the records reader of the NATS package)."""
+        as NATS-tss-v1_0-3ffb9-simple/, read by the records reader of the NATS package, one record per cell)."""
         from pathlib import Path
+        isomorphs = (opts or {}).get("table_isomorphs") or "exact"
         if Path(path).is_dir():
+            if isomorphs != "exact":
+                raise UserError("--table_isomorphs class_mean needs the CSV table; NATS-Bench's records answer "
+                                "each cell with its own record")
             from darts.spaces.common.nats_benchmark import table_evaluator_and_report
             return table_evaluator_and_report(path, dataset, reward)
         from darts.spaces.nb201.benchmark import table_evaluator
-        evaluator = table_evaluator(path, dataset, reward or "valid12")
+        evaluator = table_evaluator(path, dataset, reward or "valid12", isomorphs=isomorphs)
         return evaluator, evaluator.report
 
 
