@@ -113,7 +113,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--option", action="append", default=[], metavar="STRATEGY.NAME=VALUE",
                    help="override a strategy option, e.g. bo.n_startup_trials=20 (for tuning)")
     p.add_argument("--isomorphs", default="exact", choices=ISOMORPHS,
-                   help="exact: each cell its own row, as the official API (default); mean: class means")
+                   help="exact: each cell its own row, as the official API (default); class_mean: class means")
     p.add_argument("--json", type=Path, help="write the chosen cells' test-accuracy curves (mean, std per query)")
     p.add_argument("--plot", type=Path, help="draw test accuracy of the chosen cell against queries, per dataset")
     return p.parse_args(argv)
