@@ -119,7 +119,7 @@ def priced_ops(primitives, cell) -> list[str]:
 
 def fit_cap_to_step_time(searcher, s: dict, context, cell) -> None:
     """--cost_cap_by step_time: scale the cap's budgets by the largest factor whose derived cells train no slower
-    than the cap cell's, measured in the retrained network (resource_cost.fit_cap_to_step_time); measured once,
+    than the cap cell's, measured in the retrained network (the cost model's fit_to_step_time); measured once,
     kept in the run folder (cap_fit.json) so that a resumed search derives the same cells, rank 0's on every
     rank."""
     run, derivation, costs = searcher.run_dir, searcher.derivation, searcher.model.cost_model()

@@ -5,7 +5,7 @@ inputs). Other rules, each offered by the supernets that can apply it (their `ca
 - node_rule: how a DARTS cell's node picks its inputs (a name in the space's table of node rules:
   distinct_inputs, the paper's; same_input; chain);
 - max_skip: P-DARTS's cap on the normal cell's skip connections;
-- cost_cap: the strongest cells within a cost budget (darts/resource_cost.py), under the node rule.
+- cost_cap: the strongest cells within a cost budget (the space's cost model, e.g. darts_cnn/resource_cost.py), under the node rule.
 A derivation is a plain value, built by the search add-ons that choose it (darts/addons) and read by the space's
 discretizer, so neither side imports the other. Selection by perturbation (DARTS-PT) needs no rule here: it
 projects the supernet's relaxation, and the default derivation then reads its decisions.

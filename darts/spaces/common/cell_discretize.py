@@ -7,7 +7,7 @@ excluded).
 P-DARTS's cap (Chen et al., ICCV 2019), `max_skip`: while the derived normal cell holds more skip
 connections than allowed, the weakest chosen skip connection's weight is set to 0 and the cell derived again.
 
-A cost cap (`derive_cell_within`, darts/resource_cost.py's `--cost_cap`): the cell whose chosen ops have the
+A cost cap (`derive_cell_within`, the DARTS space's resource_cost.py, `--cost_cap`): the cell whose chosen ops have the
 largest summed weight among the cells whose cost (their ops' costs plus those of the cell inputs they read)
 fits a budget. DARTS's rule is the same maximum without the budget (each node's two strongest edges with
 their argmax ops), so a cap the DARTS cell fits changes nothing.
