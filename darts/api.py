@@ -247,3 +247,4 @@ def render(genotype: Any, out_dir: str | Path, stem: str = "genotype", fmt: str 
     .dot source when the `dot` program is missing). Returns the files written."""
     from visualize import render_genotype
     return render_genotype(_genotype(genotype), out_dir, stem, fmt)
+from darts.proxies import score  # noqa: E402,F401  (zero-cost proxies of a network or genotype: docs/proxies.md)
