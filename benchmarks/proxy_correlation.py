@@ -147,7 +147,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--images", type=Path, help="the JPEG CIFAR-10 archive (default: $DARTS_SHARED_DATA/"
                                                "cifar10-jpeg/cifar10-jpeg.tar.gz)")
     p.add_argument("--cache", type=Path, default=default_cache_dir(), help="where the extracted images go")
-    p.add_argument("--images_per_class", type=int, default=100, help="training images extracted per class")
+    p.add_argument("--images_per_class", type=int, default=100, help="training images extracted per class (the "
+                                                                     "folder reader holds a fifth out)")
     p.add_argument("--cells", type=int, default=1000, help="cells sampled (default 1000)")
     p.add_argument("--seed", type=int, default=0, help="the cells, the networks' weights and the minibatch")
     p.add_argument("--proxies", nargs="+", default=None, help="default: every registered proxy")

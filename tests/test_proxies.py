@@ -274,3 +274,13 @@ def test_a_cell_of_none_edges_scores_undefined_where_the_papers_cannot_score_it(
     opts = space.resolve({"init_channels": 4, "layers": 3})
     build = lambda a, c, k: space.build_network(a, opts, DataShape(c, 8, 8, k))  # noqa: E731
     assert ProxyEvaluator(build, x, y, proxy="jacob_cov", num_classes=10).evaluate(arch) == float("-inf")
+
+
+def test_proxies_that_need_no_labels_score_images_alone_and_the_others_say_what_is_missing():
+    net = two_layer()
+    x, y = batch()
+    assert score(net, x, ["naswot", "synflow"], batch_size=N) == score(net, (x, y), ["naswot", "synflow"], batch_size=N)
+    with pytest.raises(UserError, match="proxies snip, zico need labels"):
+        score(net, x, ["naswot", "snip", "zico"])
+    with pytest.raises(UserError, match="a number of classes"):
+        score(Nb201Arch.from_index(0), torch.randn(4, 3, 8, 8), ["naswot"])

@@ -12,9 +12,12 @@ JACOB_COV_K = 1e-5  # the constant the score adds to each eigenvalue (Mellor et 
 
 def relu_codes_kernel(codes: torch.Tensor) -> torch.Tensor:
     """K[i, j] = the number of units on which the binary codes of images i and j agree = N_A - Hamming(c_i, c_j),
-    from codes (N, N_A) of 0/1, in float64."""
-    c = codes.to(torch.float64)
-    return c @ c.t() + (1 - c) @ (1 - c).t()
+    from codes (N, N_A) of 0/1, in float64. Both on: c_i . c_j; both off: N_A - |c_i| - |c_j| + c_i . c_j. One
+    float32 product is exact here (integers below 2^24)."""
+    c = codes.to(torch.float32)
+    on = (c @ c.t()).to(torch.float64)
+    ones = c.sum(dim=1).to(torch.float64)
+    return 2 * on - ones[:, None] - ones[None, :] + c.shape[1]
 
 
 def relus(network: nn.Module) -> list[nn.Module]:

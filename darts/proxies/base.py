@@ -3,7 +3,8 @@ helpers every proxy shares (a working copy of the network in the mode the papers
 layers whose weights count). darts/proxies/registry.py lists the proxies, the built-in ones first.
 
 A proxy scores an untrained network on one minibatch of real data: `compute(network, inputs, targets,
-loss_fn) -> float`, higher meaning better as its paper uses it. It never changes the network it is given
+loss_fn) -> float`, higher meaning better as its paper uses it (targets may be None for a proxy that declares
+needs_labels = False). It never changes the network it is given
 (it works on a copy) and uses no randomness of its own, so a score is fixed by the network's initial weights
 and the minibatch (darts.proxies.score seeds both).
 """

@@ -4,7 +4,8 @@
     score(genotype, dataset, ["synflow", "naswot", "params"], seed=0)   # {'synflow': ..., 'naswot': ..., ...}
 
 `data` is an ImageDataset (the package's readers: a minibatch is drawn from its training split with the seed
-and normalized with the dataset's mean and std) or a pair (inputs, targets) of tensors used as given. Each proxy
+and normalized with the dataset's mean and std), a pair (inputs, targets) of tensors used as given, or the inputs
+alone for proxies that need no labels (`Proxy.needs_labels`). Each proxy
 takes the first `batch_size` images of the minibatch, by default the batch its paper uses (64; NASWOT and ZiCo
 128). A genotype's network is built by its space at the space's final size (or `space_options`) from the
 seed, so a score is fixed by the genotype, the data and the seed.
@@ -58,15 +59,28 @@ def network_of(genotype: Any, shape: DataShape, seed: int = 0, space_options: di
 
 
 def _data(data: Any, size: int, seed: int, num_classes: int | None):
+    """(inputs, labels or None, classes or None) of the data given to `score`."""
     if isinstance(data, ImageDataset):
         x, y = minibatch(data, min(size, len(data.train_x)), seed)
         return x, y, num_classes or data.num_classes
-    if isinstance(data, (tuple, list)) and len(data) == 2 and torch.is_tensor(data[0]) and data[0].dim() >= 2:
-        x, y = data[0], torch.as_tensor(data[1]).long()
-        x = x if x.is_floating_point() else x.float()
-        return x, y, num_classes or int(y.max()) + 1
-    raise UserError(f"proxies score on an ImageDataset or an (inputs, labels) pair of tensors (images: (N, C, H, W), "
-                    f"normalized), got a {type(data).__name__}")
+    pair = isinstance(data, (tuple, list)) and len(data) == 2
+    x = data[0] if pair else data
+    if not torch.is_tensor(x) or x.dim() < 2:
+        raise UserError(f"proxies score on an ImageDataset, an (inputs, labels) pair of tensors or the inputs alone "
+                        f"(images: (N, C, H, W), normalized), got a {type(data).__name__}")
+    x = x if x.is_floating_point() else x.float()
+    y = torch.as_tensor(data[1]).long() if pair else None
+    return x, y, num_classes or (int(y.max()) + 1 if y is not None else None)
+
+
+def _check_needs(chosen, x: torch.Tensor, y, classes, genotype: bool) -> None:
+    """Refuse, before any work, what the chosen proxies or the genotype's network need and the data lacks."""
+    unlabeled = [p.name for p in chosen if p.needs_labels and y is None]
+    if unlabeled:
+        raise UserError(f"proxies {', '.join(unlabeled)} need labels: give (inputs, labels) or an ImageDataset")
+    if genotype and (x.dim() != 4 or classes is None):
+        raise UserError(f"a genotype's network needs images (N, C, H, W) and a number of classes (labels or "
+                        f"num_classes=); got inputs of shape {tuple(x.shape)}")
 
 
 def score(network: Any, data: Any, proxies: Sequence[str] | None = None, *, seed: int = 0,
@@ -80,9 +94,8 @@ def score(network: Any, data: Any, proxies: Sequence[str] | None = None, *, seed
         raise UserError(f"batch_size must be at least 2 (batch norm and the kernels compare images), got {batch_size}")
     size = batch_size or max(p.batch_size for p in chosen)
     x, y, classes = _data(data, size, seed, num_classes)
+    _check_needs(chosen, x, y, classes, not isinstance(network, nn.Module))
     if not isinstance(network, nn.Module):
-        if x.dim() != 4:
-            raise UserError(f"a genotype's network takes images (N, C, H, W); got inputs of shape {tuple(x.shape)}")
         network = network_of(network, DataShape(x.shape[1], x.shape[2], x.shape[3], classes), seed, space_options)
     loss_fn = loss_fn or F.cross_entropy
     out = {}
@@ -90,5 +103,5 @@ def score(network: Any, data: Any, proxies: Sequence[str] | None = None, *, seed
         n = batch_size or proxy.batch_size
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
-            out[proxy.name] = proxy.compute(network, x[:n], y[:n], loss_fn)
+            out[proxy.name] = proxy.compute(network, x[:n], None if y is None else y[:n], loss_fn)
     return out
