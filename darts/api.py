@@ -247,3 +247,17 @@ def render(genotype: Any, out_dir: str | Path, stem: str = "genotype", fmt: str 
     .dot source when the `dot` program is missing). Returns the files written."""
     from visualize import render_genotype
     return render_genotype(_genotype(genotype), out_dir, stem, fmt)
+
+
+# --- export -------------------------------------------------------------------------------------------
+def export(network: nn.Module | str | Path, out_dir: str | Path,
+           formats: tuple[str, ...] | list[str] | str = ("onnx", "torchscript", "standalone"), batch: int = 8,
+           image_size: int | None = None) -> list:
+    """Write `network` (from build_network / load_network / train, or a saved network's path) into OUT_DIR as
+    ONNX (network.onnx), TorchScript (network_torchscript.pt) and a file needing only torch (network.py with
+    network_weights.pt), each loaded back and checked on `batch` random inputs before anything is written
+    (see darts.export). Returns one report per format (.files, .error: the logits' relative difference)."""
+    from darts.export import export_network
+    if isinstance(network, (str, Path)):
+        network = load_network(network)
+    return export_network(network, out_dir, formats, batch, image_size)
