@@ -1,17 +1,19 @@
-"""A trained final network written as files that run without this package: ONNX, TorchScript, and a standalone
-PyTorch file (darts.standalone) with its weights.
+"""A trained final network written as files that run without this package: ONNX, TorchScript, a standalone
+PyTorch file (darts.standalone) with its weights, and, when asked, torch.export's program (.pt2).
 
 Each file is checked before anything is written: loaded back (the ONNX file by onnxruntime, the TorchScript file by
-torch.jit.load, the standalone file as a fresh module) and run on a batch of random inputs of another batch size
-than the one it was made with; its logits must equal the network's within a relative 1e-4 (of the largest logit).
-The files hold the evaluation-mode network (batch norm with its running statistics, no drop path, no auxiliary
-head) and return the logits; inputs are images normalised as in training, of the trained height and width.
+torch.jit.load, the standalone file as a fresh module, the .pt2 by torch.export.load) and run on a batch of random
+inputs of another batch size than the one it was made with; its logits must equal the network's within a relative
+1e-4 (of the largest logit). The files hold the evaluation-mode network (batch norm with its running statistics,
+no drop path, no auxiliary head) and return the logits; inputs are images normalised as in training, of the
+trained height and width.
 
 ONNX needs the optional packages onnx and onnxruntime (pip install 'darts-nas[export]').
 """
 from __future__ import annotations
 
 import copy
+import importlib
 import inspect
 import io
 import types
@@ -29,12 +31,13 @@ from darts.errors import UserError
 from darts.spaces.registry import get_space
 from darts.standalone import network_source, record, recorded_weights
 
-FORMATS = ("onnx", "torchscript", "standalone")
+FORMATS = ("onnx", "torchscript", "standalone", "torch_export")
+DEFAULT_FORMATS = FORMATS[:3]  # torch_export (torch.export's .pt2, TorchScript's successor) when asked: slower to make
 TOLERANCE = 1e-4  # largest difference of a logit, relative to the largest logit
 TRACE_BATCH = 2  # the batch the files are made with; the check runs another
 INSTALL = "pip install 'darts-nas[export]' (or: pip install onnx onnxruntime)"
 FILES = {"onnx": ("network.onnx",), "torchscript": ("network_torchscript.pt",),
-         "standalone": ("network.py", "network_weights.pt")}
+         "standalone": ("network.py", "network_weights.pt"), "torch_export": ("network.pt2",)}
 
 
 @dataclass
@@ -94,11 +97,10 @@ def input_shape(spec, image_size: int | None = None, in_channels: int | None = N
 def onnxruntime_module():
     """onnxruntime, or a one-line error saying how to install it."""
     try:
-        import onnx  # noqa: F401  (the exporter writes its protobuf)
-        import onnxruntime
+        importlib.import_module("onnx")  # torch's exporter writes the file with it
+        return importlib.import_module("onnxruntime")
     except ImportError as e:
         raise UserError(f"the ONNX export needs the optional package {e.name or 'onnxruntime'}: {INSTALL}") from None
-    return onnxruntime
 
 
 def _relative_error(out, expected: torch.Tensor) -> float:
@@ -139,7 +141,14 @@ def _standalone(model: nn.Module, trace_x: torch.Tensor, check_x: torch.Tensor, 
     return [source.encode("utf-8"), buf.getvalue()], net.eval()(check_x), "its own Network"
 
 
-EXPORTERS = {"onnx": _onnx, "torchscript": _torchscript, "standalone": _standalone}
+def _torch_export(model: nn.Module, trace_x: torch.Tensor, check_x: torch.Tensor, recording):
+    program = torch.export.export(model, (trace_x,), dynamic_shapes=({0: torch.export.Dim("batch")},))
+    buf = io.BytesIO()
+    torch.export.save(program, buf)
+    return [buf.getvalue()], torch.export.load(io.BytesIO(buf.getvalue())).module()(check_x), "torch.export.load"
+
+
+EXPORTERS = {"onnx": _onnx, "torchscript": _torchscript, "standalone": _standalone, "torch_export": _torch_export}
 
 
 def _title(spec) -> str:
@@ -156,8 +165,9 @@ def _check_space(spec) -> None:
                         f"recurrent network's loop over the text would be fixed to one window length)")
 
 
-def export_network(network: nn.Module, out_dir: str | Path, formats: Sequence[str] | str = FORMATS, batch: int = 8,
-                   image_size: int | None = None, in_channels: int | None = None) -> list[ExportedFormat]:
+def export_network(network: nn.Module, out_dir: str | Path, formats: Sequence[str] | str = DEFAULT_FORMATS,
+                   batch: int = 8, image_size: int | None = None,
+                   in_channels: int | None = None) -> list[ExportedFormat]:
     """Write `network` (its `network_spec`, as api.build_network and api.load_network attach, gives the input
     shape; else `in_channels` and `image_size`) into OUT_DIR in each format, every file checked first on
     `batch` random inputs. Also writes export.json (the input shape and the checks)."""

@@ -269,8 +269,9 @@ def network_source(recording: Recording, title: str) -> str:
     lines += ["def load(weights=None) -> Network:",
               '    """The network with its weights (default: the .pt file beside this one), in evaluation mode."""',
               "    net = Network()",
-              "    path = Path(__file__).with_name(Path(__file__).stem + '_weights.pt') if weights is None else weights",
-              "    net.load_state_dict(torch.load(path, map_location='cpu', weights_only=True))",
+              "    if weights is None:",
+              "        weights = Path(__file__).with_name(Path(__file__).stem + '_weights.pt')",
+              "    net.load_state_dict(torch.load(weights, map_location='cpu', weights_only=True))",
               "    return net.eval()", ""]
     return "\n".join(lines)
 

@@ -88,6 +88,14 @@ def test_torchscript_files_give_the_networks_logits(exported):
         assert close(logits(loaded, x), expected), name
 
 
+def test_torch_export_program_gives_the_networks_logits(tmp_path):
+    net = small_network("nasrl_cnn")
+    report, = export_network(net, tmp_path, formats="torch_export", image_size=IMAGE)
+    assert report.files == [tmp_path / "network.pt2"]
+    x = torch.randn(5, 1, IMAGE, IMAGE)
+    assert close(logits(torch.export.load(str(tmp_path / "network.pt2")).module(), x), logits(net, x))
+
+
 STANDALONE_CHECK = textwrap.dedent("""
     import importlib.abc, importlib.util, sys
     class NoDarts(importlib.abc.MetaPathFinder):

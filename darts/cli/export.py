@@ -19,7 +19,7 @@ from darts.runs import run_cli
 
 
 def build_parser():
-    from darts.export import FORMATS
+    from darts.export import DEFAULT_FORMATS, FORMATS
     p = new_parser("darts-export", __doc__)
     g = p.add_argument_group("the network and its files")
     g.add_argument("-h", "--help", action="help", help="show this help and exit")
@@ -27,7 +27,7 @@ def build_parser():
     g.add_argument("--model_path", metavar="FILE", help="a weights .pt file of train_final.py or api.train "
                    "(a bare state dict also needs --arch and the sizes it was trained with)")
     g.add_argument("--format", action="append", metavar="|".join(FORMATS),
-                   help="what to write (repeatable, or comma separated; default: all three)")
+                   help=f"what to write (repeatable, or comma separated; default: {','.join(DEFAULT_FORMATS)})")
     g.add_argument("--out", metavar="DIR", help="folder for the files (default: export/ in the run folder, or "
                    "beside --model_path)")
     g.add_argument("--batch", type=int, default=8, metavar="N", help="inputs of the check batch (default: 8)")
@@ -91,10 +91,10 @@ def load(args, path: Path):
 
 def main(argv=None) -> list:
     from darts import api
-    from darts.export import check_request
+    from darts.export import DEFAULT_FORMATS, check_request
     args = build_parser().parse_args(argv)
     import_plugins(args.ops_module)
-    formats = [f.strip() for given in (args.format or ["onnx,torchscript,standalone"]) for f in given.split(",")]
+    formats = [f.strip() for given in (args.format or DEFAULT_FORMATS) for f in given.split(",")]
     check_request(formats, args.batch)
     path = weights_source(args)
     out = Path(args.out) if args.out else (path if path.is_dir() else path.parent) / "export"
