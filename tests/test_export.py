@@ -6,6 +6,7 @@ import random
 import subprocess
 import sys
 import textwrap
+from dataclasses import asdict, replace
 
 import numpy as np
 import pytest
@@ -201,3 +202,14 @@ def test_command_exports_a_bare_state_dict_given_its_arch(tmp_path, capsys):
     saved = json.loads((tmp_path / "export" / "export.json").read_text())
     assert saved["input_shape"] == ["batch", 1, 28, 28] and saved["arch"] == "DARTS_V2"
     assert list(saved["formats"]) == ["standalone"]
+
+
+def test_a_run_on_a_folder_of_images_exports_at_the_size_it_was_trained(tmp_path, capsys):
+    from darts.cli.export import main
+    net = small_network("nb101")
+    spec = replace(net.network_spec, dataset="folder")
+    torch.save({"format": "darts-final-network", "network": asdict(spec), "model": net.state_dict()},
+               tmp_path / "weights.pt")
+    (tmp_path / "args.json").write_text(json.dumps({"dataset": "folder", "image_size": 12}))
+    assert run_cli(main, [str(tmp_path), "--format", "standalone"]) == 0, capsys.readouterr().err
+    assert json.loads((tmp_path / "export" / "export.json").read_text())["input_shape"] == ["batch", 1, 12, 12]

@@ -28,11 +28,12 @@ def build_parser():
                    "(a bare state dict also needs --arch and the sizes it was trained with)")
     g.add_argument("--format", action="append", metavar="|".join(FORMATS),
                    help=f"what to write (repeatable, or comma separated; default: {','.join(DEFAULT_FORMATS)})")
-    g.add_argument("--out", metavar="DIR", help="folder for the files (default: export/ in the run folder, or "
+    g.add_argument("--out", metavar="DIR", help="folder for the files (default: RUN_FOLDER/export, or export/ "
                    "beside --model_path)")
     g.add_argument("--batch", type=int, default=8, metavar="N", help="inputs of the check batch (default: 8)")
     g.add_argument("--image_size", type=int, metavar="N",
-                   help="input height and width (default: the trained dataset's, or the run's --image_size)")
+                   help="input height and width (default: the trained dataset's; a folder of your images: the "
+                   "run's --image_size)")
     b = p.add_argument_group("a bare state dict (the network's description is not in the file)")
     b.add_argument("--arch", help="the genotype: a cells/ name or a genotype.json path")
     b.add_argument("--init_channels", type=int, metavar="N", help="its width (default: its space's final network's)")
@@ -59,13 +60,16 @@ def weights_source(args) -> Path:
 
 
 def saved_image_size(path: Path) -> int | None:
-    """The --image_size a run of your own images was trained with, from its args.json."""
+    """The image size a run on a folder of your own images was trained at, from its args.json."""
+    from darts.settings import IMAGE_SIZE
     settings = (path if path.is_dir() else path.parent) / "args.json"
     try:
-        value = json.loads(settings.read_text(encoding="utf-8")).get("image_size")
-    except (OSError, ValueError, AttributeError):
+        saved = json.loads(settings.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
         return None
-    return value if isinstance(value, int) else None
+    if not isinstance(saved, dict) or saved.get("dataset") != "folder":
+        return None
+    return saved["image_size"] if isinstance(saved.get("image_size"), int) else IMAGE_SIZE
 
 
 def load(args, path: Path):
