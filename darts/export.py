@@ -29,7 +29,7 @@ from darts.checkpoint import atomic_write_bytes, atomic_write_json
 from darts.data.images import INPUT_SHAPES
 from darts.errors import UserError
 from darts.spaces.registry import get_space
-from darts.standalone import network_source, record, recorded_weights
+from darts.standalone import Recording, network_source, record, recorded_weights
 
 FORMATS = ("onnx", "torchscript", "standalone", "torch_export")
 DEFAULT_FORMATS = FORMATS[:3]  # torch_export (torch.export's .pt2, TorchScript's successor) when asked: slower to make
@@ -110,38 +110,36 @@ def _relative_error(out, expected: torch.Tensor) -> float:
     return float((out - expected).abs().max() / expected.abs().max().clamp_min(1e-12))
 
 
-def _onnx(model: nn.Module, trace_x: torch.Tensor, check_x: torch.Tensor, recording) -> tuple[list[bytes], object, str]:
+# Each exporter: (the files' contents, the loaded file's logits on check_x, what loaded it).
+def _onnx(model: nn.Module, trace_x: torch.Tensor, check_x: torch.Tensor, recording: Recording):
     ort = onnxruntime_module()
     buf = io.BytesIO()
     options = {"dynamo": False} if "dynamo" in inspect.signature(torch.onnx.export).parameters else {}
-    try:
-        torch.onnx.export(model, (trace_x,), buf, input_names=["images"], output_names=["logits"],
-                          dynamic_axes={"images": {0: "batch"}, "logits": {0: "batch"}}, **options)
-    except (RuntimeError, torch.onnx.errors.OnnxExporterError) as e:
-        raise UserError(f"the network cannot be exported as ONNX: {str(e).strip().splitlines()[0]}") from None
+    torch.onnx.export(model, (trace_x,), buf, input_names=["images"], output_names=["logits"],
+                      dynamic_axes={"images": {0: "batch"}, "logits": {0: "batch"}}, **options)
     session = ort.InferenceSession(buf.getvalue(), providers=["CPUExecutionProvider"])
     return [buf.getvalue()], session.run(None, {"images": check_x.numpy()})[0], "onnxruntime"
 
 
-def _torchscript(model: nn.Module, trace_x: torch.Tensor, check_x: torch.Tensor, recording):
+def _torchscript(model: nn.Module, trace_x: torch.Tensor, check_x: torch.Tensor, recording: Recording):
     buf = io.BytesIO()
     torch.jit.save(torch.jit.trace(model, (trace_x,), check_trace=False), buf)
     loaded = torch.jit.load(io.BytesIO(buf.getvalue()), map_location="cpu")
     return [buf.getvalue()], loaded(check_x), "torch.jit.load"
 
 
-def _standalone(model: nn.Module, trace_x: torch.Tensor, check_x: torch.Tensor, recording):
-    source, title = network_source(recording[0], recording[1]), FILES["standalone"][0]
+def _standalone(model: nn.Module, trace_x: torch.Tensor, check_x: torch.Tensor, recording: Recording):
+    source, name = network_source(recording), FILES["standalone"][0]
     buf = io.BytesIO()
-    torch.save(recorded_weights(recording[0]), buf)
-    module = types.ModuleType(Path(title).stem)
-    exec(compile(source, title, "exec"), module.__dict__)  # the file just generated from the recording
+    torch.save(recorded_weights(recording), buf)
+    module = types.ModuleType(Path(name).stem)
+    exec(compile(source, name, "exec"), module.__dict__)  # the file just generated from the recording
     net = module.Network()
     net.load_state_dict(torch.load(io.BytesIO(buf.getvalue()), weights_only=True))
     return [source.encode("utf-8"), buf.getvalue()], net.eval()(check_x), "its own Network"
 
 
-def _torch_export(model: nn.Module, trace_x: torch.Tensor, check_x: torch.Tensor, recording):
+def _torch_export(model: nn.Module, trace_x: torch.Tensor, check_x: torch.Tensor, recording: Recording):
     program = torch.export.export(model, (trace_x,), dynamic_shapes=({0: torch.export.Dim("batch")},))
     buf = io.BytesIO()
     torch.export.save(program, buf)
@@ -185,14 +183,14 @@ def export_network(network: nn.Module, out_dir: str | Path, formats: Sequence[st
     generator = torch.Generator().manual_seed(0)
     trace_x = torch.randn((TRACE_BATCH, *shape), generator=generator)
     check_x = torch.randn((int(batch) + (int(batch) == TRACE_BATCH), *shape), generator=generator)
-    recording = (record(network, model, (trace_x,)), _title(spec))  # an operation outside torch fails here
+    recording = record(network, model, (trace_x,), _title(spec))  # an operation outside torch fails here
     with torch.no_grad():
         expected = model(check_x)
     written, reports = {}, []
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # tracer warnings: the checks below are what tells
         for fmt in formats:
-            contents, out, checked_with = EXPORTERS[fmt](model, trace_x, check_x, recording)
+            contents, out, checked_with = _run_exporter(fmt, model, trace_x, check_x, recording)
             error = _relative_error(out, expected)
             if not error <= TOLERANCE:
                 raise UserError(f"the {fmt} export does not reproduce the network: its logits differ by {error:.2g} "
@@ -202,6 +200,16 @@ def export_network(network: nn.Module, out_dir: str | Path, formats: Sequence[st
             reports.append(ExportedFormat(fmt, paths, checked_with, len(check_x), error))
     _write(out_dir, written, spec, shape, reports)
     return reports
+
+
+def _run_exporter(fmt: str, *args):
+    try:
+        return EXPORTERS[fmt](*args)
+    except UserError:
+        raise
+    except Exception as e:  # the exporters' own errors: an operator they lack, a shape they cannot follow
+        first = (str(e).strip().splitlines() or [""])[0]
+        raise UserError(f"the network cannot be exported as {fmt}: {type(e).__name__}: {first}") from None
 
 
 def _write(out_dir: Path, files: dict, spec, shape: tuple, reports: list[ExportedFormat]) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import textwrap
 from dataclasses import dataclass, field
 
 import torch
@@ -130,6 +131,7 @@ def _settings(layer: nn.Module) -> dict:
 class Recording:
     """What a recorded run left: the layers called, the parameters used directly, the forward's lines."""
     inputs: list[str]
+    title: str = ""  # the file's docstring
     layers: dict = field(default_factory=dict)      # attribute name -> layer
     tensors: dict = field(default_factory=dict)     # attribute name -> parameter or buffer used directly
     lines: list = field(default_factory=list)
@@ -237,9 +239,9 @@ class _Recorder(TorchFunctionMode):
             self.names[id(tensor)] = f"self.{_flat(path)}"
 
 
-def record(network: nn.Module, run: nn.Module, inputs: tuple) -> Recording:
+def record(network: nn.Module, run: nn.Module, inputs: tuple, title: str = "") -> Recording:
     """The calls of `run(*inputs)` (a module that runs `network`, in evaluation mode, without gradients)."""
-    recording = Recording([f"x{i}" if len(inputs) > 1 else "x" for i in range(len(inputs))])
+    recording = Recording([f"x{i}" if len(inputs) > 1 else "x" for i in range(len(inputs))], title)
     recorder = _Recorder(network, recording)
     try:
         for name, x in zip(recording.inputs, inputs):
@@ -254,8 +256,9 @@ def record(network: nn.Module, run: nn.Module, inputs: tuple) -> Recording:
     return recording
 
 
-def network_source(recording: Recording, title: str) -> str:
+def network_source(recording: Recording) -> str:
     """The Python file: `Network` (the layers and the recorded forward) and `load(weights)`."""
+    title = textwrap.fill(recording.title.replace('"""', "'''"), 116)
     lines = [f'"""{title}\n\nNeeds only torch:  from network import load;  net = load();  logits = net(images)\n"""',
              "from pathlib import Path", "", "import torch", "from torch import nn", "", "",
              "class Network(nn.Module):", "    def __init__(self):", "        super().__init__()"]
