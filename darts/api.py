@@ -252,12 +252,13 @@ def render(genotype: Any, out_dir: str | Path, stem: str = "genotype", fmt: str 
 # --- export -------------------------------------------------------------------------------------------
 def export(network: nn.Module | str | Path, out_dir: str | Path,
            formats: tuple[str, ...] | list[str] | str = ("onnx", "torchscript", "standalone"), batch: int = 8,
-           image_size: int | None = None) -> list:
+           image_size: int | None = None, window: int | None = None) -> list:
     """Write `network` (from build_network / load_network / train, or a saved network's path) into OUT_DIR as
-    ONNX (network.onnx), TorchScript (network_torchscript.pt) and a file needing only torch (network.py with
-    network_weights.pt), each loaded back and checked on `batch` random inputs before anything is written
-    (see darts.export). Returns one report per format (.files, .error: the logits' relative difference)."""
+    ONNX (network.onnx), TorchScript (network_torchscript.pt), a file needing only torch (network.py with
+    network_weights.pt) and, asked for as "torch_export", torch.export's network.pt2: each loaded back and
+    checked on random inputs (`batch` images; a language model: `window` tokens x `batch`) before anything is
+    written (see darts.export). Returns one report per format (.files, .error: the outputs' relative difference)."""
     from darts.export import export_network
     if isinstance(network, (str, Path)):
         network = load_network(network)
-    return export_network(network, out_dir, formats, batch, image_size)
+    return export_network(network, out_dir, formats, batch, image_size, window=window)

@@ -4,9 +4,10 @@ The network runs once on an example input while every call is recorded: the call
 (convolutions, batch norms, pools, linear maps; written as those layers, with their settings) and, between them,
 the tensor operations the package's own modules make (additions, concatenations, slices). The file holds a
 `Network` module with those layers and a straight-line `forward` replaying the operations, and `load()`, which
-reads the weights saved beside it. Python control flow that depends on sizes (padding odd inputs, which edges a
-cell has) is resolved by the recording, as in torch.jit.trace: the file is for inputs of the recorded height and
-width, any batch size. An operation the file cannot express (a call outside torch, a tensor made outside torch
+reads the weights saved beside it. Python control flow that depends on sizes (padding odd inputs, a recurrent
+loop over the window) is resolved by the recording, as in torch.jit.trace: sizes the network read become
+constants (an image network's height and width; a language model's window and batch), the others stay free (an
+image network's batch). An operation the file cannot express (a call outside torch, a tensor made outside torch
 operations) is a one-line error naming the module it ran in.
 """
 from __future__ import annotations
@@ -239,9 +240,11 @@ class _Recorder(TorchFunctionMode):
             self.names[id(tensor)] = f"self.{_flat(path)}"
 
 
-def record(network: nn.Module, run: nn.Module, inputs: tuple, title: str = "") -> Recording:
-    """The calls of `run(*inputs)` (a module that runs `network`, in evaluation mode, without gradients)."""
-    recording = Recording([f"x{i}" if len(inputs) > 1 else "x" for i in range(len(inputs))], title)
+def record(network: nn.Module, run: nn.Module, inputs: tuple, title: str = "",
+           names: list[str] | None = None) -> Recording:
+    """The calls of `run(*inputs)` (a module that runs `network`, in evaluation mode, without gradients);
+    `names`: the forward's arguments (default x0, x1, ...)."""
+    recording = Recording(list(names or [f"x{i}" for i in range(len(inputs))]), title)
     recorder = _Recorder(network, recording)
     try:
         for name, x in zip(recording.inputs, inputs):
@@ -258,8 +261,8 @@ def record(network: nn.Module, run: nn.Module, inputs: tuple, title: str = "") -
 
 def network_source(recording: Recording) -> str:
     """The Python file: `Network` (the layers and the recorded forward) and `load(weights)`."""
-    title = textwrap.fill(recording.title.replace('"""', "'''"), 116)
-    lines = [f'"""{title}\n\nNeeds only torch:  from network import load;  net = load();  logits = net(images)\n"""',
+    title = "\n\n".join(textwrap.fill(p, 116) for p in recording.title.replace('"""', "'''").split("\n\n"))
+    lines = [f'"""{title}\n"""',
              "from pathlib import Path", "", "import torch", "from torch import nn", "", "",
              "class Network(nn.Module):", "    def __init__(self):", "        super().__init__()"]
     lines += [f"        self.{attr} = {layer_code(layer)}" for attr, layer in recording.layers.items()]

@@ -1,5 +1,6 @@
-"""darts.export and darts-export: a trained network of every image space written as ONNX, TorchScript and a file
-needing only torch, each reproducing the network's logits; bad requests refused in one line, nothing written."""
+"""darts.export and darts-export: a trained network of every space (image networks and language models) written
+as ONNX, TorchScript and a file needing only torch, each reproducing the network's outputs; bad requests refused
+in one line, nothing written."""
 import json
 import os
 import random
@@ -16,14 +17,19 @@ from darts import api
 from darts.errors import UserError
 from darts.export import export_network
 from darts.final_training import NetworkSpec
+from darts.lm_training import LMSpec
 from darts.runs import run_cli
-from darts.spaces.registry import get_space
+from darts.spaces.registry import genotype_record, get_space
 
 # one small network of each image space with a final network (darts_chain builds the darts network)
 SIZES = {"darts": {"init_channels": 4, "layers": 3}, "nb201": {"init_channels": 4, "layers": 3},
          "nb101": {"init_channels": 8, "layers": 3}, "nasnet": {"init_channels": 4, "cells_per_stack": 1, "blocks": 2},
          "nats_sss": {"channel_divisor": 8}, "nasrl_cnn": {"width_divisor": 8}}
 IMAGE = 8
+
+
+LANGUAGE_MODELS = ("darts_rnn", "nasrl_rnn")
+WINDOW, SEQUENCES, VOCABULARY = 3, 2, 20
 
 
 def small_network(space_name: str):
@@ -49,52 +55,84 @@ def small_network(space_name: str):
     return net.eval()
 
 
-def logits(net, x):
+def small_language_model(space_name: str):
+    """A random cell of a text space as a language model over 20 words, 8 wide."""
+    space = get_space(space_name)
+    genotype = space.arch_space(space.resolve({})).sample_random(random.Random(0))
+    spec = LMSpec(genotype=genotype_record(genotype), ntokens=VOCABULARY, arch=f"{space_name} cell", emsize=8,
+                  nhid=8, nhidlast=8, space=space_name)
+    net = spec.build()
+    net.network_spec = spec
+    return net.eval()
+
+
+def outputs(net, *inputs) -> tuple:
+    """What the exported files return: an image network's logits; a language model's logits and state."""
     with torch.no_grad():
-        out = net(x)
-    return out[0] if isinstance(out, tuple) else out
+        out = net(*inputs)
+    if hasattr(out, "hidden"):
+        return out.logits, out.hidden
+    return out[:1] if isinstance(out, tuple) else (out,)
+
+
+def fresh_inputs(name: str, net) -> tuple:
+    """Inputs the files were not made with: 5 images (a batch size unseen), or another window of tokens."""
+    generator = torch.Generator().manual_seed(1)
+    if name in LANGUAGE_MODELS:
+        tokens = torch.randint(0, VOCABULARY, (WINDOW, SEQUENCES), generator=generator)
+        state = outputs(net, tokens)[1]
+        return tokens, torch.randn(state.shape, generator=generator)
+    return (torch.randn(5, 1, IMAGE, IMAGE, generator=generator),)
 
 
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):
-    """{space: (folder, input, the network's logits)}, every space exported in every format."""
+    """{space: (folder, inputs, the network's outputs)}, every space exported in every default format."""
     pytest.importorskip("onnxruntime")
     out = {}
-    for name in SIZES:
+    for name in [*SIZES, *LANGUAGE_MODELS]:
         folder = tmp_path_factory.mktemp(name)
-        net = small_network(name)
-        reports = export_network(net, folder, batch=3, image_size=IMAGE)
+        if name in LANGUAGE_MODELS:
+            net = small_language_model(name)
+            reports = export_network(net, folder, batch=SEQUENCES, window=WINDOW)
+        else:
+            net = small_network(name)
+            reports = export_network(net, folder, batch=3, image_size=IMAGE)
         assert [r.format for r in reports] == ["onnx", "torchscript", "standalone"]
-        assert all(r.error <= 1e-4 and r.batch == 3 for r in reports), reports
-        x = torch.randn(5, 1, IMAGE, IMAGE, generator=torch.Generator().manual_seed(1))  # a batch size unseen
-        out[name] = (folder, x, logits(net, x))
+        assert all(r.error <= 1e-4 for r in reports), reports
+        inputs = fresh_inputs(name, net)
+        out[name] = (folder, inputs, outputs(net, *inputs))
     return out
 
 
 def close(out, expected) -> bool:
-    out = torch.as_tensor(np.asarray(out))
-    return out.shape == expected.shape and float((out - expected).abs().max()) <= 1e-4 * float(expected.abs().max())
+    out = [torch.as_tensor(np.asarray(o)) for o in (out if isinstance(out, (tuple, list)) else (out,))]
+    return len(out) == len(expected) and all(
+        o.shape == e.shape and float((o - e).abs().max()) <= 1e-4 * float(e.abs().max()) for o, e in zip(out, expected))
 
 
-def test_onnx_files_give_the_networks_logits_in_onnxruntime(exported):
+def test_onnx_files_give_the_networks_outputs_in_onnxruntime(exported):
     import onnxruntime
-    for name, (folder, x, expected) in exported.items():
+    for name, (folder, inputs, expected) in exported.items():
         session = onnxruntime.InferenceSession(str(folder / "network.onnx"), providers=["CPUExecutionProvider"])
-        assert close(session.run(None, {"images": x.numpy()})[0], expected), name
+        feed = {i.name: x.numpy() for i, x in zip(session.get_inputs(), inputs)}
+        assert close(session.run(None, feed), expected), name
 
 
-def test_torchscript_files_give_the_networks_logits(exported):
-    for name, (folder, x, expected) in exported.items():
+def test_torchscript_files_give_the_networks_outputs(exported):
+    for name, (folder, inputs, expected) in exported.items():
         loaded = torch.jit.load(str(folder / "network_torchscript.pt"))
-        assert close(logits(loaded, x), expected), name
+        with torch.no_grad():
+            assert close(loaded(*inputs), expected), name
 
 
 def test_torch_export_program_gives_the_networks_logits(tmp_path):
     net = small_network("nasrl_cnn")
     report, = export_network(net, tmp_path, formats="torch_export", image_size=IMAGE)
     assert report.files == [tmp_path / "network.pt2"]
-    x = torch.randn(5, 1, IMAGE, IMAGE)
-    assert close(logits(torch.export.load(str(tmp_path / "network.pt2")).module(), x), logits(net, x))
+    x = fresh_inputs("nasrl_cnn", net)
+    with torch.no_grad():
+        assert close(torch.export.load(str(tmp_path / "network.pt2")).module()(*x), outputs(net, *x))
 
 
 STANDALONE_CHECK = textwrap.dedent("""
@@ -109,10 +147,13 @@ STANDALONE_CHECK = textwrap.dedent("""
         spec = importlib.util.spec_from_file_location("network", folder + "/network.py")
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
-        x, expected = torch.load(folder + "/check.pt")
+        inputs, expected = torch.load(folder + "/check.pt")
         with torch.no_grad():
-            out = module.load()(x)
-        assert (out - expected).abs().max() <= 1e-4 * expected.abs().max(), folder
+            out = module.load()(*inputs)
+        out = out if isinstance(out, tuple) else (out,)
+        assert len(out) == len(expected), folder
+        for o, e in zip(out, expected):
+            assert o.shape == e.shape and (o - e).abs().max() <= 1e-4 * e.abs().max(), folder
     try:
         import darts
     except ImportError:
@@ -157,12 +198,16 @@ def test_an_operation_outside_torch_is_one_line_naming_it_and_nothing_is_written
     assert not (tmp_path / "out").exists()
 
 
-def test_a_language_model_is_refused_naming_its_space(tmp_path):
-    net = small_network("nb101")
-    net.network_spec = NetworkSpec(genotype={}, arch="DARTS_V2_RNN", space="darts_rnn")
-    with pytest.raises(UserError, match="DARTS_V2_RNN is a darts_rnn language model"):
-        export_network(net, tmp_path / "out")
-    assert not (tmp_path / "out").exists()
+def test_a_language_model_saved_by_train_final_exports_at_its_window(tmp_path, capsys):
+    from darts.cli.export import main
+    net = small_language_model("darts_rnn")
+    torch.save({"format": "darts-language-model", "spec": asdict(net.network_spec), "model": net.state_dict()},
+               tmp_path / "best.pt")
+    assert run_cli(main, [str(tmp_path), "--format", "standalone", "--window", "4", "--batch", "2"]) == 0, \
+        capsys.readouterr().err
+    saved = json.loads((tmp_path / "export" / "export.json").read_text())
+    assert saved["inputs"] == {"tokens": [4, 2], "hidden": [2, 8]} and saved["outputs"] == ["logits", "hidden_after"]
+    assert "4 tokens x 2 sequences" in capsys.readouterr().out
 
 
 def test_onnx_without_onnxruntime_says_how_to_install_it(tmp_path, monkeypatch):
@@ -200,7 +245,7 @@ def test_command_exports_a_bare_state_dict_given_its_arch(tmp_path, capsys):
     assert run_cli(main, argv) == 0, capsys.readouterr().err
     assert "standalone: " in capsys.readouterr().out
     saved = json.loads((tmp_path / "export" / "export.json").read_text())
-    assert saved["input_shape"] == ["batch", 1, 28, 28] and saved["arch"] == "DARTS_V2"
+    assert saved["inputs"] == {"images": ["batch", 1, 28, 28]} and saved["arch"] == "DARTS_V2"
     assert list(saved["formats"]) == ["standalone"]
 
 
@@ -212,4 +257,4 @@ def test_a_run_on_a_folder_of_images_exports_at_the_size_it_was_trained(tmp_path
                tmp_path / "weights.pt")
     (tmp_path / "args.json").write_text(json.dumps({"dataset": "folder", "image_size": 12}))
     assert run_cli(main, [str(tmp_path), "--format", "standalone"]) == 0, capsys.readouterr().err
-    assert json.loads((tmp_path / "export" / "export.json").read_text())["input_shape"] == ["batch", 1, 12, 12]
+    assert json.loads((tmp_path / "export" / "export.json").read_text())["inputs"] == {"images": ["batch", 1, 12, 12]}

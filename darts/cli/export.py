@@ -1,5 +1,6 @@
-"""darts-export: write a trained final network as ONNX, TorchScript and a standalone PyTorch file (needing only
-torch), each loaded back and checked against the network on a batch of inputs before anything is written.
+"""darts-export: write a trained final network (an image network, or a language model) as ONNX, TorchScript and a
+standalone PyTorch file (needing only torch), each loaded back and checked against the network on random inputs
+before anything is written.
 
     darts-export final-run                                  # a train_final.py --save folder -> final-run/export
     darts-export final-run --format onnx --out deploy --batch 16
@@ -23,14 +24,18 @@ def build_parser():
     p = new_parser("darts-export", __doc__)
     g = p.add_argument_group("the network and its files")
     g.add_argument("-h", "--help", action="help", help="show this help and exit")
-    g.add_argument("run", nargs="?", metavar="RUN_FOLDER", help="a train_final.py --save folder (its weights.pt)")
+    g.add_argument("run", nargs="?", metavar="RUN_FOLDER",
+                   help="a train_final.py --save folder (its weights.pt; a language model's best.pt)")
     g.add_argument("--model_path", metavar="FILE", help="a weights .pt file of train_final.py or api.train "
                    "(a bare state dict also needs --arch and the sizes it was trained with)")
     g.add_argument("--format", action="append", metavar="|".join(FORMATS),
                    help=f"what to write (repeatable, or comma separated; default: {','.join(DEFAULT_FORMATS)})")
     g.add_argument("--out", metavar="DIR", help="folder for the files (default: RUN_FOLDER/export, or export/ "
                    "beside --model_path)")
-    g.add_argument("--batch", type=int, default=8, metavar="N", help="inputs of the check batch (default: 8)")
+    g.add_argument("--batch", type=int, default=8, metavar="N",
+                   help="images of the check batch; a language model's batch, which its files take (default: 8)")
+    g.add_argument("--window", type=int, metavar="N",
+                   help="a language model's window, which its files take (default: 35 tokens)")
     g.add_argument("--image_size", type=int, metavar="N",
                    help="input height and width (default: the trained dataset's; a folder of your images: the "
                    "run's --image_size)")
@@ -54,9 +59,28 @@ def weights_source(args) -> Path:
     path = Path(args.run or args.model_path)
     if not path.exists():
         raise UserError(f"{path} does not exist: give a train_final.py --save folder or its weights.pt")
-    if path.is_dir() and not (path / "weights.pt").is_file():
-        raise UserError(f"{path} has no weights.pt: give a train_final.py --save folder (or --model_path FILE)")
+    if path.is_dir() and not any((path / name).is_file() for name in ("weights.pt", "best.pt")):
+        raise UserError(f"{path} has no weights.pt (nor a language model's best.pt): give a train_final.py --save "
+                        f"folder (or --model_path FILE)")
     return path
+
+
+def language_model(path: Path):
+    """The language model saved at `path` (a train_final.py --dataset ptb folder's best.pt), or None."""
+    from darts.checkpoint import load_checkpoint
+    from darts.lm_training import BEST, BEST_FORMAT, LMSpec
+    if path.is_dir():
+        if (path / "weights.pt").is_file():
+            return None
+        path = path / BEST
+    state = load_checkpoint(path)
+    if not isinstance(state, dict) or state.get("format") != BEST_FORMAT:
+        return None
+    spec = LMSpec(**state["spec"])
+    model = spec.build()
+    model.load_state_dict(state["model"])
+    model.network_spec = spec
+    return model
 
 
 def saved_image_size(path: Path) -> int | None:
@@ -76,8 +100,13 @@ def load(args, path: Path):
     """The network the flags name, its weights loaded."""
     from darts import api
     from darts.final_training import load_network_weights, read_saved_network
-    spec, state, _ = read_saved_network(path)
     sizes = [f"--{k}" for k in ("arch", "init_channels", "layers") if getattr(args, k) is not None]
+    model = language_model(path)
+    if model is not None:
+        if sizes:
+            raise UserError(f"{path} holds a language model with its description; leave out {', '.join(sizes)}")
+        return model
+    spec, state, _ = read_saved_network(path)
     if spec is not None:
         if sizes:
             raise UserError(f"{path} holds a {spec.arch} network with its description; leave out {', '.join(sizes)}")
@@ -103,10 +132,11 @@ def main(argv=None) -> list:
     path = weights_source(args)
     out = Path(args.out) if args.out else (path if path.is_dir() else path.parent) / "export"
     image_size = args.image_size if args.image_size is not None else saved_image_size(path)
-    reports = api.export(load(args, path), out, formats=formats, batch=args.batch, image_size=image_size)
+    reports = api.export(load(args, path), out, formats=formats, batch=args.batch, image_size=image_size,
+                         window=args.window)
     for r in reports:
         print(r.line())
-    print(f"wrote {out / 'export.json'} (input shape and checks)")
+    print(f"wrote {out / 'export.json'} (inputs, outputs and checks)")
     return reports
 
 
