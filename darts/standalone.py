@@ -100,20 +100,28 @@ def call_code(func, args: tuple, kwargs: dict, names: dict) -> str:
 
 
 def layer_code(layer: nn.Module) -> str:
-    """`nn.Kind(settings)` that builds a layer like `layer`, checked by building it: a layer whose settings its
-    attributes do not tell is a one-line error."""
+    """`nn.Kind(settings)` that builds a layer like `layer` (the settings that differ from their defaults, so
+    that other torch versions read it too), checked by building it: a layer whose settings its attributes do not
+    tell is a one-line error."""
     kind = type(layer).__name__
     settings = []
     for p in list(inspect.signature(type(layer).__init__).parameters.values())[1:]:
         if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) or p.name in ("device", "dtype") or p.name.startswith("_"):
             continue
-        if hasattr(layer, p.name):
-            value = getattr(layer, p.name)
-            value = value is not None if p.name == "bias" else value
+        if not hasattr(layer, p.name):
+            if p.default is p.empty:
+                raise UserError(f"the layer {kind} cannot be written as a standalone file: its setting {p.name!r} "
+                                f"is not an attribute")
+            continue
+        value = getattr(layer, p.name)
+        value = value is not None if p.name == "bias" else value
+        if type(value) is type(p.default) and value == p.default:
+            continue
+        try:
             settings.append(f"{p.name}={value_code(value, {})}")
-        elif p.default is p.empty:
+        except LookupError as e:
             raise UserError(f"the layer {kind} cannot be written as a standalone file: its setting {p.name!r} is "
-                            f"not an attribute")
+                            f"{e}") from None
     code = f"nn.{kind}({', '.join(settings)})"
     rebuilt = eval(code, {"nn": nn, "torch": torch})  # the source is ours: constants and a torch.nn class
     shapes = {k: tuple(v.shape) for k, v in layer.state_dict().items()}
