@@ -1,7 +1,9 @@
-"""`python -m darts search|train|draw ...`: the installed commands darts-search, darts-train, darts-draw."""
+"""`python -m darts search|train|draw|export ...`: the installed commands darts-search, darts-train, darts-draw,
+darts-export."""
 import sys
 
-COMMANDS = {"search": "darts.cli.search", "train": "darts.cli.train", "draw": "darts.cli.draw"}
+COMMANDS = {"search": "darts.cli.search", "train": "darts.cli.train", "draw": "darts.cli.draw",
+            "export": "darts.cli.export"}
 
 
 def main(argv=None) -> int:

@@ -8,6 +8,7 @@ command lines make, with the same settings and the same run folders.
     trained = api.train(net, data, epochs=600, save="eval-out")    # -> TrainResult(network, history, ...)
     api.render(result.genotype, "figures")
     net = api.load_network("eval-out")                              # a saved network, weights loaded
+    api.export(net, "exported")                                     # ONNX, TorchScript, a torch-only file
 
 Data may be an `ImageDataset` (the readers: load_data), a pair of tensors or arrays (images
 (N, C, H, W), uint8 or float in [0, 1]; labels (N,)), or any torch Dataset of (image, label) pairs,
@@ -35,13 +36,14 @@ from darts.final_training import FinalTraining, FinalTrainingConfig, NetworkSpec
 from darts.spaces.genotype_io import genotype_from_dict, load_genotype
 from darts.ops import PRIMITIVES, check_primitives
 from darts.plugins import import_plugin
+from darts.proxies import score  # zero-cost proxies of a network or genotype (docs/proxies.md)
 from darts.runs import RunDir
 from darts.distributed import pick_device
 from darts.spaces.registry import DataShape, get_space, space_of
 
 __all__ = ["load_data", "as_image_dataset", "check_primitives", "search_space", "search_streams", "search",
            "SearchResult", "build_network", "train", "TrainResult", "render", "load_genotype", "load_network",
-           "import_plugin", "PRIMITIVES"]
+           "import_plugin", "PRIMITIVES", "score", "export"]
 
 log = logging.getLogger("darts")
 
@@ -247,4 +249,18 @@ def render(genotype: Any, out_dir: str | Path, stem: str = "genotype", fmt: str 
     .dot source when the `dot` program is missing). Returns the files written."""
     from visualize import render_genotype
     return render_genotype(_genotype(genotype), out_dir, stem, fmt)
-from darts.proxies import score  # noqa: E402,F401  (zero-cost proxies of a network or genotype: docs/proxies.md)
+
+
+# --- export -------------------------------------------------------------------------------------------
+def export(network: nn.Module | str | Path, out_dir: str | Path,
+           formats: tuple[str, ...] | list[str] | str = ("onnx", "torchscript", "standalone"), batch: int = 8,
+           image_size: int | None = None, window: int | None = None) -> list:
+    """Write `network` (from build_network / load_network / train, or a saved network's path) into OUT_DIR as
+    ONNX (network.onnx), TorchScript (network_torchscript.pt), a file needing only torch (network.py with
+    network_weights.pt) and, asked for as "torch_export", torch.export's network.pt2: each loaded back and
+    checked on random inputs (`batch` images; a language model: `window` tokens x `batch`) before anything is
+    written (see darts.export). Returns one report per format (.files, .error: the outputs' relative difference)."""
+    from darts.export import export_network
+    if isinstance(network, (str, Path)):
+        network = load_network(network)
+    return export_network(network, out_dir, formats, batch, image_size, window=window)

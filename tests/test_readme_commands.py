@@ -186,6 +186,9 @@ def run_command(line: str, root: Path) -> int:
         return run_cli(train.main, small_train(argv[2:] if argv[0] == "python" else argv[1:]))
     if argv[:3] == ["python", "-m", "visualize"] or argv[0] == "darts-draw":
         return draw(argv[3:] if argv[0] == "python" else argv[1:])
+    if argv[0] == "darts-export":
+        from darts.cli import export
+        return run_cli(export.main, argv[1:])
     raise AssertionError(f"a page shows a command this test does not know how to run (mark its block "
                          f"'<!-- not run: REASON -->' if it must not run): {line}")
 
