@@ -8,6 +8,8 @@ import gc
 import json
 import logging
 import logging.handlers
+import os
+import shutil
 import signal
 import sys
 import threading
@@ -38,10 +40,13 @@ def setup_console_logging(level=logging.INFO) -> None:
     log.propagate = False
 
 
-# What a run writes into its folder: a fresh run refuses a folder holding any of them (see RunDir).
-RUN_FILES = ("args.json", "log.txt", "checkpoint.pt", "alphas.jsonl", "history.jsonl", "history.state.pt",
+# Every entry a run writes into its folder (every command, strategy and add-on): a fresh run refuses a folder
+# holding any of them, and --overwrite removes exactly these (and nothing else the folder holds; see RunDir).
+ARGS = "args.json"
+RUN_FILES = (ARGS, "log.txt", "checkpoint.pt", "alphas.jsonl", "history.jsonl", "history.state.pt",
              "controller.jsonl", "derive.json", "genotype.json", "weights.pt", "best_weights.pt", "best.pt",
-             "results.json")
+             "results.json", "op_costs.json", "cap_fit.json")
+RUN_FOLDERS = ("figures",)  # drawn at the end of a search (visualize.render_search_dir)
 LOCK = ".lock"
 
 
@@ -103,13 +108,18 @@ class RunDir:
 
     def _claim(self, resume: bool | None, overwrite: bool) -> None:
         """Refuse or empty a folder holding another run (fresh runs), and drop stale temporary files."""
-        present = [name for name in RUN_FILES if (self.path / name).exists()]
+        present = [name for name in RUN_FILES + RUN_FOLDERS if os.path.lexists(self.path / name)]
         if resume is False and set(present) - {"log.txt"}:  # a log alone: a run that wrote nothing else
             if not overwrite:
                 raise UserError(f"{self.path} already holds a run ({', '.join(present)}); continue it with "
                                 f"--resume {self.path}, or choose another --save folder")
-            for name in present:
-                (self.path / name).unlink()
+        if resume is False and overwrite:
+            for name in present:  # every entry a run writes, whatever it is now; the user's own files stay
+                entry = self.path / name
+                if entry.is_dir() and not entry.is_symlink():
+                    shutil.rmtree(entry)
+                else:
+                    entry.unlink()
         for stale in self.path.glob(".*.tmp"):
             stale.unlink()
 
@@ -120,6 +130,12 @@ class RunDir:
     def write_json(self, name: str, obj) -> None:
         if self.enabled:
             atomic_write_json(self.file(name), obj)
+
+    def write_args(self, settings: dict, resume: bool) -> None:
+        """args.json, the first file a run writes into its claimed folder; a resumed run keeps its own (one
+        killed before writing it gets it now, so that the command line can resume it)."""
+        if self.enabled and (not resume or not self.file(ARGS).exists()):
+            self.write_json(ARGS, settings)
 
     def append_jsonl(self, name: str, row: dict) -> None:
         if self.enabled:
