@@ -83,9 +83,22 @@ class RunDir:
         self.enabled = self.path is not None and is_main_process()
         self._lock = None
         if not self.enabled:
-            for early in [h for h in log.handlers if isinstance(h, EarlyLog)]:
-                early.close()  # no log.txt to give the early lines to
+            _drop_early_logs()  # no log.txt to give the early lines to
             return
+        try:
+            self._open(resume, overwrite)
+        except BaseException:
+            _drop_early_logs()  # a refused folder: the lines must not reach another run's log.txt
+            raise
+        handler = logging.FileHandler(self.path / "log.txt")
+        handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%m/%d %I:%M:%S %p"))
+        for early in [h for h in log.handlers if isinstance(h, EarlyLog)]:  # what was said before the folder existed
+            early.replay(handler)
+        log.addHandler(handler)
+        self._handler = handler
+
+    def _open(self, resume: bool | None, overwrite: bool) -> None:
+        """Create the folder, check it is writable, lock it and claim it (see _claim)."""
         try:
             self.path.mkdir(parents=True, exist_ok=True)
             probe = self.path / ".write_test"
@@ -99,12 +112,6 @@ class RunDir:
         except BaseException:
             self._lock.close()
             raise
-        handler = logging.FileHandler(self.path / "log.txt")
-        handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%m/%d %I:%M:%S %p"))
-        for early in [h for h in log.handlers if isinstance(h, EarlyLog)]:  # what was said before the folder existed
-            early.replay(handler)
-        log.addHandler(handler)
-        self._handler = handler
 
     def _claim(self, resume: bool | None, overwrite: bool) -> None:
         """Refuse or empty a folder holding another run (fresh runs), and drop stale temporary files."""
@@ -147,6 +154,11 @@ class RunDir:
             self._handler.close()
             self._lock.close()
             self._lock = None
+
+
+def _drop_early_logs() -> None:
+    for early in [h for h in log.handlers if isinstance(h, EarlyLog)]:
+        early.close()
 
 
 def _lock_folder(path: Path):

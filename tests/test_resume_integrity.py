@@ -129,3 +129,15 @@ def test_a_saved_ops_module_is_imported_only_when_given(runs, tmp_path, capsys, 
         ["--config", str(folder / "args.json"), "--save", str(tmp_path / "new")]
     refused(train_search.main, argv, capsys, tmp_path, f"--ops_module {module}")
     assert not marker.exists() and not (tmp_path / "new").exists()
+
+
+def test_a_sample_search_repairs_a_cut_history_row_on_resume(tmp_path):
+    from darts.strategies.base import run_strategy
+    from darts.strategies.registry import build_strategy
+    from tests.test_strategies import ToySpace, ToyTable
+    history = tmp_path / "history.jsonl"
+    run_strategy(build_strategy("random", ToySpace(), seed=1), ToyTable(), 3, history, progress=False)
+    rows = read_jsonl(history)
+    history.write_bytes(history.read_bytes() + b'{"step": 3, "ar')  # a row cut by a kill
+    run_strategy(build_strategy("random", ToySpace(), seed=1), ToyTable(), 3, history, progress=False)
+    assert [json.loads(line) for line in history.read_text().splitlines()] == rows
