@@ -46,3 +46,17 @@ def test_every_file_the_runs_write_is_a_run_file():
                DERIVE_FILE, EPOCHS_FILE, SAMPLES_FILE, "history.state.pt", "args.json", "log.txt", "genotype.json",
                "results.json"}
     assert written <= set(RUN_FILES)
+
+
+def test_an_overwritten_search_uses_its_own_cost_table(tmp_path):
+    import json
+    from darts import api
+    from darts.resource_cost import COST_FILE
+    from tests.test_resource_cost import SMALL, digits, table
+    tables = [table(), table(normal={**table()["normal"], "sep_conv_3x3": 7.0})]
+    settings = {**SMALL, "epochs": 1, "max_batches": 1, "cost_weight": 1.0}
+    for i, costs in enumerate(tables):
+        given = tmp_path / f"costs{i}.json"
+        given.write_text(json.dumps(costs))
+        api.search(digits(), save=tmp_path / "run", overwrite=True, op_costs=str(given), **settings)
+        assert json.loads((tmp_path / "run" / COST_FILE).read_text()) == costs
