@@ -28,9 +28,10 @@ LIBRARY = dict(dataset="digits", layers=3, init_channels=4, batch_size=16, epoch
 def runs(tmp_path_factory):
     """Finished tiny runs: first- and second-order searches, a retraining and a language model."""
     root = tmp_path_factory.mktemp("runs")
-    assert run_cli(train_search.main, TINY + ["--save", str(root / "first")]) == 0
-    assert run_cli(train_search.main, TINY + ["--unrolled", "--save", str(root / "second")]) == 0
-    assert run_cli(train_final.main, ["--arch", "DARTS_V2"] + TINY_FINAL + ["--save", str(root / "final")]) == 0
+    one = ["--max_batches", "1"]
+    assert run_cli(train_search.main, TINY + one + ["--save", str(root / "first")]) == 0
+    assert run_cli(train_search.main, TINY + one + ["--unrolled", "--save", str(root / "second")]) == 0
+    assert run_cli(train_final.main, ["--arch", "DARTS_V2"] + TINY_FINAL + one + ["--save", str(root / "final")]) == 0
     corpus = write_corpus(root / "corpus")
     assert run_cli(train_final.main, ["--dataset", "ptb"] + LM + ["--data", str(corpus), "--save",
                                                                   str(root / "lm")]) == 0
