@@ -19,6 +19,7 @@ of `FinalTrainingConfig`.
 """
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -27,7 +28,7 @@ from typing import Any, Callable
 import torch
 import torch.nn as nn
 
-from darts.checkpoint import seed_everything
+from darts.checkpoint import read_resume_state, seed_everything, to_json
 from darts.data import BatchStream, ImageDataset, load_image_dataset
 from darts.data.arrays import arrays_to_dataset, materialize
 from darts.data.batches import search_streams
@@ -37,7 +38,7 @@ from darts.spaces.genotype_io import genotype_from_dict, load_genotype
 from darts.ops import PRIMITIVES, check_primitives
 from darts.plugins import import_plugin
 from darts.proxies import score  # zero-cost proxies of a network or genotype (docs/proxies.md)
-from darts.runs import RunDir
+from darts.runs import ARGS, RunDir, read_settings_file
 from darts.distributed import pick_device
 from darts.spaces.registry import DataShape, get_space, space_of
 
@@ -113,7 +114,10 @@ def search(data: Any = None, *, save: str | Path | None = None, resume: bool = F
     if data is not None:
         settings.setdefault("dataset", getattr(data, "name", "data"))
     space, values = resolve_settings(settings)
+    if resume and save is not None and (Path(save) / ARGS).exists():  # its own settings, as the CLI's --resume
+        space, values = _resumed_settings(save, settings, values)
     values["resume"] = bool(resume)  # the loops continue from the folder's checkpoint
+    values["save"] = None if save is None else str(save)
     if log_to_console:
         setup_console_logging()
     device = pick_device(str(values["device"]))
@@ -123,8 +127,7 @@ def search(data: Any = None, *, save: str | Path | None = None, resume: bool = F
     run = RunDir(save, resume=resume, overwrite=overwrite) if save is not None else RunDir(None)
     callbacks = _callbacks(callback, tensorboard)
     try:
-        if not resume:
-            run.write_json("args.json", {k: v for k, v in values.items() if k not in NOT_SAVED})
+        run.write_args({k: v for k, v in values.items() if k not in NOT_SAVED}, resume)
         outcome = prepared.run(run, callbacks)
         if run.enabled and not values["no_plots"]:
             from visualize import render_search_dir
@@ -134,6 +137,23 @@ def search(data: Any = None, *, save: str | Path | None = None, resume: bool = F
         for c in callbacks:
             getattr(c, "close", lambda: None)()
     return SearchResult(outcome.genotype, outcome.history, outcome.model)
+
+
+def _resumed_settings(save: str | Path, typed: dict, values: dict) -> tuple[object, dict]:
+    """(space, settings) of a resumed search: the folder's args.json with the settings given now, refused
+    where one contradicts the run and may not change on resume (the command line's RESUME_MAY_CHANGE). A
+    folder without args.json (its first attempt died before writing it) takes the settings given now."""
+    from darts.options import merge_saved
+    from darts.settings import RESUME_MAY_CHANGE, resolve_settings
+    saved = read_settings_file(Path(save) / ARGS, "resume=True")
+    given = _plain({k: values[k] for k in typed if k in values})
+    merged = merge_saved(saved, given, given, RESUME_MAY_CHANGE, f"resume=True (save={str(save)!r})")
+    return resolve_settings(merged, set(given), {})
+
+
+def _plain(obj: Any) -> Any:
+    """`obj` as its JSON form reads back (tuples as lists), to compare with a saved args.json."""
+    return json.loads(to_json(obj))
 
 
 def _callbacks(callback, tensorboard) -> list:
@@ -219,20 +239,41 @@ def train(network: nn.Module, data: Any, *, epochs: int = 600, batch_size: int =
                                data.augmentation, cutout_length, seed=seed)
     test_stream = BatchStream(data.test_x, data.test_y, batch_size, data.mean, data.std, device, shuffle=False)
     config = _config(FinalTrainingConfig, options, epochs=epochs)
+    trainer = FinalTraining(network, train_stream, test_stream, config, spec)  # checks the config; writes nothing
+    record = _plain({"dataset": data.name, "batch_size": batch_size, "cutout_length": cutout_length, "seed": seed,
+                     **asdict(config)})
+    state = _resume_state(save, record, trainer) if resume and save is not None else None
     run = RunDir(save, resume=resume) if save is not None else RunDir(None)
     callbacks = _callbacks(callback, tensorboard)
     try:
-        trainer = FinalTraining(network, train_stream, test_stream, config, spec, run)
+        run.write_args(record, resume)
+        trainer.use_run_dir(run)
         trainer.callbacks.extend(callbacks)
         if resume:
             from darts.final_training import CHECKPOINT
-            trainer.resume(run.file(CHECKPOINT))
+            trainer.resume(run.file(CHECKPOINT), state)
         final = trainer.run()
     finally:
         run.close()
         for c in callbacks:
             getattr(c, "close", lambda: None)()
     return TrainResult(network, trainer.history, final.get("test_acc", float("nan")), trainer.best_acc)
+
+
+def _resume_state(save: str | Path, record: dict, trainer: FinalTraining) -> dict | None:
+    """The checkpoint that api.train(resume=True) continues, read and checked before the folder is touched: the
+    call's settings must be the folder's (args.json; those of the command line's RESUME_MAY_CHANGE and
+    `progress` may change) and the checkpoint must hold this network."""
+    from darts.engine import CHECKPOINT, check_resume_state
+    from darts.options import merge_saved
+    from darts.train_options import RESUME_MAY_CHANGE
+    if (Path(save) / ARGS).exists():
+        saved = read_settings_file(Path(save) / ARGS, "resume=True")
+        merge_saved(saved, record, record, RESUME_MAY_CHANGE | {"progress"}, f"resume=True (save={str(save)!r})")
+    state = read_resume_state(Path(save) / CHECKPOINT)
+    if state is not None:
+        check_resume_state(state, trainer.labels(), {"model": trainer.model}, trainer.mismatch)
+    return state
 
 
 def _config(cls, options: dict, **values):

@@ -19,7 +19,7 @@ import random
 import signal
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -92,7 +92,7 @@ def atomic_write_json(path: str | Path, obj: Any) -> None:
 
 
 def write_jsonl(path: str | Path, rows: list[dict]) -> None:
-    atomic_write_text(path, "".join(to_json(r) + "\n" for r in rows))
+    atomic_write_text(path, _jsonl_text(rows))
 
 
 def read_jsonl(path: str | Path) -> list[dict]:
@@ -114,6 +114,22 @@ def read_jsonl(path: str | Path) -> list[dict]:
     return rows
 
 
+def repair_jsonl(path: str | Path, keep: Callable[[dict], bool] = lambda row: True) -> list[dict]:
+    """The rows of a JSON-lines file that `keep` accepts ([] when absent), the file rewritten to exactly them
+    when it holds others (rows a resumed run redoes) or a last line cut short by a kill, so that it stays
+    readable line by line and no unit appears twice once the run goes on."""
+    path = Path(path)
+    rows = read_jsonl(path)
+    kept = [row for row in rows if keep(row)]
+    if path.is_file() and path.read_bytes() != _jsonl_text(kept).encode("utf-8"):
+        write_jsonl(path, kept)
+    return kept
+
+
+def _jsonl_text(rows: list[dict]) -> str:
+    return "".join(to_json(r) + "\n" for r in rows)
+
+
 def append_jsonl(path: str | Path, row: dict) -> None:
     """Append one line by rewriting the file atomically (files here are small: one line per epoch)."""
     write_jsonl(path, read_jsonl(path) + [row])
@@ -127,6 +143,19 @@ def save_checkpoint(path: str | Path, state: dict) -> None:
 
 # numpy types in the RNG states of checkpoints written before RNG states were stored as tensors
 _LEGACY_NUMPY = [np._core.multiarray._reconstruct, np.ndarray, np.dtype, type(np.dtype(np.uint32))]
+
+
+def read_resume_state(path: str | Path) -> dict | None:
+    """The checkpoint a resumed run continues from, read before its folder is touched: None when there is none
+    yet (a run killed before its first checkpoint); a one-line error when the path is a folder or another
+    non-file, or cannot be read, so a resume never mistakes it for "no checkpoint" and overwrites the run."""
+    path = Path(path)
+    if not path.exists() and not path.is_symlink():
+        return None
+    if not path.is_file():
+        raise UserError(f"{path} is not a checkpoint file (a folder or a broken link); move it away or restore the "
+                        f"run's checkpoint.pt before resuming")
+    return load_checkpoint(path)
 
 
 def load_checkpoint(path: str | Path, map_location="cpu") -> dict:

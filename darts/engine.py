@@ -26,8 +26,8 @@ from dataclasses import asdict, dataclass, field, is_dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping, Protocol
 
-from darts.checkpoint import (atomic_write_json, load_checkpoint, read_jsonl, rng_state, save_checkpoint,
-                              set_rng_state, write_jsonl)
+from darts.checkpoint import (atomic_write_json, read_jsonl, read_resume_state, repair_jsonl, rng_state,
+                              save_checkpoint, set_rng_state, write_jsonl)
 from darts.errors import UserError
 
 log = logging.getLogger("darts")
@@ -54,6 +54,7 @@ class Checkpointed:
 
     counters: tuple[str, ...] = ("epoch", "history")
     mismatch = "the checkpoint belongs to another run; resume it with its own settings or choose another folder"
+    run_labels: dict | None = None  # the settings that tell this run from others (set by who starts the loop)
 
     def parts(self) -> dict:
         raise NotImplementedError
@@ -65,20 +66,22 @@ class Checkpointed:
         config = getattr(self, "config", None)
         return {"config": asdict(config)} if is_dataclass(config) else {}
 
-    def resume(self, path) -> None:
-        """Continue from the checkpoint at `path` (none yet: from the start); JSON-lines rows beyond it are
-        dropped (they are redone)."""
-        self.engine.resume(self, path)
+    def resume(self, path, state: dict | None = None) -> None:
+        """Continue from the checkpoint at `path` (none yet: from the start), or from `state` already read from
+        it (read_resume_state); JSON-lines rows beyond it are dropped (they are redone)."""
+        self.engine.resume(self, path, state)
+
+    def all_labels(self) -> dict:
+        """`labels()` and, when set, the run's settings that identify it (`run_labels`, saved as "run")."""
+        return {**self.labels(), **({"run": self.run_labels} if self.run_labels else {})}
 
     def state_dict(self) -> dict:
         state = {name: part.state_dict() for name, part in self.parts().items()}
         state.update({name: getattr(self, name) for name in self.counters})
-        return {**state, **self.labels(), **self.notes(), "rng": rng_state()}
+        return {**state, **self.all_labels(), **self.notes(), "rng": rng_state()}
 
     def load_state_dict(self, state: dict) -> None:
-        if not isinstance(state, dict) or not set(self.parts()) <= set(state) \
-                or any(state.get(k) != v for k, v in self.labels().items()):
-            raise UserError(self.mismatch)
+        check_resume_state(state, self.all_labels(), {}, self.mismatch, set(self.parts()))
         try:
             for name, part in self.parts().items():
                 part.load_state_dict(state[name])
@@ -87,6 +90,37 @@ class Checkpointed:
         for name in self.counters:
             setattr(self, name, state[name])
         set_rng_state(state["rng"])
+
+
+def check_resume_state(state: Any, labels: dict, modules: Mapping[str, Any], mismatch: str,
+                       parts: set | frozenset = frozenset()) -> None:
+    """Refuse (one line: `mismatch` and what differs) a checkpoint that is not this run's: not a dict, lacking
+    one of `parts` or `modules`, with other `labels` (what identifies the run: network, search settings) or
+    with weights of other names or shapes than each of `modules` (name -> nn.Module) has. Called before the
+    run folder is touched, so a refused resume changes nothing."""
+    if not isinstance(state, dict) or not (set(parts) | set(modules)) <= set(state):
+        raise UserError(f"{mismatch} (it is not a checkpoint of this kind of run)")
+    for key, value in labels.items():
+        if state.get(key) != value:
+            raise UserError(f"{mismatch} ({_difference(key, state.get(key), value)})")
+    for name, module in modules.items():
+        saved = state[name]
+        own = {k: tuple(v.shape) for k, v in module.state_dict().items()}
+        theirs = {k: tuple(getattr(v, "shape", ())) for k, v in saved.items()} if isinstance(saved, dict) else {}
+        if own != theirs:
+            wrong = sorted(set(own) ^ set(theirs)) or sorted(k for k in own if own[k] != theirs[k])
+            raise UserError(f"{mismatch} ({name} weights differ, e.g. {wrong[0]})")
+
+
+def _difference(key: str, saved: Any, wanted: Any) -> str:
+    """The first setting in which a checkpoint's label differs from this run's, in words."""
+    if saved is None:
+        return f"it holds no {key}: it is not a checkpoint of this kind of run"
+    if isinstance(saved, dict) and isinstance(wanted, dict):
+        for name in sorted(set(saved) | set(wanted)):
+            if saved.get(name) != wanted.get(name):
+                return f"its {name} is {saved.get(name)!r}, this run's {wanted.get(name)!r}"
+    return f"its {key} is {saved!r}, this run's {wanted!r}"
 
 
 @dataclass
@@ -120,19 +154,21 @@ class RunEngine:
         return self.checkpoint is not None
 
     # -- resume ------------------------------------------------------------------------------------------
-    def resume(self, loop: Loop, path: str | Path | None = None) -> bool:
-        """Continue `loop` from the checkpoint at `path` (default: the engine's); True if there was one.
-        Without a checkpoint, rows of the first unit only (a run killed before its first checkpoint) are
-        dropped and the run starts over; later rows mean the checkpoint was lost, and are refused."""
+    def resume(self, loop: Loop, path: str | Path | None = None, state: dict | None = None) -> bool:
+        """Continue `loop` from the checkpoint at `path` (default: the engine's), or from `state` already read
+        from it; True if there was one. Without a checkpoint, rows of the first unit only (a run killed before
+        its first checkpoint) are dropped and the run starts over; later rows mean the checkpoint was lost, and
+        are refused. The JSON-lines files keep exactly the rows of the units done (a cut last line dropped)."""
         path = Path(path) if path is not None else self.checkpoint
-        resumed = path is not None and path.is_file()
-        if resumed:
-            loop.load_state_dict(load_checkpoint(path))
+        if state is None and path is not None:
+            state = read_resume_state(path)
+        if state is not None:
+            loop.load_state_dict(state)
             log.info("resumed from %s at %s %d", path, self.key, loop.epoch)
         else:
             self._refuse_lost_checkpoint(path)
         self.keep_rows(lambda row: row[self.key] < loop.epoch)
-        return resumed
+        return state is not None
 
     def _refuse_lost_checkpoint(self, path: Path | None) -> None:
         for name, rows in self._rows().items():
@@ -152,11 +188,9 @@ class RunEngine:
         return out
 
     def keep_rows(self, keep: Callable[[dict], bool]) -> None:
-        """Rewrite the JSON-lines files with only the rows for which keep(row) is true."""
-        for name, rows in self._rows().items():
-            kept = [row for row in rows if keep(row)]
-            if kept != rows:
-                write_jsonl(self.files[name], kept)
+        """Rewrite the JSON-lines files with only the rows for which keep(row) is true (and no cut line)."""
+        for name in self._rows():
+            repair_jsonl(self.files[name], keep)
 
     # -- the loop ----------------------------------------------------------------------------------------
     def step(self, loop: Loop, unit: Callable[[], Epoch]) -> Epoch:

@@ -8,12 +8,15 @@ building the supernet - and writes nothing, so a run folder is created only for 
 """
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable
 
 import torch
 
+from darts.checkpoint import read_resume_state, to_json
 from darts.modalities import load_modality
 from darts.options import config_from
 from darts.runs import RunDir
@@ -56,7 +59,15 @@ def prepare_search(space, settings: dict, device: torch.device, data: Any = None
         strategy.check_supernet(prepared.model, space, settings)
     else:
         prepared.adapter = space.arch_space(settings)
+    if strategy.prepare is not None:
+        strategy.prepare(prepared)  # the strategy object and its evaluator: their checks run now
+    if settings.get("resume") and settings.get("save"):
+        prepared.read_resume_state()
     return prepared
+
+
+# The settings that tell one search's checkpoint from another's, besides the space's own options (sizes).
+RUN_LABELS = ("space", "strategy", "dataset", "seed", "unrolled", "hessian", "relaxation", "warmup_epochs")
 
 
 @dataclass
@@ -70,6 +81,28 @@ class PreparedSearch:
     adapter: Any = None
     evaluator: Any = None
     report: Callable | None = None
+    searcher: Any = None        # a sample strategy's object, built by its StrategyInfo.prepare
+    resume_state: Any = None    # the checkpoint a resumed search continues from (None: none yet)
+
+    def labels(self) -> dict:
+        """The settings that identify this search (its checkpoint carries them; a resume checks them)."""
+        names = RUN_LABELS + tuple(o.name for o in self.space.options)
+        return json.loads(to_json({n: self.settings[n] for n in names if n in self.settings}))
+
+    def read_resume_state(self) -> None:
+        """Read the folder's checkpoint and refuse, before the folder is touched, one of another search
+        (labels, supernet shapes) or a checkpoint.pt that is no file."""
+        from darts.engine import CHECKPOINT, check_resume_state
+        from darts.strategies.base import default_state_path
+        folder = Path(self.settings["save"])
+        if not self.strategy.uses_supernet:  # sample strategies: their state file (the loop checks its names)
+            read_resume_state(default_state_path(folder / "history.jsonl"))
+            return
+        self.resume_state = read_resume_state(folder / CHECKPOINT)
+        if self.resume_state is not None:
+            check_resume_state(self.resume_state, {"run": self.labels()}, {"model": self.model},
+                               f"{folder / CHECKPOINT} belongs to another search; resume it with the settings it "
+                               f"was started with, or choose another folder")
 
     def run(self, run: RunDir, callbacks: list | None = None) -> SearchOutcome:
         """Search; `callbacks` (epoch or step, row) are called after each epoch's (or evaluation's) files."""

@@ -215,6 +215,13 @@ class FinalTraining(Checkpointed):
     def epochs(self) -> int:
         return self.planned_epochs
 
+    def use_run_dir(self, run: RunDir) -> None:
+        """Write into `run` (a trainer built before its folder was opened, so that its checks came first)."""
+        callbacks = self.callbacks
+        self.run_dir = run
+        self.engine = RunEngine.in_run_dir(run, (HISTORY_FILE,))
+        self.engine.callbacks = self.callbacks = callbacks
+
     # -- state -------------------------------------------------------------------------------------
     counters = ("epoch", "best_acc", "history", "planned_epochs", "last_epoch_batches", "epoch_seconds",
                 "epoch_seconds_test", "epoch_compile_seconds")

@@ -19,16 +19,19 @@ import logging
 import math
 import time
 from dataclasses import asdict, dataclass
-from typing import Iterable
+from pathlib import Path
+from typing import Any, Iterable
 
 import torch
 import torch.nn as nn
 
-from darts.checkpoint import load_checkpoint, rng_state, save_checkpoint, seed_everything, set_rng_state
+from darts.checkpoint import (load_checkpoint, read_resume_state, rng_state, save_checkpoint, seed_everything,
+                              set_rng_state)
 from darts.data.text import DEFAULT_FOLDERS, TextStream, read_corpus
 from darts.genotype import GenotypeError
 from darts.spaces.genotype_io import available_cells, genotype_from_dict, load_genotype
-from darts.engine import CHECKPOINT, Epoch, RunEngine
+from darts.engine import CHECKPOINT, Epoch, RunEngine, check_resume_state
+from darts.errors import UserError
 from darts.progress import Progress
 from darts.runs import RunDir, Terminated
 from darts.distributed import pick_device
@@ -88,6 +91,18 @@ def load_recurrent_genotype(arch: str):
 
 
 # -- the training loop ---------------------------------------------------------------------------------------
+LM_MISMATCH = ("the checkpoint is not one of this language model (another genotype, size or corpus, or another "
+               "command's); resume it with its own settings, or choose another folder")
+LM_STATE = ("optimizer_kind", "optimizer", "train_stream", "rng", "epoch", "val_losses", "best_loss", "history",
+            "rollbacks")
+
+
+def check_lm_state(state, spec: LMSpec, model: nn.Module) -> None:
+    """Refuse (one line) a checkpoint of another model (its spec, its weights' names and shapes) or of another
+    command (a search's, a retraining's)."""
+    check_resume_state(state, {"spec": asdict(spec)}, {"model": model}, LM_MISMATCH, set(LM_STATE))
+
+
 @dataclass
 class LMTrainingConfig:
     """The original rnn/train.py defaults (PTB)."""
@@ -163,17 +178,24 @@ class LMTrainer:
                 "rollbacks": self.rollbacks, "train_stream": self.train_stream.state_dict(), "rng": rng_state(),
                 "config": asdict(self.config), "spec": asdict(self.spec)}
 
+    counters = ("epoch", "val_losses", "best_loss", "history", "rollbacks")
+
     def load_state_dict(self, state: dict) -> None:
-        self.model.load_state_dict(state["model"])
-        self._load_optimizer(state)
-        self.epoch, self.val_losses, self.best_loss = state["epoch"], state["val_losses"], state["best_loss"]
-        self.history, self.rollbacks = state["history"], state["rollbacks"]
-        self.train_stream.load_state_dict(state["train_stream"])
+        check_lm_state(state, self.spec, self.model)
+        try:
+            self.model.load_state_dict(state["model"])
+            self._load_optimizer(state)
+            self.train_stream.load_state_dict(state["train_stream"])
+        except (RuntimeError, KeyError, ValueError, TypeError) as e:
+            raise UserError(f"{LM_MISMATCH} ({type(e).__name__}: {str(e).splitlines()[0][:120]})") from None
+        for name in self.counters:
+            setattr(self, name, state[name])
         set_rng_state(state["rng"])
 
-    def resume(self, path) -> None:
-        """Continue from a checkpoint (none yet: from the start); rows of unfinished epochs are dropped."""
-        self.engine.resume(self, path)
+    def resume(self, path, state: dict | None = None) -> None:
+        """Continue from a checkpoint (none yet: from the start), or from `state` already read from it; rows of
+        unfinished epochs are dropped."""
+        self.engine.resume(self, path, state)
 
     def _save_best(self, valid_loss: float) -> None:
         self.best_loss = valid_loss
@@ -277,23 +299,48 @@ def spec_from_settings(settings: dict, ntokens: int) -> LMSpec:
                                           "dropoute")), space=space.name)
 
 
-def train_lm(settings: dict, run: RunDir) -> dict:
-    """Train and test the language model that `settings` (every setting of darts.lm_options, resolved)
-    describe, in `run` (continued from its checkpoint when settings["resume"]); returns results.json's values."""
-    from darts.lm_options import NOT_SAVED
+@dataclass
+class PreparedLM:
+    """Everything a language-model run reads and builds before its folder exists (see prepare_lm)."""
+    settings: dict
+    device: torch.device
+    corpus: Any
+    spec: LMSpec
+    model: nn.Module
+    streams: tuple  # train, valid, test
+    resume_state: dict | None = None
+
+
+def prepare_lm(settings: dict) -> PreparedLM:
+    """Read and check every input of the run that `settings` (every setting of darts.lm_options, resolved)
+    describe - the device, the corpus (each split long enough for its batch size), the genotype, a resumed
+    folder's checkpoint - and build the model: nothing is written, so a refused run leaves no folder."""
     s = settings
     device = pick_device(s["device"])
     seed_everything(s["seed"])
     corpus = read_corpus(s["data"] or DEFAULT_FOLDERS[s["dataset"]])
     spec = spec_from_settings(s, corpus.ntokens)
-    if not s["resume"]:
-        run.write_json("args.json", {k: v for k, v in s.items() if k not in NOT_SAVED})
-    log.info("args = %s", s)
     train = TextStream(corpus.train, s["batch_size"], s["bptt"], device, variable_length=True, length_std=5.0,
                        max_seq_len_delta=s["max_seq_len_delta"], seed=s["seed"] * 1000, name="train")
     valid = TextStream(corpus.valid, s["eval_batch_size"], s["bptt"], device, name="valid")
     test = TextStream(corpus.test, s["test_batch_size"], s["bptt"], device, name="test")
     model = spec.build().to(device)
+    prepared = PreparedLM(s, device, corpus, spec, model, (train, valid, test))
+    if s["resume"]:
+        prepared.resume_state = read_resume_state(Path(s["save"]) / CHECKPOINT)
+        if prepared.resume_state is not None:
+            check_lm_state(prepared.resume_state, spec, model)
+    return prepared
+
+
+def train_lm(prepared: PreparedLM, run: RunDir) -> dict:
+    """Train and test the prepared language model in `run` (continued from its checkpoint when
+    settings["resume"]); returns results.json's values."""
+    from darts.lm_options import NOT_SAVED
+    s, corpus, spec, model = prepared.settings, prepared.corpus, prepared.spec, prepared.model
+    train, valid, test = prepared.streams
+    run.write_args({k: v for k, v in s.items() if k not in NOT_SAVED}, bool(s["resume"]))
+    log.info("args = %s", s)
     log.info("corpus %s: vocabulary %d, %d / %d / %d tokens (train / valid / test)", corpus.path, corpus.ntokens,
              len(corpus.train), len(corpus.valid), len(corpus.test))
     log.info("genotype %s = %s", s["arch"], genotype_from_dict(spec.genotype))
@@ -303,7 +350,7 @@ def train_lm(settings: dict, run: RunDir) -> dict:
                               progress=not s["no_progress"])
     trainer = LMTrainer(model, spec, LanguageModel(s["alpha"], s["beta"]), train, valid, config, run)
     if s["resume"]:
-        trainer.resume(run.file(CHECKPOINT))
+        trainer.resume(run.file(CHECKPOINT), prepared.resume_state)
     trainer.run()
     trainer.load_best()
     test_metrics = evaluate_lm(model, test.evaluation_batches(s["max_batches"]))

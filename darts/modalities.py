@@ -94,12 +94,15 @@ class TextModality:
     name = "text"
 
     def __init__(self, settings: dict, read: bool = True, dataset=None):
-        from darts.data.text import DEFAULT_FOLDERS, KNOWN_VOCAB_SIZES, read_corpus
+        from darts.data.text import DEFAULT_FOLDERS, KNOWN_VOCAB_SIZES, check_split_length, read_corpus
         self.settings = settings
         folder = settings.get("data") or DEFAULT_FOLDERS.get(settings["dataset"])
         if read or (folder and Path(folder).is_dir()):
             self.corpus = read_corpus(folder)
             self.shape = DataShape(ntokens=self.corpus.ntokens)
+            if read and settings.get("batch_size"):  # every split is read in these columns: refuse a short one now
+                check_split_length(self.corpus.train, settings["batch_size"], "train")
+                check_split_length(self.corpus.valid, max(settings["batch_size"], TEXT_EVAL_BATCH_SIZE), "valid")
         else:  # --summary without the corpus: the standard vocabulary size
             self.corpus = None
             self.shape = DataShape(ntokens=KNOWN_VOCAB_SIZES[settings["dataset"]])

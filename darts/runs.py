@@ -8,6 +8,8 @@ import gc
 import json
 import logging
 import logging.handlers
+import os
+import shutil
 import signal
 import sys
 import threading
@@ -38,10 +40,13 @@ def setup_console_logging(level=logging.INFO) -> None:
     log.propagate = False
 
 
-# What a run writes into its folder: a fresh run refuses a folder holding any of them (see RunDir).
-RUN_FILES = ("args.json", "log.txt", "checkpoint.pt", "alphas.jsonl", "history.jsonl", "history.state.pt",
+# Every entry a run writes into its folder (every command, strategy and add-on): a fresh run refuses a folder
+# holding any of them, and --overwrite removes exactly these (and nothing else the folder holds; see RunDir).
+ARGS = "args.json"
+RUN_FILES = (ARGS, "log.txt", "checkpoint.pt", "alphas.jsonl", "history.jsonl", "history.state.pt",
              "controller.jsonl", "derive.json", "genotype.json", "weights.pt", "best_weights.pt", "best.pt",
-             "results.json")
+             "results.json", "op_costs.json", "cap_fit.json")
+RUN_FOLDERS = ("figures",)  # drawn at the end of a search (visualize.render_search_dir)
 LOCK = ".lock"
 
 
@@ -78,9 +83,22 @@ class RunDir:
         self.enabled = self.path is not None and is_main_process()
         self._lock = None
         if not self.enabled:
-            for early in [h for h in log.handlers if isinstance(h, EarlyLog)]:
-                early.close()  # no log.txt to give the early lines to
+            _drop_early_logs()  # no log.txt to give the early lines to
             return
+        try:
+            self._open(resume, overwrite)
+        except BaseException:
+            _drop_early_logs()  # a refused folder: the lines must not reach another run's log.txt
+            raise
+        handler = logging.FileHandler(self.path / "log.txt")
+        handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%m/%d %I:%M:%S %p"))
+        for early in [h for h in log.handlers if isinstance(h, EarlyLog)]:  # what was said before the folder existed
+            early.replay(handler)
+        log.addHandler(handler)
+        self._handler = handler
+
+    def _open(self, resume: bool | None, overwrite: bool) -> None:
+        """Create the folder, check it is writable, lock it and claim it (see _claim)."""
         try:
             self.path.mkdir(parents=True, exist_ok=True)
             probe = self.path / ".write_test"
@@ -94,22 +112,21 @@ class RunDir:
         except BaseException:
             self._lock.close()
             raise
-        handler = logging.FileHandler(self.path / "log.txt")
-        handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%m/%d %I:%M:%S %p"))
-        for early in [h for h in log.handlers if isinstance(h, EarlyLog)]:  # what was said before the folder existed
-            early.replay(handler)
-        log.addHandler(handler)
-        self._handler = handler
 
     def _claim(self, resume: bool | None, overwrite: bool) -> None:
         """Refuse or empty a folder holding another run (fresh runs), and drop stale temporary files."""
-        present = [name for name in RUN_FILES if (self.path / name).exists()]
+        present = [name for name in RUN_FILES + RUN_FOLDERS if os.path.lexists(self.path / name)]
         if resume is False and set(present) - {"log.txt"}:  # a log alone: a run that wrote nothing else
             if not overwrite:
                 raise UserError(f"{self.path} already holds a run ({', '.join(present)}); continue it with "
                                 f"--resume {self.path}, or choose another --save folder")
-            for name in present:
-                (self.path / name).unlink()
+        if resume is False and overwrite:
+            for name in present:  # every entry a run writes, whatever it is now; the user's own files stay
+                entry = self.path / name
+                if entry.is_dir() and not entry.is_symlink():
+                    shutil.rmtree(entry)
+                else:
+                    entry.unlink()
         for stale in self.path.glob(".*.tmp"):
             stale.unlink()
 
@@ -121,6 +138,12 @@ class RunDir:
         if self.enabled:
             atomic_write_json(self.file(name), obj)
 
+    def write_args(self, settings: dict, resume: bool) -> None:
+        """args.json, the first file a run writes into its claimed folder; a resumed run keeps its own (one
+        killed before writing it gets it now, so that the command line can resume it)."""
+        if self.enabled and (not resume or not self.file(ARGS).exists()):
+            self.write_json(ARGS, settings)
+
     def append_jsonl(self, name: str, row: dict) -> None:
         if self.enabled:
             append_jsonl(self.file(name), row)
@@ -131,6 +154,11 @@ class RunDir:
             self._handler.close()
             self._lock.close()
             self._lock = None
+
+
+def _drop_early_logs() -> None:
+    for early in [h for h in log.handlers if isinstance(h, EarlyLog)]:
+        early.close()
 
 
 def _lock_folder(path: Path):

@@ -151,3 +151,16 @@ def read_saved_run(parser: argparse.ArgumentParser, folder: str, command: str, m
                         f"that made it")
     check_saved_types(parser, saved, where)
     return saved
+
+
+def check_saved_code(saved: dict, given: Sequence[str] | None, where) -> None:
+    """A saved run's settings (--resume DIR, --config FILE) never import code by themselves: the --ops_module
+    entries they name must be given on the command line too (a run folder or args.json from someone else is
+    data, not code you chose to run); refused with the flags to add otherwise."""
+    def same(a: str, b: str) -> bool:
+        return a == b or (a.endswith(".py") and b.endswith(".py") and Path(a).resolve() == Path(b).resolve())
+    missing = [m for m in saved.get("ops_module") or [] if not any(same(m, g) for g in given or [])]
+    if missing:
+        flags = " ".join(f"--ops_module {m}" for m in missing)
+        raise UserError(f"{where} names code the run imported ({', '.join(missing)}), which is imported only when "
+                        f"given on the command line: add {flags} if you trust it")

@@ -68,17 +68,23 @@ def summary(settings: dict) -> int:
 
 def main(argv: Sequence[str] | None = None) -> dict | None:
     """Train (or with --summary, size) the language model; returns the final metrics."""
-    from darts.lm_training import train_lm
-    from darts.runs import RunDir, new_run_name, setup_console_logging
+    from darts.lm_training import prepare_lm, train_lm
+    from darts.runs import EarlyLog, RunDir, new_run_name, setup_console_logging
     settings = settings_from_argv(list(sys.argv[1:] if argv is None else argv))
     if settings["summary"]:
         summary(settings)
         return None
     settings["save"] = settings["save"] or new_run_name("eval")
     setup_console_logging()
+    early = EarlyLog()  # the preparation's log lines, for log.txt once the folder exists
+    try:
+        prepared = prepare_lm(settings)  # device, corpus, genotype, checkpoint: read and checked, nothing written
+    except BaseException:
+        early.close()
+        raise
     run = RunDir(settings["save"], resume=bool(settings["resume"]))
     try:
-        return train_lm(settings, run)
+        return train_lm(prepared, run)
     finally:
         run.close()
 

@@ -46,8 +46,7 @@ def run_command(settings: dict, not_saved: set, prepare: Callable, body: Callabl
         run = open_run_dir(settings)
         try:
             saved = {k: v for k, v in settings.items() if k not in not_saved}
-            if not settings.get("resume"):
-                run.write_json("args.json", saved)
+            run.write_args(saved, bool(settings.get("resume")))
             log.info("args = %s", saved)
             if world_size() > 1:
                 log.info("world size %d: --batch_size %d per process, %d in all", world_size(),

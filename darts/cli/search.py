@@ -12,7 +12,7 @@ import logging
 import sys
 from typing import Sequence
 
-from darts.cli.common import (add_options, add_plugin_flag, check_saved_types, explicit_flags,
+from darts.cli.common import (add_options, add_plugin_flag, check_saved_code, check_saved_types, explicit_flags,
                               new_parser, pre_parse, read_saved_run, read_settings_file)
 from darts.errors import UserError
 from darts.options import merge_saved
@@ -100,12 +100,13 @@ def settings_from_argv(argv: Sequence[str]) -> tuple[object, dict, object]:
             raise UserError(f"--resume {given['resume']} continues that folder; leave out --save {args.save}")
         saved = read_saved_run(parser, given["resume"], "a search (darts-search / train_search.py)",
                                ("strategy", "space"))
-        import_plugins(saved.get("ops_module"))
+        check_saved_code(saved, given.get("ops_module"), f"--resume {given['resume']}")
         given = merge_saved(saved, given, explicit, RESUME_MAY_CHANGE, "--resume")
         given["save"] = given["resume"]
     elif args.config:
         saved = read_settings_file(args.config, "--config")
         check_saved_types(parser, saved, args.config)
+        check_saved_code(saved, given.get("ops_module"), f"--config {args.config}")
         given = merge_saved(saved, given, explicit, None, "--config")
     if args.gpu is not None and given.get("device", "auto") == "auto":
         given["device"] = f"cuda:{args.gpu}"

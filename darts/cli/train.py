@@ -17,12 +17,15 @@ import logging
 import os
 import shutil
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
 import torch
 
-from darts.checkpoint import seed_everything
-from darts.cli.common import add_options, add_plugin_flag, explicit_flags, new_parser, pre_parse, read_saved_run
+from darts.checkpoint import read_resume_state, seed_everything
+from darts.engine import check_resume_state
+from darts.cli.common import (add_options, add_plugin_flag, check_saved_code, explicit_flags, new_parser, pre_parse,
+                              read_saved_run)
 from darts.data import INPUT_SHAPES, BatchStream, load_image_dataset
 from darts.data.images import image_input_shape
 from darts.data.imagenet import IMAGENET_INPUT_SHAPE, ImageFolderStream, imagenet_folders
@@ -104,7 +107,7 @@ def settings_from_argv(parser: argparse.ArgumentParser, argv) -> argparse.Namesp
         if args.save and args.save != args.resume:
             raise UserError(f"--resume {args.resume} continues that folder; leave out --save {args.save}")
         saved = read_saved_run(parser, args.resume, "train_final.py", ("arch",))
-        import_plugins(saved.get("ops_module"))  # the run's own
+        check_saved_code(saved, given.get("ops_module"), f"--resume {args.resume}")
         given = merge_saved(saved, given, explicit, RESUME_MAY_CHANGE, "--resume")
         given["save"] = args.resume
     values = {"ops_module": None, **given, **resolve_options(options(), given)}
@@ -308,14 +311,17 @@ def prepare_training(args, device) -> tuple:
     seed_everything(args.seed)
     train_stream, test_stream, in_channels, num_classes = load_data(args, device)
     spec = network_spec(args, in_channels, num_classes)
-    return train_stream, test_stream, spec, spec.build()
+    model = spec.build()
+    state = read_resume_state(Path(args.save) / CHECKPOINT) if args.resume else None
+    if state is not None:  # another run's (a search's, another network's) is refused before the folder is touched
+        check_resume_state(state, {"network": asdict(spec)}, {"model": model}, FinalTraining.mismatch)
+    return train_stream, test_stream, spec, model, state
 
 
 def train(args, prepared: tuple, run: RunDir, device) -> dict:
-    train_stream, test_stream, spec, model = prepared
+    train_stream, test_stream, spec, model, state = prepared
     genotype = load_genotype(arch_source(args))
-    if not args.resume:
-        run.write_json("args.json", {k: v for k, v in vars(args).items() if k not in NOT_SAVED})
+    run.write_args({k: v for k, v in vars(args).items() if k not in NOT_SAVED}, bool(args.resume))
     run.write_json("genotype.json", genotype_record(genotype))  # on resume too: a kill may have come before it
     log.info("args = %s", vars(args))
     if world_size() > 1:
@@ -333,7 +339,7 @@ def train(args, prepared: tuple, run: RunDir, device) -> dict:
                     "slower than float32")
     trainer = FinalTraining(model, train_stream, test_stream, training_config(args, bf16, channels_last), spec, run)
     if args.resume:
-        trainer.resume(run.file(CHECKPOINT))
+        trainer.resume(run.file(CHECKPOINT), state)
     callbacks = _callbacks(None, args.tensorboard)
     trainer.callbacks.extend(callbacks)
     try:
@@ -347,7 +353,7 @@ def train(args, prepared: tuple, run: RunDir, device) -> dict:
 
 def network_work(prepared: tuple, args) -> float:
     """Forward multiply-adds of one batch of the network (for --threads auto)."""
-    _, _, spec, model = prepared
+    _, _, spec, model, _ = prepared
     size = 224 if spec.kind == "imagenet" else INPUT_SHAPES.get(args.dataset, (0, 32))[1]
     return batch_work(model, spec.in_channels, size, size, args.batch_size)
 

@@ -87,6 +87,14 @@ def read_corpus(folder: str | Path) -> TextCorpus:
     return TextCorpus(list(word2idx), splits["train"], splits["valid"], splits["test"], folder)
 
 
+def check_split_length(tokens: torch.Tensor, batch_size: int, name: str) -> None:
+    """Refuse a split too short for `batch_size` columns of at least three rows (a window needs two steps and
+    its targets), before a run that would read it in those columns writes anything."""
+    if tokens.numel() // batch_size < 3:
+        raise UserError(f"the {name} split has {tokens.numel()} tokens: too few for batch size {batch_size} "
+                        f"(at least {3 * batch_size} needed); use a smaller batch size or a longer corpus")
+
+
 def batchify(tokens: torch.Tensor, batch_size: int) -> torch.Tensor:
     """(n,) ids -> (n // batch_size, batch_size): column b is the b-th contiguous slice of the text."""
     rows = tokens.numel() // batch_size
@@ -116,10 +124,8 @@ class TextStream:
         if batch_size < 1 or bptt < 1:
             raise UserError(f"batch size and bptt must be at least 1, got {batch_size} and {bptt}")
         self.device = torch.device(device)
+        check_split_length(tokens, batch_size, name)
         self.data = batchify(tokens, batch_size).to(self.device)
-        if self.data.shape[0] < 3:
-            raise UserError(f"the {name} split has {tokens.numel()} tokens: too few for batch size {batch_size} "
-                            f"(at least {3 * batch_size} needed); use a smaller batch size")
         self.batch_size, self.bptt = batch_size, bptt
         self.variable_length, self.length_std = variable_length, length_std
         self.max_seq_len_delta = max_seq_len_delta

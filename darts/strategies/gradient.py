@@ -81,8 +81,9 @@ def run_darts(prepared, run, callbacks: list) -> SearchOutcome:
     for addon in active_addons(settings):
         addon.attach(searcher, settings, context)
     searcher.callbacks.extend(callbacks)
+    searcher.run_labels = prepared.labels()  # saved in the checkpoint; a resume of another search is refused
     if settings.get("resume"):
-        searcher.resume(run.file(CHECKPOINT))
+        searcher.resume(run.file(CHECKPOINT), prepared.resume_state)
     return SearchOutcome(searcher.run(), searcher.history, model)
 
 

@@ -29,6 +29,9 @@ class StrategyInfo:
     own_check: Callable[[dict], None] | None = None  # refuses contradictory settings (one-line UserError)
     run: Callable[..., SearchOutcome] | None = None
     takes_addons: bool = False       # the search add-ons plug into its loop (DARTS)
+    # builds, before the run folder exists, what the run needs beyond the supernet (a sample strategy's object
+    # and evaluator) onto `prepared`, so that their checks refuse bad options while nothing is written yet
+    prepare: Callable[[Any], None] | None = None
 
     @property
     def requires(self) -> tuple[str, ...]:

@@ -49,8 +49,9 @@ def _describe(cls: type[Strategy]) -> str:
 
 
 def _sample_info(cls: type[Strategy]) -> StrategyInfo:
-    from darts.strategies.sampling import run_sample
-    return StrategyInfo(cls.name, "sample", _describe(cls), sample_strategy_options(cls), run=partial(run_sample, cls))
+    from darts.strategies.sampling import prepare_sample, run_sample
+    return StrategyInfo(cls.name, "sample", _describe(cls), sample_strategy_options(cls), run=run_sample,
+                        prepare=partial(prepare_sample, cls))
 
 
 _STRATEGIES: dict[str, StrategyInfo] = {}

@@ -46,8 +46,9 @@ def run_enas(prepared, run, callbacks: list) -> SearchOutcome:
                           prepared.config(EnasConfig, seed=settings["seed"]), run,
                           valid_batches=valid_batches, arch_metrics=prepared.report)
     searcher.callbacks.extend(callbacks)
+    searcher.run_labels = prepared.labels()  # saved in the checkpoint; a resume of another search is refused
     if settings.get("resume"):
-        searcher.resume(run.file(CHECKPOINT))
+        searcher.resume(run.file(CHECKPOINT), prepared.resume_state)
     return SearchOutcome(searcher.run(), searcher.history, model)
 
 
