@@ -52,7 +52,7 @@ class Case:
     kill_when: str = ""  # kill: the file whose appearance triggers kill -9
     after_kill: Callable[[Path], None] | None = None  # kill: crafts files between the kill and the resume
     check: Callable | None = None  # (folder, result) -> a damage reason or None, after a clean outcome
-    timeout: float = 180
+    timeout: float = 120
 
 
 def nb201_table() -> str:
@@ -221,11 +221,15 @@ def absent(*rels):
 
 
 def epochs_in(rel: str, n: int):
+    """After a resume that finished: `rel` holds n readable rows."""
     def check(folder: Path, res) -> str | None:
         path = folder / rel
-        if not path.exists():
+        if res["rc"] != 0 or not path.exists():
             return None
-        rows = [json.loads(x) for x in path.read_text().splitlines() if x.strip()]
+        try:
+            rows = [json.loads(x) for x in path.read_text().splitlines() if x.strip()]
+        except ValueError as e:
+            return f"{rel} is unreadable after the resume ({e})"
         return None if len(rows) == n else f"{rel} has {len(rows)} rows after a resume of a {n}-epoch run"
     return check
 

@@ -38,7 +38,7 @@ import hostile_cases  # noqa: E402  (beside this file)
 from hostile_cases import Case  # noqa: E402
 
 TRACEBACK = "Traceback (most recent call last)"
-FAILING = {"traceback", "damaged", "accepted", "hang", "raw", "setup-failed"}
+FAILING = {"traceback", "damaged", "accepted", "hang", "raw", "setup-failed", "harness-error"}
 LIB_MARK = "HOSTILE-LIB-RESULT "
 
 
@@ -284,6 +284,15 @@ def command_text(case: Case) -> str:
 
 
 def run_case(case: Case, cache: Path) -> dict:
+    try:
+        return classify_case(case, cache)
+    except Exception as e:  # a fault of the harness or of a case's own code: shown, never hides the others
+        return {"name": case.name, "workload": case.workload, "class": case.cls, "kind": case.kind,
+                "command": command_text(case), "expect": case.expect, "outcome": "harness-error", "error": "",
+                "reason": f"{type(e).__name__}: {e}"[:300]}
+
+
+def classify_case(case: Case, cache: Path) -> dict:
     record = {"name": case.name, "workload": case.workload, "class": case.cls, "kind": case.kind,
               "command": command_text(case), "expect": case.expect}
     with tempfile.TemporaryDirectory(prefix="hostile-") as tmp:
@@ -341,7 +350,7 @@ def check_resumed(case: Case, res: dict, folder: Path) -> tuple[str, str]:
 
 # --- reports ----------------------------------------------------------------------------------------------
 def summary(records: list[dict]) -> str:
-    outcomes = ["clean", "named", "traceback", "damaged", "accepted", "raw", "hang", "setup-failed"]
+    outcomes = ["clean", "named", "traceback", "damaged", "accepted", "raw", "hang", "setup-failed", "harness-error"]
     counts = defaultdict(Counter)
     for r in records:
         counts[r["workload"]][r["outcome"]] += 1
