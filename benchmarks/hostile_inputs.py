@@ -392,6 +392,7 @@ def main(argv=None) -> int:
     with ThreadPoolExecutor(max_workers=max(1, a.jobs)) as pool:
         for i, rec in enumerate(pool.map(lambda c: run_case(c, cache), cases), 1):
             records.append(rec)
+            (out / "cases.json").write_text(json.dumps(records, indent=1))  # kept up to date: a stopped run tells
             print(f"[{i}/{len(cases)} {time.monotonic() - start:.0f}s] {rec['outcome']:9s} {rec['name']}"
                   + (f"  {rec['reason'][:120]}" if rec["outcome"] in FAILING else ""), flush=True)
     (out / "cases.json").write_text(json.dumps(records, indent=1))
