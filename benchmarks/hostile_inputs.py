@@ -359,12 +359,14 @@ def summary(records: list[dict]) -> str:
              "| workload | cases | " + " | ".join(used) + " |", "|---|---:|" + "---:|" * len(used)]
     for w in sorted(counts):
         lines.append(f"| {w} | {sum(counts[w].values())} | " + " | ".join(str(counts[w][o]) for o in used) + " |")
-    failing = [r for r in records if r["outcome"] in FAILING]
-    if failing:
-        lines += ["", "## Failing cases", ""]
-        for r in sorted(failing, key=lambda r: (r["outcome"], r["workload"], r["name"])):
-            lines.append(f"- **{r['outcome']}** `{r['name']}` ({r['workload']}, {r['class']}): `{r['command']}`"
-                         f" -> {r['error'] or '-'} [{r['reason']}]")
+    failing = sorted((r for r in records if r["outcome"] in FAILING),
+                     key=lambda r: (r["outcome"], r["class"], r["workload"], r["name"]))
+    heading = None
+    for r in failing:
+        if (r["outcome"], r["class"]) != heading:
+            heading = (r["outcome"], r["class"])
+            lines += ["", f"## {r['outcome']}: {r['class']}", ""]
+        lines.append(f"- `{r['name']}`: `{r['command']}` -> {r['error'] or '-'} [{r['reason']}]")
     return "\n".join(lines) + "\n"
 
 
@@ -374,6 +376,7 @@ def main(argv=None) -> int:
     p.add_argument("--only", default="", help="run only the cases whose name matches this regular expression")
     p.add_argument("--jobs", type=int, default=2, help="cases run at once")
     p.add_argument("--list", action="store_true", help="print the cases and exit")
+    p.add_argument("--summarize", action="store_true", help="rewrite DIR/summary.md from DIR/cases.json and exit")
     p.add_argument("--self_check", action="store_true", help="include the harness's own check cases")
     a = p.parse_args(argv)
     cases = hostile_cases.all_cases(self_check=a.self_check or bool(a.only))
@@ -385,6 +388,9 @@ def main(argv=None) -> int:
         print(f"{len(cases)} cases", file=sys.stderr)
         return 0
     out = Path(a.out)
+    if a.summarize:
+        (out / "summary.md").write_text(summary(json.loads((out / "cases.json").read_text())))
+        return 0
     out.mkdir(parents=True, exist_ok=True)
     cache = (out / "fixtures").resolve()
     hostile_cases.FIXTURE["get"] = lambda name: fixture(name, cache)
@@ -397,7 +403,7 @@ def main(argv=None) -> int:
                   + (f"  {rec['reason'][:120]}" if rec["outcome"] in FAILING else ""), flush=True)
     (out / "cases.json").write_text(json.dumps(records, indent=1))
     (out / "summary.md").write_text(summary(records))
-    print(summary(records).split("\n\n## Failing")[0])
+    print(summary(records).split("\n\n## ")[0])
     return 0
 
 
