@@ -302,7 +302,8 @@ def choice_cases() -> list[Case]:
     for workload, pairs in CHOICES.items():
         for flag, value in pairs:
             argv = with_flags(BASE[workload], flag, *( [value] if value is not None else []))
-            expect = "either" if (workload, flag, value) in {("lmtrain", "--arch", "DARTS_V2_RNN")} else "refuse"
+            accepted = {("lmtrain", "--arch", "DARTS_V2_RNN"), ("lmsearch", "--dataset", "wikitext2")}  # same layout
+            expect = "either" if (workload, flag, value) in accepted else "refuse"
             cases.append(Case(f"{workload}.choice{flag}={value}", workload, "bad choice", argv, expect=expect,
                               fixtures=NEEDS.get(workload, ())))
     return cases
@@ -327,14 +328,16 @@ def genotype_cases() -> list[Case]:
         for label, text in files.items():
             argv = (BASE["draw"] + ["g.json", "--out", "fig"] if workload == "draw"
                     else with_flags(BASE[workload], "--arch", "g.json"))
+            legal = label == "nb201" and workload != "lmtrain"  # an NB201 cell is drawn and retrained
             cases.append(Case(f"{workload}.genotype-{label}", workload, "crafted file", argv,
-                              fixtures=NEEDS.get(workload, ()), setup=write("g.json", text)))
+                              fixtures=NEEDS.get(workload, ()), setup=write("g.json", text),
+                              expect="either" if legal else "refuse"))
         argv = (BASE["draw"] + [GENOTYPE_HUGE_RANGE, "--out", "fig"] if workload == "draw"
                 else with_flags(BASE[workload], "--arch", GENOTYPE_HUGE_RANGE))
         cases.append(Case(f"{workload}.genotype-text-huge-range", workload, "crafted file", argv,
                           fixtures=NEEDS.get(workload, ()), timeout=120))
     cases.append(Case("lmtrain.genotype-conv", "lmtrain", "crafted file",
-                      with_flags(BASE["lmtrain"], "--arch", "DARTS_V1"),
+                      with_flags(BASE["lmtrain"], "--arch", "NASNet"),
                       fixtures=NEEDS["lmtrain"]))
     cases.append(Case("draw.missing", "draw", "bad path", BASE["draw"] + ["nothere.json", "--out", "fig"]))
     cases.append(Case("draw.bad-format", "draw", "bad choice",
@@ -486,7 +489,7 @@ def resume_cases() -> list[Case]:
                           setup=write("run/checkpoint.pt", b"\x80\x02garbage" * 30)))
             c.append(Case(f"{w}.resume-checkpoint-empty", w, "crafted file", r, fixtures=fx,
                           setup=write("run/checkpoint.pt", b"")))
-        jsonl = "history.jsonl" if w in ("retrain", "lmtrain", "sample") else "alphas.jsonl"
+        jsonl = "history.jsonl" if w in ("retrain", "lmtrain", "sample", "enas") else "alphas.jsonl"
         c.append(Case(f"{w}.resume-finished-last-row-cut", w, "crafted file", r, expect="either", fixtures=fx,
                       setup=cut_last_row(f"run/{jsonl}"), check=epochs_in(f"run/{jsonl}", 4 if w == "sample" else 1)))
     # a folder of another command, another order, another size

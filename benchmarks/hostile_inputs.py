@@ -191,8 +191,10 @@ def first_error_line(text: str) -> str:
     for x in lines:
         if re.match(r"^([\w.]+: )?error: ", x) or x.startswith("error:"):
             return x[:300]
-    if TRACEBACK in text:
-        return lines[-1][:300] if lines else ""
+    if TRACEBACK in text:  # the exception's line: the first unindented line after the last traceback header
+        tail = text[text.rindex(TRACEBACK) + len(TRACEBACK):].splitlines()[1:]
+        ends = [x for x in tail if x.strip() and not x[0].isspace()]
+        return ends[0][:300] if ends else ""
     for x in lines:
         if "error" in x.lower():
             return x[:300]
@@ -334,7 +336,7 @@ def error_of(case: Case, res: dict) -> str:
         if marks:
             r = json.loads(marks[-1][len(LIB_MARK):])
             return f"{r['type']}: {r['message']}"[:300] if not r["ok"] else ""
-    return first_error_line(res["stderr"] + "\n" + res["stdout"])
+    return first_error_line(res["stderr"]) or first_error_line(res["stdout"])
 
 
 def check_resumed(case: Case, res: dict, folder: Path) -> tuple[str, str]:
