@@ -39,7 +39,7 @@ def test_a_fresh_run_refuses_a_folder_with_any_run_file(tmp_path, name):
 def test_every_file_the_runs_write_is_a_run_file():
     from darts.final_training import BEST_WEIGHTS, HISTORY_FILE, LAST_WEIGHTS
     from darts.lm_training import BEST
-    from darts.resource_cost import CAP_FIT_FILE, COST_FILE
+    from darts.spaces.darts_cnn.resource_cost import CAP_FIT_FILE, COST_FILE
     from darts.search import ALPHAS_FILE, CHECKPOINT
     from darts.strategies.enas import DERIVE_FILE, EPOCHS_FILE, SAMPLES_FILE
     written = {BEST_WEIGHTS, HISTORY_FILE, LAST_WEIGHTS, BEST, CAP_FIT_FILE, COST_FILE, ALPHAS_FILE, CHECKPOINT,
@@ -51,7 +51,7 @@ def test_every_file_the_runs_write_is_a_run_file():
 def test_an_overwritten_search_uses_its_own_cost_table(tmp_path):
     import json
     from darts import api
-    from darts.resource_cost import COST_FILE
+    from darts.spaces.darts_cnn.resource_cost import COST_FILE
     from tests.test_resource_cost import SMALL, digits, table
     tables = [table(), table(normal={**table()["normal"], "sep_conv_3x3": 7.0})]
     settings = {**SMALL, "epochs": 1, "max_batches": 1, "cost_weight": 1.0}
