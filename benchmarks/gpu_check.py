@@ -13,7 +13,7 @@ Steps (docs/gpu_check.md says what every figure means):
   5. NB201 DARTS searches (first and second order, 2 seeds) on CIFAR-10, the derived cells' table accuracies
   6. the paper's CIFAR-10 search (C=16, 8 layers, batch 64, second order): projected hours for 50 epochs
 
-Every step runs in a process of its own under a time limit (STEP_SECONDS, 545 s in all); the results go to
+Every step runs in a process of its own under a time limit (STEP_SECONDS, 535 s in all); the results go to
 OUT/results.json and OUT/summary.md, each step's output to OUT/logs/. Exit status 1 when a check failed, 2 on
 bad input, else 0 (a skipped step says why and is no failure).
 """
@@ -34,7 +34,7 @@ from pathlib import Path
 
 import gpu_check_steps as steps
 
-STEP_SECONDS = {1: 75, 2: 100, 3: 130, 4: 50, 5: 120, 6: 70}  # on one H100: 545 s, data and start-up inside 600
+STEP_SECONDS = {1: 75, 2: 100, 3: 120, 4: 50, 5: 120, 6: 70}  # on one H100: 535 s, data and start-up inside 600
 DRY_STEP_SECONDS = {n: 300 for n in STEP_SECONDS}  # a shared CPU under load: generous, the sizes are tiny
 STEP_TITLES = {1: "CUDA tests and float64 CPU-vs-device comparisons", 2: "search step per mode: time, peak "
                "memory, estimate, calibration", 3: "DARTS_V2 final network: images/s and largest batch",
@@ -56,7 +56,7 @@ SIZES = {
                              {"order": "first", "bf16": True, "channels_last": True, "memory_saving": False}]},
         "final": {"C": 36, "layers": 20, "batch_size": 96, "repeats": 5, "warmup": 2, "throughput_timeout": 40,
                   "variants": ["fp32", "bf16_channels_last"], "compile_variants": ["bf16_channels_last_compile"],
-                  "compile_timeout": 60, "largest_cap": 4096, "largest_seconds": 20},
+                  "compile_timeout": 55, "largest_cap": 4096, "largest_seconds": 20},
         "ddp": {"C": 16, "layers": 5, "batch_size": 32, "max_batches": 5, "run_timeout": 25},
         "nb201": {"C": 16, "layers": 15, "batch_size": 64, "image_size": 32, "epochs": 2, "max_batches": 15, "seeds": [0, 1],
                   "run_timeout": 45},
@@ -120,9 +120,9 @@ def check_args(args) -> dict:
         raise BadInput(f"--device {device}: no CUDA device is available; use --dry-run or --device cpu")
     elif not (device == "cpu" or device.startswith("cuda")):
         raise BadInput(f"--device {device}: use auto, cpu, cuda or cuda:N")
-    if args.data and not args.dry_run and not Path(args.data).exists():
-        raise BadInput(f"--data {args.data} does not exist: give the CIFAR-10 class folders (train/, test/) "
-                       f"or the folder of cifar10-jpeg.tar.gz")
+    if args.data and not args.dry_run and not _data_source(Path(args.data)):
+        raise BadInput(f"--data {args.data}: neither train/ class folders nor cifar10-jpeg.tar.gz there; give the "
+                       f"CIFAR-10 class folders (train/, test/) or the folder of cifar10-jpeg.tar.gz")
     if args.original and not steps.original_cnn_folder(args.original):
         raise BadInput(f"--original {args.original} holds no model_search.py (nor cnn/model_search.py): "
                        f"give a clone of quark0/darts")
@@ -144,14 +144,11 @@ def prepare_data(args, cfg: dict) -> list[str]:
     if not args.data:
         cfg["data"] = None
         return ["no --data: steps 5 and 6 skipped"]
-    data = Path(args.data)
-    if (data / "train").is_dir():
+    data = _data_source(Path(args.data))
+    if data.is_dir():
         cfg["data"] = str(data.resolve())
     else:
-        archive = data if data.is_file() else data / "cifar10-jpeg.tar.gz"
-        if not archive.is_file():
-            raise BadInput(f"--data {data}: neither train/ class folders nor cifar10-jpeg.tar.gz there")
-        target = out / "cifar10-jpeg"
+        archive, target = data, out / "cifar10-jpeg"
         if not (target / "train").is_dir():
             with tarfile.open(archive) as tar:
                 try:
@@ -163,6 +160,14 @@ def prepare_data(args, cfg: dict) -> list[str]:
     return [f"data: {cfg['data']}" + (" - JPEG images: if this is the JPEG rebuild of CIFAR-10 (quality ~75) it is "
                                       "lossy, so its accuracies are JPEG-rebuilt CIFAR-10 figures, not CIFAR-10's"
                                       if jpeg else "")]
+
+
+def _data_source(data: Path) -> Path | None:
+    """The class folders under `data`, or the archive to extract them from, or None."""
+    if (data / "train").is_dir():
+        return data
+    archive = data if data.is_file() else data / "cifar10-jpeg.tar.gz"
+    return archive if archive.is_file() and archive.name.endswith((".tar.gz", ".tgz", ".tar")) else None
 
 
 def fake_images(folder: Path, per_class: int = 4) -> Path:
@@ -269,13 +274,15 @@ def main(argv=None) -> int:
         out = Path(cfg["out"])
         for sub in ("logs", "steps"):
             (out / sub).mkdir(parents=True, exist_ok=True)
+        started = time.perf_counter()
         notes = prepare_data(args, cfg)
     except BadInput as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    started = time.perf_counter()
+    notes.append(f"data prepared in {time.perf_counter() - started:.0f} s")
     limits = DRY_STEP_SECONDS if cfg["dry_run"] else STEP_SECONDS
     results = {"environment": environment(cfg), "command": " ".join(sys.argv), "notes": notes, "steps": {}}
+
     def one(n: int) -> dict:
         r = run_step(n, cfg, limits[n])
         print(f"step {n} ({STEP_TITLES[n]}): {r['status']} in {r['seconds']:.0f} s" +

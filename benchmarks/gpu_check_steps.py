@@ -429,7 +429,8 @@ def step4_ddp(cfg: dict) -> dict:
         ok = False
         notes.append(f"collectives failed: {type(e).__name__}: {str(e)[-400:]}")
     if not cuda:
-        notes.append("dry run: gloo on the CPU, not NCCL; one process started with torchrun's variables")
+        notes.append("gloo on the CPU, not NCCL" + ("; one process started with torchrun's variables (dry run)"
+                                                    if cfg["dry_run"] else ""))
     return result("pass" if ok else "fail", figures, notes)
 
 
@@ -510,6 +511,7 @@ def step6_paper_search(cfg: dict) -> dict:
     step = r["epoch_seconds"][-1] / s["max_batches"]
     hours = 50 * full * step / 3600
     figures = {"C": s["C"], "layers": s["layers"], "batch_size": s["batch_size"], "order": "second",
+               "precision": "bf16 autocast + channels_last" if cfg["device"].startswith("cuda") else "fp32",
                "seconds_per_step": step, "batches_per_full_epoch": full, "projected_hours_50_epochs": hours,
                "published_hours": PUBLISHED_SECOND_ORDER_GPU_DAYS * DAY_HOURS,
                "speedup_vs_published": PUBLISHED_SECOND_ORDER_GPU_DAYS * DAY_HOURS / hours}
