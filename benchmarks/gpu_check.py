@@ -198,9 +198,8 @@ def run_step(n: int, cfg: dict, limit: float) -> dict:
     cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     with open(out / "logs" / f"step{n}.log", "w") as log:
         try:
-            proc = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, timeout=limit,
-                                  env=steps.env_for_children())
-            code = proc.returncode
+            code = steps.run_group(cmd, limit, stdout=log, stderr=subprocess.STDOUT,
+                                   env=steps.env_for_children()).returncode
         except subprocess.TimeoutExpired:
             code = None
     seconds = time.perf_counter() - started

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -38,6 +39,40 @@ def env_for_children(threads: int | None = None) -> dict:
     return env
 
 
+def descendants(pid: int) -> list[int]:
+    """Every process below `pid` (from /proc), children first listed before theirs."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # ended meanwhile
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def run_group(cmd: list[str], timeout: float, **kwargs) -> subprocess.CompletedProcess:
+    """subprocess.run whose timeout kills the whole tree under the command (a killed step must not leave its
+    train_search.py or torchrun workers holding the GPU); raises TimeoutExpired then."""
+    with subprocess.Popen(cmd, **kwargs) as proc:
+        try:
+            out, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            for pid in [proc.pid] + descendants(proc.pid):
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            proc.communicate()
+            raise
+    return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
+
+
 def run_command(cmd: list[str], log: Path, timeout: float, threads: int | None = None,
                 extra_env: dict | None = None) -> float:
     """Run `cmd` from the repository root, output appended to `log`; its wall seconds (raises on failure)."""
@@ -45,15 +80,17 @@ def run_command(cmd: list[str], log: Path, timeout: float, threads: int | None =
     with open(log, "a") as out:
         out.write("$ " + " ".join(cmd) + "\n")
         out.flush()
-        subprocess.run(cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, timeout=timeout, check=True,
-                       env={**env_for_children(threads), **(extra_env or {})})
+        done = run_group(cmd, timeout, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
+                         env={**env_for_children(threads), **(extra_env or {})})
+    if done.returncode != 0:
+        raise subprocess.CalledProcessError(done.returncode, cmd)
     return time.perf_counter() - started
 
 
 def run_child(kind: str, spec: dict, timeout: float) -> dict:
     """`gpu_check.py --child KIND SPEC` in a fresh process: the JSON it prints last."""
     cmd = [sys.executable, str(BENCHMARKS / "gpu_check.py"), "--child", kind, json.dumps(spec)]
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env_for_children())
+    out = run_group(cmd, timeout, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env_for_children())
     if out.returncode != 0:
         raise RuntimeError(f"{kind} child failed: {out.stderr.strip()[-1500:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -300,8 +337,8 @@ def step3_final_throughput(cfg: dict) -> dict:
                "--init_channels", str(s["C"]), "--layers", str(s["layers"]), "--batch_size", str(s["batch_size"]),
                "--repeats", str(s["repeats"]), "--warmup", str(s["warmup"]), "--variants", *variants]
         try:
-            out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout,
-                                 env=env_for_children())
+            out = run_group(cmd, timeout, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=env_for_children())
         except subprocess.TimeoutExpired:
             ok = False
             notes.append(f"{' '.join(variants)}: ran past {timeout} s")

@@ -92,3 +92,14 @@ def test_a_broken_calibration_file_is_a_one_line_error(tmp_path, monkeypatch):
     monkeypatch.setenv(CALIBRATION_ENV, str(path))
     with pytest.raises(UserError, match="not a memory calibration file"):
         estimate_from_profile(profile(), 8, "first", False)
+
+
+def test_a_step_past_its_limit_fails_the_run(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    import gpu_check
+    monkeypatch.setattr(gpu_check, "DRY_STEP_SECONDS", {**gpu_check.DRY_STEP_SECONDS, 6: 0.5})
+    out = tmp_path / "check"
+    assert gpu_check.main(["--dry-run", "--steps", "6", "--out", str(out)]) == 1
+    results = json.loads((out / "results.json").read_text())
+    assert results["failed"] == [6] and "limit" in results["steps"]["6"]["notes"][0]
+    assert "FAIL" in (out / "summary.md").read_text()
