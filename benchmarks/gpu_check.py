@@ -34,7 +34,7 @@ from pathlib import Path
 
 import gpu_check_steps as steps
 
-STEP_SECONDS = {1: 75, 2: 100, 3: 120, 4: 50, 5: 120, 6: 70}  # on one H100: 535 s, data and start-up inside 600
+STEP_SECONDS = {1: 75, 2: 95, 3: 120, 4: 60, 5: 120, 6: 65}  # on one H100: 535 s, data and start-up inside 600
 DRY_STEP_SECONDS = {n: 300 for n in STEP_SECONDS}  # a shared CPU under load: generous, the sizes are tiny
 STEP_TITLES = {1: "CUDA tests and float64 CPU-vs-device comparisons", 2: "search step per mode: time, peak "
                "memory, estimate, calibration", 3: "DARTS_V2 final network: images/s and largest batch",
@@ -48,8 +48,8 @@ SIZES = {
         "pytest_args": _PYTEST_FULL, "pytest_timeout": 50,
         "numerics": {"C": 8, "layers": 5, "batch": 8, "size": 16, "final_C": 16, "final_layers": 8,
                      "final_size": 32},
-        "search": {"C": 16, "layers": 8, "batch_size": 64, "size": 32, "steps": 3, "mode_timeout": 45,
-                   "original_orders": ["second"],
+        "search": {"C": 16, "layers": 8, "batch_size": 64, "size": 32, "steps": 3, "warmup": 1,
+                   "mode_timeout": 40, "original_orders": ["second"],
                    "modes": [{"order": "second", "bf16": False, "channels_last": False, "memory_saving": False},
                              {"order": "second", "bf16": True, "channels_last": True, "memory_saving": False},
                              {"order": "second", "bf16": True, "channels_last": True, "memory_saving": True},
@@ -58,14 +58,15 @@ SIZES = {
                   "variants": ["fp32", "bf16_channels_last"], "compile_variants": ["bf16_channels_last_compile"],
                   "compile_timeout": 55, "largest_cap": 4096, "largest_seconds": 20},
         "ddp": {"C": 16, "layers": 5, "batch_size": 32, "max_batches": 5, "run_timeout": 25},
-        "nb201": {"C": 16, "layers": 15, "batch_size": 64, "image_size": 32, "epochs": 2, "max_batches": 15, "seeds": [0, 1],
-                  "run_timeout": 45},
-        "paper": {"C": 16, "layers": 8, "batch_size": 64, "image_size": 32, "epochs": 2, "max_batches": 20, "run_timeout": 65},
+        "nb201": {"C": 16, "layers": 15, "batch_size": 64, "image_size": 32, "epochs": 2, "max_batches": 15,
+                  "seeds": [0, 1], "run_timeout": 25},
+        "paper": {"C": 16, "layers": 8, "batch_size": 64, "image_size": 32, "epochs": 2, "max_batches": 20,
+                  "run_timeout": 60},
     },
     "dry": {  # the smallest sizes that run every code path: 8x8 images, 2-4 channels, 1-2 batches
         "pytest_args": ["-n", "0", "tests/test_train_final.py", "-k", "cuda"], "pytest_timeout": 240,
         "numerics": {"C": 2, "layers": 3, "batch": 2, "size": 8, "final_C": 2, "final_layers": 3, "final_size": 8},
-        "search": {"C": 2, "layers": 3, "batch_size": 2, "size": 8, "steps": 1, "mode_timeout": 240,
+        "search": {"C": 2, "layers": 3, "batch_size": 2, "size": 8, "steps": 1, "warmup": 0, "mode_timeout": 240,
                    "original_orders": ["second"],
                    "modes": [{"order": "second", "bf16": False, "channels_last": False, "memory_saving": False},
                              {"order": "second", "bf16": True, "channels_last": True, "memory_saving": True}]},

@@ -10,7 +10,7 @@ import pytest
 
 from darts.errors import UserError
 from darts.memory_estimate import (BUILT_IN, CALIBRATION_ENV, GB, STATE, ActivationProfile, Calibration,
-                                   estimate_from_profile, largest_batch, mode_key)
+                                   estimate_from_profile, largest_batch, mode_key, summary_lines)
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "benchmarks" / "gpu_check.py"
@@ -84,6 +84,10 @@ def test_a_calibration_file_changes_the_estimate(tmp_path, monkeypatch):
     monkeypatch.setenv(CALIBRATION_ENV, str(path))
     after = largest_batch(p, budget, "second")
     assert after < before and after == pytest.approx(before / 2, rel=0.1)
+    # and --summary says which calibration a CUDA run's estimate uses
+    from darts.spaces.darts_cnn import SearchNetwork
+    lines = summary_lines(SearchNetwork(2, 10, 3), 3, 8, 8, 4, "second", cuda=True)
+    assert "calibrated on test GPU, allocator peak" in lines[-1]
 
 
 def test_a_broken_calibration_file_is_a_one_line_error(tmp_path, monkeypatch):
