@@ -21,10 +21,12 @@ The model, whole-process peak resident memory (VmHWM) of a step (architect step 
   the saved tensors and what the C allocator keeps after freeing. Fitted on torch 2.13, CPU, glibc, one
   thread; other allocators or many threads can shift it.
 
-CUDA is not measured here. To calibrate it one would run the step of `_measure_here` on the GPU, reading
-torch.cuda.max_memory_allocated() after torch.cuda.reset_peak_memory_stats() (the caching allocator's peak;
-torch.cuda.max_memory_reserved() for what it holds from the driver), set BASELINE to the CUDA context
-(~0.3-0.5 GB, outside the allocator) and refit FACTOR, separately for bf16 autocast.
+A calibration replaces BASELINE and FACTOR: a JSON file named by the environment variable
+DARTS_MEMORY_CALIBRATION (or passed as `calibration=`), {"device": ..., "measures": ..., "baseline_gb": B,
+"factor": {"default/first": F, "memory-saving/second": F, ...}} with all six (mode, order) keys.
+benchmarks/gpu_check.py writes one for CUDA from the peaks it measures (torch.cuda.max_memory_allocated()
+after reset_peak_memory_stats(), the caching allocator's peak, so B is 0 there and the CUDA context, ~0.3-0.5
+GB outside the allocator, is not counted).
 
 Step time: the profile's forward of a batch of 4, timed and scaled linearly in the batch, times measured
 ratios (forward + backward / forward, step / forward + backward, memory-saving / default): a rough figure
@@ -39,11 +41,12 @@ import statistics
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 import torch.nn as nn
 
+from darts.errors import UserError
 from darts.training import frozen_batchnorm_stats
 
 GB = 1e9
@@ -57,6 +60,51 @@ FACTOR = {(False, "first"): 1.37, (False, "second"): 1.52, (False, "exact"): 3.3
 STEP_OVER_PASS = {"first": 1.6, "second": 4.3, "exact": 5.0}  # step time / P, default mode (measured)
 PASS_OVER_FORWARD = 2.0  # P / (the profile's forward time per image x batch): 1.7-3 measured at C=8-16
 RECOMPUTE_COST = {"first": 1.45, "second": 1.45, "exact": 1.4}  # memory-saving / default step time (measured)
+CALIBRATION_ENV = "DARTS_MEMORY_CALIBRATION"  # path of a calibration JSON file the estimate reads
+
+
+def mode_key(memory_saving: bool, order: str) -> str:
+    """A (mode, order) pair as a calibration file names it: default/first ... memory-saving/exact."""
+    return f"{'memory-saving' if memory_saving else 'default'}/{order}"
+
+
+@dataclass
+class Calibration:
+    """BASELINE and FACTOR fitted elsewhere (e.g. on a GPU); `measures` says what its peak is."""
+    baseline_gb: float
+    factor: dict = field(default_factory=dict)  # {(memory_saving, order): factor}
+    device: str = ""
+    measures: str = ""
+
+    @classmethod
+    def load(cls, path: str) -> "Calibration":
+        """Read and check a calibration file (one-line error naming the file when it is not one)."""
+        try:
+            with open(path) as f:
+                raw = json.load(f)
+            factor = {(m, o): float(raw["factor"][mode_key(m, o)]) for m in (False, True) for o in ORDERS}
+            cal = cls(float(raw["baseline_gb"]), factor, str(raw.get("device", "")), str(raw.get("measures", "")))
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            raise UserError(f"{path} is not a memory calibration file ({type(e).__name__}: {e}); write one with "
+                            f"benchmarks/gpu_check.py or unset {CALIBRATION_ENV}") from None
+        if cal.baseline_gb < 0 or min(factor.values()) <= 0:
+            raise UserError(f"{path}: baseline_gb must be >= 0 and every factor > 0")
+        return cal
+
+    def to_json(self) -> dict:
+        return {"device": self.device, "measures": self.measures, "baseline_gb": self.baseline_gb,
+                "factor": {mode_key(m, o): f for (m, o), f in self.factor.items()}}
+
+
+BUILT_IN = Calibration(BASELINE_GB, dict(FACTOR), "cpu", "whole-process VmHWM, torch 2.13, glibc, one thread")
+
+
+def active_calibration(calibration: Calibration | None = None) -> Calibration:
+    """`calibration`, else the file named by DARTS_MEMORY_CALIBRATION, else the built-in CPU fit."""
+    if calibration is not None:
+        return calibration
+    path = os.environ.get(CALIBRATION_ENV)
+    return Calibration.load(path) if path else BUILT_IN
 
 
 @dataclass
@@ -84,12 +132,13 @@ class MemoryEstimate:
     baseline_gb: float
     state_gb: float
     activations_gb: float  # A(batch), before FACTOR
+    factor: float = 1.0
 
     def __str__(self) -> str:
         mode = "memory-saving" if self.memory_saving else "default"
         return (f"{self.order}-order step, batch {self.batch_size}, {mode}: peak ~{self.peak_gb:.2f} GB "
                 f"(process {self.baseline_gb:.2f} + weights and optimizer {self.state_gb:.2f} + "
-                f"{FACTOR[self.memory_saving, self.order]:.2f} x {self.activations_gb:.2f} saved activations)")
+                f"{self.factor:.2f} x {self.activations_gb:.2f} saved activations)")
 
 
 @contextlib.contextmanager
@@ -164,31 +213,35 @@ def _check(order: str, memory_saving: bool, model: nn.Module | None = None) -> N
 
 
 def estimate_search_memory(model: nn.Module, in_channels: int, height: int, width: int, batch_size: int,
-                           order: str = "first", memory_saving: bool | None = None) -> MemoryEstimate:
-    """Whole-process peak memory of a search step of `model` (a supernet) on CPU, for inputs of
-    in_channels x height x width; `memory_saving` defaults to the model's own mode."""
+                           order: str = "first", memory_saving: bool | None = None,
+                           calibration: Calibration | None = None) -> MemoryEstimate:
+    """Whole-process peak memory of a search step of `model` (a supernet) on CPU (or what a calibration
+    measures), for inputs of in_channels x height x width; `memory_saving` defaults to the model's own mode."""
     memory_saving = getattr(model, "memory_saving", False) if memory_saving is None else memory_saving
     _check(order, memory_saving, model)
     return estimate_from_profile(activation_profile(model, in_channels, height, width), batch_size, order,
-                                 memory_saving)
+                                 memory_saving, calibration)
 
 
 def estimate_from_profile(profile: ActivationProfile, batch_size: int, order: str = "first",
-                          memory_saving: bool = False) -> MemoryEstimate:
+                          memory_saving: bool = False, calibration: Calibration | None = None) -> MemoryEstimate:
     """The same from an activation_profile (counted once for several estimates)."""
     _check(order, memory_saving)
+    cal = active_calibration(calibration)
     state = STATE[order] * profile.weight_bytes / GB
     act = profile.activations(batch_size, memory_saving and order != "exact") / GB
-    peak = BASELINE_GB + state + FACTOR[memory_saving, order] * act
-    return MemoryEstimate(batch_size, order, memory_saving, peak, BASELINE_GB, state, act)
+    factor = cal.factor[memory_saving, order]
+    return MemoryEstimate(batch_size, order, memory_saving, cal.baseline_gb + state + factor * act, cal.baseline_gb,
+                          state, act, factor)
 
 
 def largest_batch(profile: ActivationProfile, budget_gb: float, order: str = "first",
-                  memory_saving: bool = False) -> int:
+                  memory_saving: bool = False, calibration: Calibration | None = None) -> int:
     """The largest batch whose estimated peak fits in `budget_gb` (0: not even a batch of one)."""
     _check(order, memory_saving)
-    factor = FACTOR[memory_saving, order]
-    fixed = (BASELINE_GB * GB + STATE[order] * profile.weight_bytes
+    cal = active_calibration(calibration)
+    factor = cal.factor[memory_saving, order]
+    fixed = (cal.baseline_gb * GB + STATE[order] * profile.weight_bytes
              + factor * profile.activations(0, memory_saving and order != "exact"))
     per_image = factor * (profile.per_image_saving if memory_saving and order != "exact" else profile.per_image)
     return max(0, int((budget_gb * GB - fixed) // per_image))
@@ -231,7 +284,10 @@ def summary_lines(model: nn.Module, in_channels: int, height: int, width: int, b
         fits = ", ".join(f"{largest_batch(profile, budget_gb, order, m)} {name(m)}" for m in modes)
         lines.append(f"largest batch within {budget_gb:g} GB: {fits}")
     if cuda:
-        lines.append("(the run would use CUDA, where this CPU estimate is uncalibrated: see darts/memory_estimate.py)")
+        cal = active_calibration()
+        lines.append(f"(CUDA: calibrated on {cal.device or 'an unnamed device'}, {cal.measures})" if cal is not BUILT_IN
+                     else f"(the run would use CUDA, where this CPU estimate is uncalibrated: set {CALIBRATION_ENV} "
+                          f"to a calibration file, see docs/gpu_check.md)")
     return lines
 
 
