@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -36,6 +36,7 @@ from darts.errors import UserError
 from darts.final_training import FinalTraining, FinalTrainingConfig, NetworkSpec
 from darts.spaces.genotype_io import genotype_from_dict, load_genotype
 from darts.ops import PRIMITIVES, check_primitives
+from darts.options import check_values
 from darts.plugins import import_plugin
 from darts.proxies import score  # zero-cost proxies of a network or genotype (docs/proxies.md)
 from darts.runs import ARGS, RunDir, read_settings_file
@@ -179,14 +180,22 @@ def build_network(genotype: Any, in_channels: int = 3, num_classes: int = 10, in
                   layers: int | None = None, auxiliary: bool = False) -> nn.Module:
     """The final network of `genotype` (an object, its JSON dict, a shipped cell's name such as "DARTS_V2", or
     a genotype.json path), built by its space (DARTS cells: the paper's CIFAR network, C=36, 20 layers, whose
-    forward returns (logits, auxiliary logits or None))."""
+    forward returns (logits, auxiliary logits or None)). An argument out of its range raises InvalidArgument
+    (a ValueError) naming it, as does a size whose weights cannot fit in this machine's memory."""
+    from darts.train_options import DATA_SHAPE, NETWORK, check_network_size
+    given = {"in_channels": in_channels, "num_classes": num_classes, "init_channels": init_channels, "layers": layers}
+    check_values(DATA_SHAPE + NETWORK, given)
     g = _genotype(genotype)
     space = space_of(g)
+    check_values(space.options, {k: given[k] for k in ("init_channels", "layers")})  # the space's own bounds
     sizes = {**space.resolve({}), **space.final_recipe("custom")}
     spec = NetworkSpec(genotype=space.genotype_to_dict(g), arch="custom", space=space.name,
                        init_channels=sizes.get("init_channels", 0) if init_channels is None else init_channels,
                        layers=sizes.get("layers", 0) if layers is None else layers,
                        num_classes=num_classes, in_channels=in_channels, auxiliary=auxiliary)
+    shape = ("init_channels", "layers", "in_channels", "num_classes")
+    check_network_size(lambda values: replace(spec, **values), {k: getattr(spec, k) for k in shape},
+                       {k: sizes.get(k, 0) for k in shape[:2]}, "the network", prefix="")
     network = spec.build()
     network.network_spec = spec  # what rebuilds it beside its saved weights
     return network
@@ -226,7 +235,10 @@ def train(network: nn.Module, data: Any, *, epochs: int = 600, batch_size: int =
           tensorboard: str | Path | None = None, **options) -> TrainResult:
     """Train `network` from its current weights on the training split of `data` and test it each epoch
     on the test split (the paper's protocol: its CIFAR-10 settings are the defaults). With `save`, the
-    folder gets weights.pt (evaluable by train_final.py --eval_only), history.jsonl and checkpoint.pt."""
+    folder gets weights.pt (evaluable by train_final.py --eval_only), history.jsonl and checkpoint.pt. An
+    argument out of its range raises InvalidArgument (a ValueError) naming it."""
+    _check_train_arguments(dict(options, epochs=epochs, batch_size=batch_size, seed=seed,
+                                cutout_length=cutout_length or None))
     data = as_image_dataset(data)
     spec = network_spec(network, data.name)
     if (spec.in_channels, spec.num_classes) != (data.in_channels, data.num_classes):
@@ -274,6 +286,14 @@ def _resume_state(save: str | Path, record: dict, trainer: FinalTraining) -> dic
     if state is not None:
         check_resume_state(state, trainer.labels(), {"model": trainer.model}, trainer.mismatch)
     return state
+
+
+def _check_train_arguments(values: dict) -> None:
+    """Each argument of `train` against the range its retraining flag declares (FinalTrainingConfig's fields
+    by their flag names)."""
+    from darts.train_options import FLAG_FIELDS, options as training_options
+    flags = {field: flag for flag, field in FLAG_FIELDS.items()}
+    check_values(training_options(), {flags.get(k, k): v for k, v in values.items()})
 
 
 def _config(cls, options: dict, **values):

@@ -208,13 +208,23 @@ def parse_genotype(text: str, primitives: Sequence[str] | None = None) -> AnyGen
     return (Genotype if cnn >= rnn else RecurrentGenotype).from_dict(data, primitives)
 
 
+MAX_RANGE = 1000  # nodes a genotype text's range(...) may list: far more than any cell has
+
+
 def _literal(node, name):
     if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "range"
             and not node.keywords):
         bounds = [_literal(a, name) for a in node.args]
         if not all(isinstance(b, int) for b in bounds) or not 1 <= len(bounds) <= 3:
             raise GenotypeError(f"{name}: range(...) needs integer bounds")
-        return list(range(*bounds))
+        try:
+            span = range(*bounds)
+        except ValueError as e:  # a step of 0
+            raise GenotypeError(f"{name}: {e}") from None
+        if len(span) > MAX_RANGE:  # measured before the list is built
+            raise GenotypeError(f"{name}: range{tuple(bounds)} holds {len(span):,} nodes; a cell's concat lists "
+                                f"at most {MAX_RANGE} (e.g. range(2, 6))")
+        return list(span)
     try:
         value = ast.literal_eval(node)
     except ValueError:

@@ -38,8 +38,8 @@ CORE = (
 )
 MODEL = (
     Option("emsize", None, "size of word embeddings (default: 850 PTB, 700 WikiText-2)", type=int, minimum=1),
-    Option("nhid", None, "recurrent cell size (default: as --emsize)", type=int),
-    Option("nhidlast", None, "size of the last recurrent layer (default: as --emsize)", type=int),
+    Option("nhid", None, "recurrent cell size (default: as --emsize)", type=int, minimum=1),
+    Option("nhidlast", None, "size of the last recurrent layer (default: as --emsize)", type=int, minimum=1),
     Option("dropout", 0.75, "locked dropout on the cell's outputs", minimum=0.0, below=1.0),
     Option("dropouth", None, "dropout on hidden connections (default: 0.25 PTB, 0.15 WikiText-2)", type=float,
            minimum=0.0, below=1.0),
@@ -50,7 +50,7 @@ MODEL = (
 TRAINING = (
     Option("lr", 20.0, "initial learning rate", minimum=0.0),
     Option("clip", 0.25, "gradient norm clipping", minimum=0.0),
-    Option("epochs", 8000, "upper epoch limit; Ctrl-C stops early and tests", minimum=0),
+    Option("epochs", 8000, "upper epoch limit; Ctrl-C stops early and tests", minimum=1),
     Option("batch_size", 64, "batch size (columns of the training text)", minimum=1),
     Option("bptt", 35, "mean window length", minimum=1),
     Option("max_seq_len_delta", 20, "longest window: bptt + this", minimum=1),

@@ -7,10 +7,11 @@ it) and the library takes the same names as keyword arguments; both resolve valu
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Sequence
 
-from darts.errors import UserError
+from darts.errors import InvalidArgument, UserError
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,7 @@ class Option:
     choices: tuple | None = None
     aliases: tuple[str, ...] = ()         # other flag spellings, e.g. the original code's ("--lr",)
     minimum: float | None = None          # inclusive lower bound
+    above: float | None = None            # exclusive lower bound (positive: above=0)
     maximum: float | None = None          # inclusive upper bound
     below: float | None = None            # exclusive upper bound (probabilities, fractions)
     flag: bool = False                    # a switch (store_true) whose default is False
@@ -40,25 +42,44 @@ class Option:
             return None
         return type(self.default)
 
-    def check(self, value: Any) -> Any:
-        """The value, converted and checked; a one-line UserError naming the flag otherwise."""
+    def check(self, value: Any, prefix: str = "--") -> Any:
+        """The value, converted and checked; a one-line InvalidArgument naming `prefix + name` (the flag, or
+        the keyword argument with prefix="") and the values it takes otherwise."""
         if value is None or self.flag:
             return value
+        name = f"{prefix}{self.name}"
         kind = self.parse_type()
         if kind in (int, float) and (isinstance(value, bool) or not isinstance(value, (int, float))):
-            raise UserError(f"--{self.name} must be a number, got {value!r}")
+            raise InvalidArgument(f"{name} must be a number, got {value!r}")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise InvalidArgument(f"{name} must be a finite number, got {value}")
         if kind is int and isinstance(value, float):
             if not value.is_integer():
-                raise UserError(f"--{self.name} must be a whole number, got {value!r}")
+                raise InvalidArgument(f"{name} must be a whole number, got {value!r}")
             value = int(value)
         if self.choices is not None and value not in self.choices:
-            raise UserError(f"--{self.name} {value!r} is not one of: {', '.join(map(str, self.choices))}")
-        for bound, ok, word in ((self.minimum, lambda v, b: v >= b, "at least"),
-                                (self.maximum, lambda v, b: v <= b, "at most"),
-                                (self.below, lambda v, b: v < b, "below")):
-            if bound is not None and not ok(value, bound):
-                raise UserError(f"--{self.name} {value}: must be {word} {bound}")
+            raise InvalidArgument(f"{name} {value!r} is not one of: {', '.join(map(str, self.choices))}")
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and not self.in_range(value):
+            raise InvalidArgument(f"{name} {value}: must be {self.range_text()}")
         return value
+
+    def in_range(self, value: float) -> bool:
+        return ((self.minimum is None or value >= self.minimum) and (self.above is None or value > self.above)
+                and (self.maximum is None or value <= self.maximum) and (self.below is None or value < self.below))
+
+    def range_text(self) -> str:
+        """The valid range in words, e.g. "at least 1", "above 0 and below 1"."""
+        parts = [f"{word} {bound:g}" if isinstance(bound, float) else f"{word} {bound}"
+                 for word, bound in (("at least", self.minimum), ("above", self.above),
+                                     ("at most", self.maximum), ("below", self.below)) if bound is not None]
+        return " and ".join(parts) or "a finite number"
+
+
+def check_values(options: Sequence[Option], values: dict, prefix: str = "") -> dict:
+    """`values` (name -> value, None: not given) checked against the options declaring them, by name or by
+    the field they set; names no option declares pass unchecked. The library's argument check."""
+    by_name = {o.name: o for o in options} | {o.field: o for o in options}
+    return {k: by_name[k].check(v, prefix) if k in by_name else v for k, v in values.items()}
 
 
 def resolve_options(options: Sequence[Option], given: dict, defaults: dict | None = None,

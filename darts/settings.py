@@ -48,7 +48,7 @@ CORE = (
            type=int, minimum=1),
     Option("summary", False, "print the supernet's size and exit (reads no data)", flag=True),
     Option("memory_budget", None, "with --summary: also the largest batch that fits in X GB (CPU estimate)",
-           type=float, minimum=0.0),
+           type=float, above=0.0),
     Option("no_progress", False, "no progress bar, only the log lines", flag=True),
     Option("no_plots", False, "skip the figures drawn into SAVE/figures at the end", flag=True),
     Option("plot_epoch_cells", False, "also draw the cells of every epoch's genotype", flag=True),
@@ -62,11 +62,11 @@ OWN_DATA = (
            type=str, metavar="DIR"),
     Option("strict", False, "(folder) stop at an unreadable image instead of skipping it", flag=True),
     Option("test_fraction", None, f"held out for testing when the data has no test split (default: "
-                                  f"{TEST_FRACTION})", type=float, minimum=0.0, below=1.0),
+                                  f"{TEST_FRACTION})", type=float, above=0.0, below=1.0),
 )
 IMAGE = (
     Option("train_portion", 0.5, "share of the training split for the weights (the rest: the alphas)",
-           minimum=0.0, below=1.0),
+           above=0.0, below=1.0),
     Option("cutout", False, "use cutout", flag=True),
     Option("cutout_length", 16, "side of the cutout square", minimum=1),
 ) + OWN_DATA + (
@@ -90,7 +90,7 @@ SAMPLING = (
     Option("budget", 100, "architectures a sample-based strategy evaluates", minimum=1),
     Option("fidelity_epochs", 1, "without --benchmark: epochs each sampled network trains from scratch", minimum=1),
     Option("fidelity_learning_rate", None, "without --benchmark: learning rate of that training (default: "
-           + ", ".join(f"{v:g} {k}" for k, v in FIDELITY_LEARNING_RATE.items()) + ")", type=float, minimum=0.0),
+           + ", ".join(f"{v:g} {k}" for k, v in FIDELITY_LEARNING_RATE.items()) + ")", type=float, above=0.0),
 )
 ORIGINAL_UNUSED = tuple(Option(n, None, "(original flag, unused)", type=t) for n, t in (
     ("model_path", str), ("drop_path_prob", float), ("max_seq_len_delta", int), ("nonmono", int),
@@ -158,7 +158,23 @@ def resolve_settings(given: dict, explicit: set | None = None, owners: dict | No
     if strategy.kind == "sample":  # keep only what applies: its log and args.json are read by people
         unused = UNUSED_BY_TABLE if settings.get("benchmark") else UNUSED_BY_TRAINING
         settings = {k: v for k, v in settings.items() if k not in unused or k in (explicit or ())}
+    if strategy.uses_supernet:
+        check_supernet_size(space, settings)
     return space, settings
+
+
+def check_supernet_size(space, settings: dict) -> None:
+    """Refuse a supernet whose weights cannot fit in memory before any data is read (sizes far past the
+    defaults only; the data's classes and channels barely change the count, the common ones are assumed)."""
+    from darts.data.text import KNOWN_VOCAB_SIZES
+    from darts.network_size import check_weights_fit
+    from darts.spaces.base import DataShape
+    if not space.supports("build_supernet"):
+        return
+    vocabulary = KNOWN_VOCAB_SIZES.get(settings["dataset"], max(KNOWN_VOCAB_SIZES.values()))
+    shape = DataShape(ntokens=vocabulary if space.modality == "text" else None)
+    check_weights_fit(lambda values: space.build_supernet(values, shape), space.options, settings,
+                      f"the {space.name} supernet", space.resolve({}))
 
 
 # Settings a sample-based search does not use: with a table nothing is trained, without one no table is read.

@@ -8,7 +8,7 @@ the space's own option defaults, then its `final_recipe`), so --help shows those
 from __future__ import annotations
 
 import functools
-import math
+from typing import Any, Callable
 
 from darts.errors import UserError
 from darts.lm_options import TEXT_DATASETS  # noqa: F401  (trained as language models: darts.lm_options)
@@ -58,7 +58,7 @@ RECIPE = (  # default None: the genotype's space's recipe for the dataset
     Option("batch_size", None, "batch size", type=int, minimum=2),
     Option("epochs", None, "epochs", type=int, minimum=1),
     Option("time_budget", None, "train the epochs that fit in X minutes of wall time (measured on the first; "
-                                "the last one cut short); --epochs is then the most", type=float),
+                                "the last one cut short); --epochs is then the most", type=float, above=0.0),
     Option("learning_rate", None, "initial learning rate", type=float, minimum=0.0),
     Option("learning_rate_min", None, "final learning rate of the cosine schedule", type=float, minimum=0.0),
     Option("lr_schedule", None, "cosine (to --learning_rate_min) or step (by --gamma)", type=str,
@@ -79,6 +79,11 @@ NETWORK = (
     Option("init_channels", None, "C, channels of the first cells", type=int, minimum=1),
     Option("layers", None, "number of cells", type=int, minimum=1),
     Option("auxiliary", False, "auxiliary head after the 2/3 reduction cell", flag=True),
+)
+# The data's shape as the library's build_network takes it (the command lines read it from the data).
+DATA_SHAPE = (
+    Option("in_channels", 3, "image channels", minimum=1),
+    Option("num_classes", 10, "classes", minimum=1),
 )
 
 
@@ -135,11 +140,34 @@ def fill_recipe(settings: dict, arch: str) -> None:
             settings[name] = value
 
 
+def check_network_size(spec_at: Callable[[dict], Any], values: dict, defaults: dict, what: str,
+                       prefix: str = "--") -> None:
+    """Refuse sizes (`values`: init_channels, layers, in_channels, num_classes) whose network's weights cannot
+    fit in memory, before it is built; `spec_at(sizes)` is the NetworkSpec of the network at those sizes."""
+    from darts.network_size import check_weights_fit
+    check_weights_fit(lambda sizes: spec_at(sizes).build(), NETWORK[:2] + DATA_SHAPE, values, what, defaults, prefix)
+
+
+def _spec_at(settings: dict, arch: str, sizes: dict):
+    """The NetworkSpec of the run's network at `sizes` (the data's shape assumed: 3 channels, 10 classes)."""
+    from darts.final_training import NetworkSpec
+    from darts.spaces.genotype_io import load_genotype
+    from darts.spaces.registry import space_of
+    genotype = load_genotype(arch)
+    space = space_of(genotype)
+    return NetworkSpec(genotype=space.genotype_to_dict(genotype), arch=settings["arch"], space=space.name,
+                       kind="imagenet" if settings["dataset"] == "imagenet" else "cifar",
+                       init_channels=sizes["init_channels"], layers=sizes["layers"],
+                       auxiliary=bool(settings.get("auxiliary")),
+                       options={o.name: settings.get(o.name) for o in space.options if o.name not in sizes})
+
+
 def check_train_settings(settings: dict) -> None:
     """What the declarations' bounds cannot say."""
-    budget = settings.get("time_budget")
-    if budget is not None and not 0 < budget < math.inf:
-        raise UserError(f"--time_budget must be a positive number of minutes, got {budget}")
+    arch = settings.get("arch_file") or settings["arch"]
+    sizes = {"init_channels": settings["init_channels"], "layers": settings["layers"]}
+    check_network_size(lambda values: _spec_at(settings, arch, values), sizes,
+                       training_defaults(arch, settings["dataset"]), f"the {settings['arch']} network")
     if settings["cpu_bf16"] and (settings["fp32"] or settings["no_amp"]):
         raise UserError(f"--cpu_bf16 asks for bf16 autocast, --{'fp32' if settings['fp32'] else 'no_amp'} for "
                         "none: give one")

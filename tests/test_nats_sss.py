@@ -103,7 +103,7 @@ def test_sampling_mutation_and_decisions():
         assert space.from_decisions(space.to_decisions(arch)) == arch == space.decode(space.encode(arch))
 
 
-@pytest.mark.parametrize("strategy, options", [("random", {}), ("evolution", {"population_size": 2})])
+@pytest.mark.parametrize("strategy, options", [("random", {}), ("evolution", {"population_size": 2, "sample_size": 2})])
 def test_search_end_to_end_on_digits(strategy, options):
     evaluator = digits_evaluator("nats_sss", {"channel_divisor": 4})  # widths 2..16
     result = run_strategy(build_strategy(strategy, get_space("nats_sss").arch_space({}), seed=0, **options),

@@ -150,7 +150,7 @@ def digits_evaluator(space_name: str, opts: dict) -> TrainingEvaluator:
                              epochs=1, batch_size=50, dataset="digits")
 
 
-@pytest.mark.parametrize("strategy, options", [("random", {}), ("evolution", {"population_size": 2})])
+@pytest.mark.parametrize("strategy, options", [("random", {}), ("evolution", {"population_size": 2, "sample_size": 2})])
 def test_search_end_to_end_on_digits(strategy, options):
     evaluator = digits_evaluator("nb101", {"init_channels": 8, "layers": 3})
     result = run_strategy(build_strategy(strategy, get_space("nb101").arch_space({}), seed=0, **options),

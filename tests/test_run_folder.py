@@ -210,19 +210,6 @@ def test_json_files_hold_null_for_non_finite_numbers(tmp_path):
     assert strict((tmp_path / "b.jsonl").read_text()) == {"epoch": 0, "valid_loss": None}
 
 
-def test_language_model_with_no_epoch_writes_valid_json(tmp_path):
-    from darts.cli.lm import main as main_lm
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    for split in ("train", "valid", "test"):
-        (corpus / f"{split}.txt").write_text("a b c d e f\nb c a d\n" * 4)
-    argv = ["--data", str(corpus), "--emsize", "4", "--nhid", "4", "--nhidlast", "4", "--batch_size", "2",
-            "--bptt", "3", "--epochs", "0", "--no_progress", "--save", str(tmp_path / "lm")]
-    assert run_cli(main_lm, argv) == 0
-    results = strict((tmp_path / "lm" / "results.json").read_text())
-    assert results["valid_loss"] is None and results["valid_ppl"] is None and results["epochs"] == 0
-
-
 # 8. damaged JSON-lines files --------------------------------------------------------------------------------
 def test_jsonl_reader_drops_a_truncated_last_line_and_refuses_a_folder(tmp_path):
     path = tmp_path / "alphas.jsonl"

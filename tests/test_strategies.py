@@ -276,7 +276,7 @@ def test_strategies_train_darts_networks_at_low_fidelity():
     tx, ty, vx, vy = digits_split()
     build = lambda g, c, n: NetworkCIFAR(g, C=4, num_classes=n, layers=3, in_channels=c)
     evaluator = TrainingEvaluator(build, tx, ty, vx, vy, epochs=2, batch_size=50, dataset="digits")
-    result = run_strategy(build_strategy("evolution", DartsCnnArchSpace(), seed=0, population_size=2),
+    result = run_strategy(build_strategy("evolution", DartsCnnArchSpace(), seed=0, population_size=2, sample_size=2),
                           evaluator, 3, progress=False)
     assert all(r["reward"] > 50.0 for r in result.records)  # chance is 10 %
     assert len({json.dumps(r["arch"]) for r in result.records}) == 3

@@ -141,6 +141,10 @@ def make_image_dataset(name: str, train_x: torch.Tensor, train_y: torch.Tensor,
         raise UserError(f"{where}: training images are {tuple(train_x.shape[1:])} but test images "
                         f"{tuple(test_x.shape[1:])} (C, H, W); both splits need the same shape")
     seen = int(train_y.max()) + 1
+    images = len(train_y) + len(test_y)
+    if num_classes is None and class_names is None and seen > images:  # the classifier would be sized by it
+        raise UserError(f"{where}: labels run up to {seen - 1}, but there are only {images} images; number the "
+                        f"classes 0..K-1 (each class with images)")
     if num_classes is None:
         num_classes = len(class_names) if class_names is not None else seen
     if seen > num_classes or (len(test_y) and int(test_y.max()) >= num_classes):

@@ -22,6 +22,7 @@ import torch
 
 from darts.data.augment import cutout, normalize, random_crop, random_flip
 from darts.data.images import Augmentation
+from darts.errors import UserError
 
 
 def fits_on_device(nbytes: int, device: torch.device) -> bool:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import gzip
 import importlib
-import pickle
 import struct
 import tarfile
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ import torch
 
 from darts.data.download import fetch
 from darts.errors import UserError
+from darts.safe_pickle import load_restricted
 
 
 @dataclass
@@ -66,7 +66,7 @@ CIFAR = {
 def _read_cifar_batch(path: Path, label_key: str):
     try:
         with open(path, "rb") as f:
-            d = pickle.load(f, encoding="latin1")
+            d = load_restricted(f, encoding="latin1")  # a crafted batch file could run code
         data = np.asarray(d["data"], dtype=np.uint8)
         labels = np.asarray(d[label_key], dtype=np.int64)
     except FileNotFoundError:

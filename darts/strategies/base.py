@@ -29,6 +29,7 @@ from darts.checkpoint import read_jsonl
 from darts.engine import Epoch, RunEngine
 from darts.errors import UserError
 from darts.evaluators.base import Evaluator
+from darts.options import Option
 from darts.progress import Progress
 
 log = logging.getLogger("darts")
@@ -40,6 +41,21 @@ class Strategy(ABC):
     """Base of sample-based strategies; subclasses hold all their randomness in `state_dict()`."""
 
     name: str = "strategy"
+    # Bounds and choices of the constructor's keyword arguments (Option fields by argument), declared with
+    # them: the command line and the library check the options against these before anything is created.
+    option_rules: dict[str, dict] = {}
+
+    @classmethod
+    def check_options(cls, values: dict) -> None:
+        """Refuse options (`values`: argument -> value) that single bounds cannot (one-line UserError)."""
+
+    @classmethod
+    def check_arguments(cls, values: dict) -> None:
+        """The constructor's check, for a strategy built directly: each argument against its rules, then the
+        rules between them."""
+        for name, value in values.items():
+            Option(name, value, **cls.option_rules.get(name, {})).check(value, prefix=f"{cls.name} ")
+        cls.check_options(values)
 
     def __init__(self, space: ArchSpace, seed: int = 0):
         self.space = space

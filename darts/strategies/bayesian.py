@@ -19,7 +19,6 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
-from darts.errors import UserError
 from darts.strategies.base import ArchSpace, Strategy
 
 SAMPLERS = ("tpe", "gp")
@@ -27,15 +26,14 @@ SAMPLERS = ("tpe", "gp")
 
 class BayesianOptimization(Strategy):
     name = "bo"
+    option_rules = {"sampler": {"choices": SAMPLERS}, "n_startup_trials": {"minimum": 1},
+                    "n_ei_candidates": {"minimum": 1}, "max_repeats": {"minimum": 0}}
 
     def __init__(self, space: ArchSpace, seed: int = 0, sampler: str = "tpe", n_startup_trials: int = 10,
                  n_ei_candidates: int = 24, multivariate: bool = True, max_repeats: int = 20):
         super().__init__(space, seed)
-        if sampler not in SAMPLERS:
-            raise UserError(f"unknown BO sampler {sampler!r}; choose one of {', '.join(SAMPLERS)}")
-        if n_startup_trials < 1 or max_repeats < 0:
-            raise UserError(f"bo needs n_startup_trials >= 1 and max_repeats >= 0, "
-                            f"got {n_startup_trials} and {max_repeats}")
+        self.check_arguments({"sampler": sampler, "n_startup_trials": n_startup_trials,
+                              "n_ei_candidates": n_ei_candidates, "max_repeats": max_repeats})
         import optuna
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         self._optuna = optuna

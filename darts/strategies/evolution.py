@@ -18,12 +18,18 @@ from darts.strategies.base import ArchSpace, Strategy
 
 class RegularizedEvolution(Strategy):
     name = "evolution"
+    option_rules = {"population_size": {"minimum": 1}, "sample_size": {"minimum": 1}}
+
+    @classmethod
+    def check_options(cls, values: dict) -> None:
+        if values["sample_size"] > values["population_size"]:
+            raise UserError(f"--evolution_sample_size {values['sample_size']} exceeds --evolution_population_size "
+                            f"{values['population_size']}: the tournament draws from the population; give a "
+                            f"sample size of at most the population size")
 
     def __init__(self, space: ArchSpace, seed: int = 0, population_size: int = 10, sample_size: int = 3):
         super().__init__(space, seed)
-        if population_size < 1 or sample_size < 1:
-            raise UserError(f"evolution needs population_size >= 1 and sample_size >= 1, "
-                            f"got {population_size} and {sample_size}")
+        self.check_arguments({"population_size": population_size, "sample_size": sample_size})
         self.population_size = population_size
         self.sample_size = sample_size
         self.population: deque[tuple[Any, float]] = deque()

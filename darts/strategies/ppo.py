@@ -21,7 +21,6 @@ from typing import Any
 
 import torch
 
-from darts.errors import UserError
 from darts.strategies.base import ArchSpace
 from darts.strategies.reinforce import Reinforce
 
@@ -37,14 +36,13 @@ class PPO(Reinforce):
     """PPO: batches of m architectures, several epochs of the clipped surrogate on the LSTM controller."""
 
     name = "ppo"
+    option_rules = {**Reinforce.option_rules, "epochs": {"minimum": 1}, "clip": {"above": 0.0, "below": 1.0}}
 
     def __init__(self, space: ArchSpace, seed: int = 0, learning_rate: float = 0.02, batch_size: int = 5,
                  epochs: int = 4, clip: float = 0.2, baseline_decay: float = 0.9, entropy_weight: float = 1.0,
                  hidden_size: int = 64, num_layers: int = 1, temperature: float | None = None,
                  tanh_constant: float | None = None, device: torch.device | str = "cpu"):
-        if batch_size < 1 or epochs < 1 or not 0.0 < clip < 1.0:
-            raise UserError(f"ppo needs batch_size >= 1, epochs >= 1 and 0 < clip < 1, got {batch_size}, "
-                            f"{epochs} and {clip}")
+        self.check_arguments({"batch_size": batch_size, "epochs": epochs, "clip": clip})
         super().__init__(space, seed, learning_rate, baseline_decay, entropy_weight, hidden_size, num_layers,
                          temperature, tanh_constant, device)
         self.batch_size, self.epochs, self.clip = batch_size, epochs, clip

@@ -40,8 +40,14 @@ def sample_strategy_options(cls: type[Strategy]) -> tuple[Option, ...]:
             continue
         kind = float if isinstance(p.default, float) or p.default is None else None
         out.append(Option(f"{cls.name}_{p.name}", p.default, f"{cls.name}: {p.name.replace('_', ' ')}",
-                          type=kind, key=p.name))
+                          type=kind, key=p.name, **cls.option_rules.get(p.name, {})))
     return tuple(out)
+
+
+def _check_sample(cls: type[Strategy], settings: dict) -> None:
+    """The strategy's rules between its options, on the run's settings (flags --<strategy>_<argument>)."""
+    values = {o.field: settings.get(o.name, o.default) for o in sample_strategy_options(cls)}
+    cls.check_options(values)
 
 
 def _describe(cls: type[Strategy]) -> str:
@@ -50,8 +56,8 @@ def _describe(cls: type[Strategy]) -> str:
 
 def _sample_info(cls: type[Strategy]) -> StrategyInfo:
     from darts.strategies.sampling import prepare_sample, run_sample
-    return StrategyInfo(cls.name, "sample", _describe(cls), sample_strategy_options(cls), run=run_sample,
-                        prepare=partial(prepare_sample, cls))
+    return StrategyInfo(cls.name, "sample", _describe(cls), sample_strategy_options(cls),
+                        own_check=partial(_check_sample, cls), run=run_sample, prepare=partial(prepare_sample, cls))
 
 
 _STRATEGIES: dict[str, StrategyInfo] = {}

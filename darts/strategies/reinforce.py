@@ -30,7 +30,6 @@ from typing import Any
 
 import torch
 
-from darts.errors import UserError
 from darts.strategies.anchor_controller import AnchorController
 from darts.strategies.base import ArchSpace, Strategy
 from darts.strategies.controller import Controller, cpu_threads
@@ -38,14 +37,18 @@ from darts.strategies.controller import Controller, cpu_threads
 
 class Reinforce(Strategy):
     name = "reinforce"
+    option_rules = {"learning_rate": {"above": 0.0}, "baseline_decay": {"minimum": 0.0, "below": 1.0},
+                    "entropy_weight": {"minimum": 0.0}, "hidden_size": {"minimum": 1}, "num_layers": {"minimum": 1},
+                    "temperature": {"above": 0.0}, "tanh_constant": {"above": 0.0}, "batch_size": {"minimum": 1}}
 
     def __init__(self, space: ArchSpace, seed: int = 0, learning_rate: float = 0.02, baseline_decay: float = 0.9,
                  entropy_weight: float = 1.0, hidden_size: int = 64, num_layers: int = 1,
                  temperature: float | None = None, tanh_constant: float | None = None,
                  device: torch.device | str = "cpu", batch_size: int = 1):
         super().__init__(space, seed)
-        if batch_size < 1:
-            raise UserError(f"reinforce needs batch_size >= 1, got {batch_size}")
+        self.check_arguments({"learning_rate": learning_rate, "baseline_decay": baseline_decay,
+                              "entropy_weight": entropy_weight, "hidden_size": hidden_size, "num_layers": num_layers,
+                              "temperature": temperature, "tanh_constant": tanh_constant, "batch_size": batch_size})
         self.baseline_decay = baseline_decay
         self.entropy_weight = entropy_weight
         self.batch_size = batch_size

@@ -11,6 +11,10 @@ from darts.strategies.info import SearchOutcome, StrategyInfo
 log = logging.getLogger("darts")
 
 WEIGHT_FLAGS = ("learning_rate", "learning_rate_min", "momentum", "weight_decay", "grad_clip")
+# The controller's bounds (its whole-number settings: at least 1).
+ENAS_RULES = {"controller_lr": {"above": 0.0}, "entropy_weight": {"minimum": 0.0},
+              "baseline_decay": {"minimum": 0.0, "below": 1.0}, "temperature": {"above": 0.0},
+              "tanh_constant": {"above": 0.0}, "reward_c": {"above": 0.0}}
 
 
 def enas_options() -> tuple[Option, ...]:
@@ -29,7 +33,7 @@ def enas_options() -> tuple[Option, ...]:
         if f.name in helps:
             kind = float if f.name in ("temperature", "tanh_constant") else None
             out.append(Option(ENAS_FLAGS.get(f.name, f.name), f.default, helps[f.name], type=kind, key=f.name,
-                              minimum=0.0 if kind is float or isinstance(f.default, float) else 1))
+                              **ENAS_RULES.get(f.name, {"minimum": 1})))
     weights = {o.name: o for o in darts_options()}
     return tuple(weights[n] for n in WEIGHT_FLAGS) + tuple(out)
 

@@ -14,7 +14,7 @@ valid = its "x-valid" half and test = "ori-test"; "cifar10" (full training set) 
 are in percent, averaged over the seeds the record holds.
 
 The files are pickles, which can run code when loaded; `load_pickle` only rebuilds plain containers and
-numpy numbers / arrays, so a bad file fails instead of running anything.
+numpy numbers / arrays (darts.safe_pickle), so a bad file fails instead of running anything.
 """
 from __future__ import annotations
 
@@ -27,24 +27,11 @@ from pathlib import Path
 from typing import Any, Union
 
 from darts.errors import UserError
+from darts.safe_pickle import load_restricted
 
 META_FILE = "meta.pickle.pbz2"
 DATASETS = ("cifar10-valid", "cifar10", "cifar100", "ImageNet16-120")
 SPLITS = ("train", "valid", "test")
-_SAFE_GLOBALS = {
-    ("collections", "OrderedDict"), ("builtins", "set"), ("builtins", "frozenset"),
-    ("numpy", "dtype"), ("numpy", "ndarray"),
-    ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
-    ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
-}
-
-
-class _SafeUnpickler(pickle.Unpickler):
-    def find_class(self, module: str, name: str):
-        if (module, name) not in _SAFE_GLOBALS:
-            raise pickle.UnpicklingError(f"refusing to load {module}.{name}: benchmark records hold only "
-                                         f"containers, numbers and numpy arrays")
-        return super().find_class(module, name)
 
 
 def load_pickle(path: str | Path) -> Any:
@@ -55,7 +42,7 @@ def load_pickle(path: str | Path) -> Any:
     opener = bz2.open if path.suffix in (".pbz2", ".bz2") else open
     try:
         with opener(path, "rb") as f:
-            return _SafeUnpickler(f).load()
+            return load_restricted(f)
     except (pickle.UnpicklingError, EOFError, OSError, ValueError) as e:
         raise UserError(f"{path} is not a readable benchmark pickle: {e}") from None
 
