@@ -226,6 +226,8 @@ def run_cli(main, argv=None) -> int:
     except KeyboardInterrupt as e:
         print("interrupted; resume with --resume on the --save folder", file=sys.stderr)
         return 143 if isinstance(e, Terminated) else 130
+    except SystemExit as e:  # the flag parser's (one line said) or --help's
+        return e.code if isinstance(e.code, int) else 1
     finally:
         if main_thread:
             signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)

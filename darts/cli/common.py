@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import sys
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -39,10 +40,19 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
         return f"{names} {action.metavar or action.dest.upper()}"
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, whose errors (an unknown flag, a value not among the choices) are one line and exit status 2,
+    as every other error of the commands."""
+
+    def error(self, message: str):
+        print(f"error: {message} (see {self.prog} --help)", file=sys.stderr)
+        sys.exit(2)
+
+
 def new_parser(prog: str, description: str) -> argparse.ArgumentParser:
     """A parser whose usage line is short (the flags follow, grouped) and whose -h sits in the first group."""
-    return argparse.ArgumentParser(prog, usage="%(prog)s [flags]", description=description,
-                                   formatter_class=HelpFormatter, allow_abbrev=False, add_help=False)
+    return OneLineParser(prog, usage="%(prog)s [flags]", description=description,
+                         formatter_class=HelpFormatter, allow_abbrev=False, add_help=False)
 
 
 def _metavar(opt: Option) -> str:
