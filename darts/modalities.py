@@ -90,6 +90,15 @@ class ImageModality:
                                  device=device, dataset=d.name, arch_key=str, max_batches=s.get("max_batches"))
 
 
+    def proxy_evaluator(self, build_network, device):
+        """Rewards by a zero-cost proxy (--proxy) of each sampled network, untrained, on a seeded minibatch of the
+        first --train_portion of the training split (the part the low-fidelity evaluator trains on)."""
+        from darts.evaluators.proxy import ProxyEvaluator
+        s = self.settings
+        return ProxyEvaluator.from_dataset(build_network, self.data, s["proxy"], portion=s["train_portion"],
+                                           seed=s["seed"], device=device, arch_key=str)
+
+
 class TextModality:
     name = "text"
 

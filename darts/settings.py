@@ -88,6 +88,11 @@ TABLE = (
 )
 SAMPLING = (
     Option("budget", 100, "architectures a sample-based strategy evaluates", minimum=1),
+    Option("evaluator", "training", "without --benchmark: reward each sampled network by brief training, or by a "
+                                    "zero-cost proxy of the untrained network (docs/proxies.md)",
+           choices=("training", "proxy")),
+    Option("proxy", "naswot", "with --evaluator proxy: which proxy (naswot, synflow, snip, ..., params, flops)",
+           type=str),
     Option("fidelity_epochs", 1, "without --benchmark: epochs each sampled network trains from scratch", minimum=1),
     Option("fidelity_learning_rate", None, "without --benchmark: learning rate of that training (default: "
            + ", ".join(f"{v:g} {k}" for k, v in FIDELITY_LEARNING_RATE.items()) + ")", type=float, above=0.0),
@@ -181,7 +186,8 @@ def check_supernet_size(space, settings: dict) -> None:
 UNUSED_BY_TRAINING = {"epochs", "report_freq", "reward", "cutout", "cutout_length", "no_amp", "no_channels_last"}
 UNUSED_BY_TABLE = UNUSED_BY_TRAINING - {"reward"} | {"max_batches", "batch_size", "train_portion", "fidelity_epochs",
                                                       "fidelity_learning_rate", "image_size", "cache", "strict",
-                                                      "test_fraction", "bptt", "alpha", "beta"}
+                                                      "test_fraction", "bptt", "alpha", "beta", "evaluator",
+                                                      "proxy"}
 
 
 ALWAYS = {"ops_module", "resume"}  # accepted whatever the run

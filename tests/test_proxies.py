@@ -284,3 +284,32 @@ def test_proxies_that_need_no_labels_score_images_alone_and_the_others_say_what_
         score(net, x, ["naswot", "snip", "zico"])
     with pytest.raises(UserError, match="a number of classes"):
         score(Nb201Arch.from_index(0), torch.randn(4, 3, 8, 8), ["naswot"])
+
+
+def test_a_sample_search_rewards_by_a_proxy_from_the_command_line(tmp_path, capsys):
+    """--evaluator proxy: each sampled network's reward is its proxy score (the evaluator's own, for the same
+    architecture), the same in a second run; a wrong combination is one line before any folder exists."""
+    import json
+    from darts.runs import run_cli
+    from darts.cli.search import main
+    from darts.spaces.registry import get_space
+    base = ["--strategy", "random", "--space", "nb201", "--dataset", "digits", "--evaluator", "proxy", "--proxy",
+            "params", "--budget", "3", "--no_progress", "--no_plots"]
+    for run in ("a", "b"):
+        assert run_cli(main, base + ["--save", str(tmp_path / run)]) == 0
+    rows = [[json.loads(line) for line in (tmp_path / run / "history.jsonl").read_text().splitlines()]
+            for run in ("a", "b")]
+    assert rows[0] == [dict(r, time=a["time"]) for r, a in zip(rows[1], rows[0])]
+    space = get_space("nb201")
+    for row in rows[0]:
+        arch = space.arch_space({}).decode(row["arch"])
+        net = space.build_network(arch, space.resolve({}), DataShape(in_channels=1, height=8, width=8, num_classes=10))
+        assert row["reward"] == sum(p.numel() for p in net.parameters() if p.requires_grad)
+    capsys.readouterr()
+    for extra, needle in ((["--proxy", "bogus"], "unknown proxy 'bogus'"),
+                          (["--evaluator", "training", "--proxy", "snip"], "--evaluator proxy")):
+        argv = base + extra + ["--save", str(tmp_path / "refused")]
+        assert run_cli(main, argv) == 2
+        err = capsys.readouterr().err
+        assert needle in err and len(err.strip().splitlines()) == 1
+        assert not (tmp_path / "refused").exists()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 
+from darts.errors import UserError
 from darts.strategies.info import SearchOutcome
 
 log = logging.getLogger("darts")
@@ -15,11 +16,27 @@ def prepare_sample(cls, prepared) -> None:
     """Build the evaluator (the table's, or low-fidelity training's) and `cls` (a Strategy subclass) with its
     options from the settings onto `prepared`: a bad option is refused before the run folder exists."""
     s, space, strategy = prepared.settings, prepared.space, prepared.strategy
-    prepared.evaluator = prepared.evaluator or prepared.data.low_fidelity_evaluator(
-        lambda arch, c, k: space.build_network(arch, s, replace(prepared.data.shape, in_channels=c, num_classes=k)),
-        prepared.device)
+    if prepared.evaluator is None:
+        prepared.evaluator = _evaluator(prepared)(
+            lambda arch, c, k: space.build_network(arch, s, replace(prepared.data.shape, in_channels=c, num_classes=k)),
+            prepared.device)
     options = {o.field: s[o.name] for o in strategy.options}
     prepared.searcher = cls(prepared.adapter, seed=s["seed"], **options)
+
+
+def _evaluator(prepared):
+    """The data's low-fidelity training evaluator, or its zero-cost proxy evaluator (--evaluator proxy)."""
+    s = prepared.settings
+    if s.get("evaluator", "training") == "training":
+        if s.get("proxy") not in (None, "naswot"):
+            raise UserError(f"--proxy {s['proxy']} scores networks for --evaluator proxy; add it or leave out --proxy")
+        return prepared.data.low_fidelity_evaluator
+    if not hasattr(prepared.data, "proxy_evaluator"):
+        raise UserError(f"--evaluator proxy scores image networks; the {prepared.space.name} space's are "
+                        f"{prepared.space.modality} models: use --evaluator training")
+    from darts.proxies import get_proxy
+    get_proxy(s["proxy"])  # an unknown name: one line naming the registered ones
+    return prepared.data.proxy_evaluator
 
 
 def run_sample(prepared, run, callbacks: list) -> SearchOutcome:
