@@ -137,18 +137,11 @@ def measure_mode(spec: dict) -> dict:
         step, model, x = _original_step(spec)
     else:
         step, model, x = _package_step(spec)
+    from timing import seconds
     device = torch.device(spec["device"])
     cuda = device.type == "cuda"
-    times = []
-    for i in range(spec["warmup"] + spec["steps"]):  # warm-up steps: cuDNN picks its algorithms there
-        if cuda:
-            torch.cuda.synchronize()
-        t = time.perf_counter()
-        step()
-        if cuda:
-            torch.cuda.synchronize()
-        if i >= spec["warmup"]:
-            times.append(time.perf_counter() - t)
+    times = [seconds(step, device) for _ in range(spec["warmup"] + spec["steps"])][spec["warmup"]:]  # warm-up:
+    # cuDNN picks its algorithms there
     from darts.memory_estimate import process_memory_gb
     peak = torch.cuda.max_memory_allocated(device) / 1e9 if cuda else process_memory_gb("VmHWM")
     row = {**spec, "step_s": statistics.median(times), "peak_gb": peak,

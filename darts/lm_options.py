@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from darts.data.text import KNOWN_VOCAB_SIZES
 from darts.errors import UserError
-from darts.options import Option, resolve_options
+from darts.options import DEVICE, GPU, NO_PROGRESS, ORIGINAL_RUN_FLAGS, RESUME, Option, resolve_options, save_option
 
 TEXT_DATASETS = tuple(KNOWN_VOCAB_SIZES)
 # Settings a resumed run may change (they do not alter the computation done so far); --epochs too when typed:
@@ -26,14 +26,13 @@ CORE = (
            type=str, metavar="DIR"),
     Option("arch", "DARTS", "recurrent genotype: cells/ name (DARTS, DARTS_V1, ...), a genotype.json, or "
                             "Genotype(...) text", type=str, metavar="NAME"),
-    Option("save", None, "output folder (default: eval-EXP-<time>)", type=str, metavar="DIR"),
-    Option("resume", None, "continue the run saved in this folder from its last checkpoint", type=str,
-           metavar="DIR"),
+    save_option("eval"),
+    RESUME,
     Option("seed", 1267, "random seed", minimum=0, maximum=2 ** 32 - 1),
-    Option("device", "auto", "auto, cpu, cuda or cuda:N"),
+    DEVICE,
     Option("max_batches", None, "cap on batches per epoch and per evaluation (smoke runs)", type=int, minimum=1),
     Option("summary", False, "print the model's size and exit", flag=True),
-    Option("no_progress", False, "no progress bar, only the log lines", flag=True),
+    NO_PROGRESS,
     Option("report_freq", 200, "log every N batches", aliases=("--log-interval",), minimum=1),
 )
 MODEL = (
@@ -62,11 +61,9 @@ TRAINING = (
     Option("wdecay", None, "weight decay (default: 8e-7 PTB, 5e-7 WikiText-2)", type=float, minimum=0.0),
 )
 ORIGINAL = (
-    Option("continue_train", False, "(original flag) same as --resume on the --save folder", flag=True),
+    *ORIGINAL_RUN_FLAGS,
     Option("small_batch_size", -1, "(original flag) only -1 or --batch_size are supported"),
-    Option("cuda", False, "(original flag, unused: see --device)", flag=True),
-    Option("single_gpu", False, "(original flag, unused)", flag=True),
-    Option("gpu", None, "(original flag) CUDA device index; same as --device cuda:N", type=int, minimum=0),
+    GPU,
 )
 OPTION_GROUPS = (("core", CORE), ("model", MODEL), ("training", TRAINING), ("original flags", ORIGINAL))
 OPTIONS = tuple(o for _, group in OPTION_GROUPS for o in group)

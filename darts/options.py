@@ -145,3 +145,20 @@ def config_from(cls, values: dict, **fixed):
     """An instance of dataclass `cls` from the entries of `values` it has fields for, plus `fixed`."""
     names = {f.name for f in dataclasses.fields(cls)}
     return cls(**{**{k: v for k, v in values.items() if k in names and v is not None}, **fixed})
+
+
+def save_option(prefix: str) -> Option:
+    """--save of a command whose default folder is PREFIX-EXP-<time> (search, eval)."""
+    return Option("save", None, f"output folder (default: {prefix}-EXP-<time>)", type=str, metavar="DIR")
+
+
+# Flags every command declares alike; each command's option module takes them from here.
+RESUME = Option("resume", None, "continue the run saved in this folder from its last checkpoint", type=str,
+                metavar="DIR")
+DEVICE = Option("device", "auto", "auto, cpu, cuda or cuda:N")
+NO_PROGRESS = Option("no_progress", False, "no progress bar, only the log lines", flag=True)
+GPU = Option("gpu", None, "(original flag) CUDA device index; same as --device cuda:N", type=int, minimum=0)
+ORIGINAL_RUN_FLAGS = (  # the original code's, kept so that its command lines run
+    Option("continue_train", False, "(original flag) same as --resume on the --save folder", flag=True),
+    Option("cuda", False, "(original flag, unused: see --device)", flag=True),
+    Option("single_gpu", False, "(original flag, unused)", flag=True))

@@ -6,7 +6,8 @@ the command line and the library API both call it.
 from __future__ import annotations
 
 from darts.errors import UserError
-from darts.options import Option, check_applicable, check_known, resolve_options
+from darts.options import (DEVICE, GPU, NO_PROGRESS, ORIGINAL_RUN_FLAGS, RESUME, Option, check_applicable, check_known,
+                           resolve_options, save_option)
 
 # The search's settings that a resumed run may change (they do not alter the computation); the retraining's
 # and the language model's lists sit beside their options (darts.train_options, darts.lm_options).
@@ -30,14 +31,13 @@ CORE = (
     Option("space", None, "search space (default: the first one of the dataset's modality)", type=str,
            metavar="NAME"),
     Option("strategy", "darts", "how the space is searched", type=str, metavar="NAME"),
-    Option("save", None, "output folder (default: search-EXP-<time>)", type=str, metavar="DIR"),
-    Option("resume", None, "continue the run saved in this folder from its last checkpoint", type=str,
-           metavar="DIR"),
+    save_option("search"),
+    RESUME,
     Option("overwrite", False, "replace the run files of an existing --save folder", flag=True),
     Option("config", None, "start from the settings of a saved args.json (flags typed now win)", type=str,
            metavar="FILE"),
     Option("seed", 2, "random seed", minimum=0, maximum=2 ** 32 - 1),
-    Option("device", "auto", "auto, cpu, cuda or cuda:N"),
+    DEVICE,
     Option("threads", "auto", "CPU threads: auto (1 for tiny networks, else the idle cores) or N", type=str),
     Option("tensorboard", None, "also write TensorBoard event files here (pip install tensorboard)",
            type=str, metavar="DIR"),
@@ -49,10 +49,10 @@ CORE = (
     Option("summary", False, "print the supernet's size and exit (reads no data)", flag=True),
     Option("memory_budget", None, "with --summary: also the largest batch that fits in X GB (CPU estimate)",
            type=float, above=0.0),
-    Option("no_progress", False, "no progress bar, only the log lines", flag=True),
+    NO_PROGRESS,
     Option("no_plots", False, "skip the figures drawn into SAVE/figures at the end", flag=True),
     Option("plot_epoch_cells", False, "also draw the cells of every epoch's genotype", flag=True),
-    Option("gpu", None, "(original flag) CUDA device index; same as --device cuda:N", type=int, minimum=0),
+    GPU,
 )
 # Reader options of your own images (--dataset folder / npz); the retraining command takes them too.
 OWN_DATA = (
@@ -99,10 +99,7 @@ SAMPLING = (
 )
 ORIGINAL_UNUSED = tuple(Option(n, None, "(original flag, unused)", type=t) for n, t in (
     ("model_path", str), ("drop_path_prob", float), ("max_seq_len_delta", int), ("nonmono", int),
-    ("small_batch_size", int))) + (
-    Option("continue_train", False, "(original flag) same as --resume on the --save folder", flag=True),
-    Option("cuda", False, "(original flag, unused: see --device)", flag=True),
-    Option("single_gpu", False, "(original flag, unused)", flag=True))
+    ("small_batch_size", int))) + ORIGINAL_RUN_FLAGS
 
 
 def text_datasets() -> tuple[str, ...]:

@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 from darts.errors import UserError
 from darts.lm_options import TEXT_DATASETS  # noqa: F401  (trained as language models: darts.lm_options)
-from darts.options import Option
+from darts.options import RESUME, Option, save_option
 
 # Flags named differently from the FinalTrainingConfig field they set (the original train.py's names).
 FLAG_FIELDS = {"label_smooth": "label_smoothing"}
@@ -39,9 +39,8 @@ def _core() -> tuple[Option, ...]:
                              "and val/)", type=str, metavar="PATH"),
         Option("arch", "DARTS", "a cells/ name (case-insensitive; listed above) or a search's genotype.json",
                type=str, metavar="NAME"),
-        Option("save", None, "output folder (default: eval-EXP-<time>)", type=str, metavar="DIR"),
-        Option("resume", None, "continue the run saved in this folder from its last checkpoint", type=str,
-               metavar="DIR"),
+        save_option("eval"),
+        RESUME,
         search["overwrite"],
         Option("seed", 0, "random seed", minimum=0, maximum=2 ** 32 - 1),
         search["device"], search["threads"], search["tensorboard"],
