@@ -292,8 +292,8 @@ def _check_train_arguments(values: dict) -> None:
     """Each argument of `train` against the range its retraining flag declares (FinalTrainingConfig's fields
     by their flag names)."""
     from darts.train_options import FLAG_FIELDS, options as training_options
-    flags = {field: flag for flag, field in FLAG_FIELDS.items()}
-    check_values(training_options(), {flags.get(k, k): v for k, v in values.items()})
+    by_argument = [replace(o, name=FLAG_FIELDS.get(o.name, o.name)) for o in training_options()]  # errors name
+    check_values(by_argument, values)  # the argument as typed (label_smoothing, not --label_smooth)
 
 
 def _config(cls, options: dict, **values):

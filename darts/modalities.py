@@ -51,6 +51,9 @@ class ImageModality:
                                                                                settings.get("data"), **options)
             d = self.data
             self.shape = DataShape(d.in_channels, d.image_size, d.image_size, d.num_classes)
+            if settings.get("train_portion") is not None:  # both parts of the split it makes: checked before the folder
+                from darts.data.batches import check_train_portion
+                check_train_portion(len(d.train_x), settings["train_portion"])
         else:
             self.data = None
             c, h, w, k = image_input_shape(settings["dataset"], settings.get("data"), **options)

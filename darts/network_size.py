@@ -45,10 +45,11 @@ def meta_parameter_count(build: Callable[[], nn.Module]) -> int | None:
 
 def parameter_lower_bound(build: Callable[[dict], nn.Module], options: Iterable[Option], values: dict,
                           defaults: dict | None = None) -> float | None:
-    """A lower bound on the weights of `build(values)` for sizes far past their defaults, without building it:
-    counted with those sizes at their defaults and, one at a time, at twice its default, each extended along
-    that line to the size asked (exact for what grows linearly, such as depth or classes; below the count for
-    what grows faster, such as a width). None: nothing grown, or no count."""
+    """The weights of `build(values)` for sizes far past their defaults, without building it: counted with those
+    sizes at their defaults and, one at a time, at two and four times its default, each extended along the
+    parabola through those three counts to the size asked (weights grow linearly with depth or classes and
+    quadratically with a width: exact for both; a negative curvature is taken as none, so the count stays a
+    lower bound). None: nothing grown, or no count."""
     grown = _grown(options, values, defaults or {})
     if not grown:
         return None
@@ -56,10 +57,13 @@ def parameter_lower_bound(build: Callable[[dict], nn.Module], options: Iterable[
     base = meta_parameter_count(lambda: build(at_defaults))
     total = base
     for name, default in grown.items():
-        doubled = meta_parameter_count(lambda: build({**at_defaults, name: 2 * default}))
-        if base is None or doubled is None:
+        f2, f4 = (meta_parameter_count(lambda k=k: build({**at_defaults, name: k * default})) for k in (2, 4))
+        if base is None or f2 is None or f4 is None:
             return None
-        total += (values[name] - default) * max(doubled - base, 0) / default
+        curve = max((f4 - 3 * f2 + 2 * base) / 6, 0.0)  # f(t) = a + b t + c t^2 through t = 1, 2, 4
+        slope = max(f2 - base - 3 * curve, 0.0)
+        t = values[name] / default
+        total += slope * (t - 1) + curve * (t * t - 1)
     return total
 
 

@@ -33,6 +33,9 @@ def import_plugin(spec: str | Path) -> ModuleType:
         sys.modules[name] = module
         try:
             module_spec.loader.exec_module(module)
+        except SyntaxError as e:  # the file is not Python: one line (an error raised by running it keeps its traceback)
+            del sys.modules[name]
+            raise UserError(f"--ops_module {spec}: {e.msg} at line {e.lineno}; fix the file") from None
         except BaseException:
             del sys.modules[name]
             raise

@@ -162,6 +162,9 @@ def resolve_settings(given: dict, explicit: set | None = None, owners: dict | No
         settings = {k: v for k, v in settings.items() if k not in unused or k in (explicit or ())}
     if strategy.uses_supernet:
         check_supernet_size(space, settings)
+    if settings.get("tensorboard"):
+        from darts.tensorboard_log import require_tensorboard
+        require_tensorboard(settings["tensorboard"])
     return space, settings
 
 

@@ -27,15 +27,23 @@ def scalars(row: dict, prefix: str = "") -> Iterator[tuple[str, float]]:
             yield name, float(value.item())
 
 
+def require_tensorboard(log_dir: str | Path | None = None) -> None:
+    """--tensorboard DIR is usable: the tensorboard package is installed and DIR is no file (checked before the
+    run folder exists)."""
+    try:
+        import tensorboard  # noqa: F401  (SummaryWriter needs it; torch does not ship it)
+    except ImportError:
+        raise UserError("TensorBoard logging needs the tensorboard package: pip install tensorboard") from None
+    if log_dir is not None and Path(log_dir).exists() and not Path(log_dir).is_dir():
+        raise UserError(f"--tensorboard {log_dir} is a file; give a folder for the event files")
+
+
 class TensorBoardLog:
     """A sink(epoch, row) that writes the row's numbers into a TensorBoard event file under `log_dir`."""
 
     def __init__(self, log_dir: str | Path):
-        try:
-            import tensorboard  # noqa: F401  (SummaryWriter needs it; torch does not ship it)
-            from torch.utils.tensorboard import SummaryWriter
-        except ImportError:
-            raise UserError("TensorBoard logging needs the tensorboard package: pip install tensorboard") from None
+        require_tensorboard(log_dir)
+        from torch.utils.tensorboard import SummaryWriter
         self.log_dir = Path(log_dir)
         self.writer = SummaryWriter(log_dir=str(self.log_dir))
 

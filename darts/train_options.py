@@ -76,7 +76,7 @@ RECIPE = (  # default None: the genotype's space's recipe for the dataset
 )
 NETWORK = (
     Option("init_channels", None, "C, channels of the first cells", type=int, minimum=1),
-    Option("layers", None, "number of cells", type=int, minimum=1),
+    Option("layers", None, "number of cells", type=int, minimum=1, maximum=1000),
     Option("auxiliary", False, "auxiliary head after the 2/3 reduction cell", flag=True),
 )
 # The data's shape as the library's build_network takes it (the command lines read it from the data).
@@ -163,6 +163,9 @@ def _spec_at(settings: dict, arch: str, sizes: dict):
 
 def check_train_settings(settings: dict) -> None:
     """What the declarations' bounds cannot say."""
+    if settings.get("tensorboard"):
+        from darts.tensorboard_log import require_tensorboard
+        require_tensorboard(settings["tensorboard"])
     arch = settings.get("arch_file") or settings["arch"]
     sizes = {"init_channels": settings["init_channels"], "layers": settings["layers"]}
     check_network_size(lambda values: _spec_at(settings, arch, values), sizes,

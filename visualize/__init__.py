@@ -40,7 +40,7 @@ def render_search_dir(search_dir: str | Path, out_dir: str | Path | None = None,
     if not search_dir.is_dir():
         raise UserError(f"search folder {search_dir} does not exist")
     if fmt not in FORMATS:
-        raise UserError(f"unknown image format {fmt!r}; choose one of: {', '.join(FORMATS)}")
+        raise UserError(f"fmt {fmt!r}: unknown image format; choose one of: {', '.join(FORMATS)}")
     out = Path(out_dir) if out_dir is not None else search_dir / "figures"
     alphas_path, genotype_path, history_path = (search_dir / n for n in ("alphas.jsonl", "genotype.json",
                                                                            "history.jsonl"))

@@ -52,6 +52,8 @@ def _default_stem(arch: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        if args.out is not None and args.out.exists() and not args.out.is_dir():
+            raise UserError(f"--out {args.out} is a file; give a folder for the pictures")
         import_plugins(args.ops_module)
         is_text = args.target.lstrip().startswith("Genotype(")  # paper text; too long for a file name
         if not is_text and Path(args.target).is_dir():

@@ -30,7 +30,7 @@ INSTALL_HINT = ("graphviz's `dot` program was not found, so .dot sources were wr
 def write_graph(g: graphviz.Digraph, base: str | Path, fmt: str) -> Path:
     """Render `g` to BASE.<fmt> atomically; without `dot`, write BASE.dot instead. Returns the file written."""
     if fmt not in FORMATS:
-        raise UserError(f"unknown image format {fmt!r}; choose one of: {', '.join(FORMATS)}")
+        raise UserError(f"fmt {fmt!r}: unknown image format; choose one of: {', '.join(FORMATS)}")
     base = Path(base)
     base.parent.mkdir(parents=True, exist_ok=True)
     target = base.parent / f"{base.name}.{fmt}"

@@ -111,7 +111,7 @@ def chosen_edges(cell: str, genotype: dict | None) -> dict[tuple[str, str], list
 def _save(fig, path: str | Path, fmt: str) -> Path:
     if fmt not in FORMATS:
         plt.close(fig)
-        raise UserError(f"unknown image format {fmt!r}; choose one of: {', '.join(FORMATS)}")
+        raise UserError(f"fmt {fmt!r}: unknown image format; choose one of: {', '.join(FORMATS)}")
     path = Path(path)
     path = path.parent / f"{path.name}.{fmt}" if path.suffix.lstrip(".") != fmt else path
     path.parent.mkdir(parents=True, exist_ok=True)

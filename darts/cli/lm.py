@@ -39,6 +39,8 @@ def settings_from_argv(argv: Sequence[str]) -> dict:
             raise UserError("--continue_train needs --save naming the run folder to continue")
         given["resume"] = args.save
     if given.get("resume") and not args.summary:
+        if args.save and args.save != given["resume"]:
+            raise UserError(f"--resume {given['resume']} continues that folder; leave out --save {args.save}")
         saved = read_saved_run(parser, given["resume"], "train_final.py", ("arch",))
         # the upper epoch limit may be raised on resume (the original's --epochs 8000 is a ceiling)
         may_change = RESUME_MAY_CHANGE | ({"epochs"} & explicit)

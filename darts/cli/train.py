@@ -194,6 +194,9 @@ def load_data(args, device, train: bool = True):
                                     workers=args.workers) if train else None)
         return stream, test, 3, len(classes)
     data = load_image_dataset(args.dataset, args.data, **own_data_options(args))
+    if not len(data.test_x):
+        raise UserError(f"--dataset {args.dataset}: the test split holds no image ({len(data.train_x)} training "
+                        f"images); give more images, or a test split of its own")
     test = BatchStream(data.test_x, data.test_y, args.batch_size, data.mean, data.std, device, shuffle=False,
                        shard=shard())
     stream = (BatchStream(data.train_x, data.train_y, args.batch_size, data.mean, data.std, device,

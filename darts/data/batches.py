@@ -137,17 +137,22 @@ class BatchStream:
         self._pos = state["pos"]
 
 
+def check_train_portion(n: int, train_portion: float) -> int:
+    """Where --train_portion splits `n` training examples; one line when a side would hold fewer than 2."""
+    if not 0 < train_portion < 1:
+        raise UserError(f"--train_portion {train_portion} must be between 0 and 1 (exclusive)")
+    split = int(n * train_portion)
+    if split < 2 or n - split < 2:
+        raise UserError(f"--train_portion {train_portion} leaves fewer than 2 examples in a split of {n}")
+    return split
+
+
 def search_streams(data: ImageDataset, batch_size: int, train_portion: float = 0.5, device="cpu", seed: int = 2,
                    cutout_length: int = 0, shard: tuple[int, int] = (0, 1),
                    channels_last: bool = False) -> tuple[BatchStream, BatchStream]:
     """(weight-training stream, alpha-training stream): the first `train_portion` of the training split
     trains the weights, the rest the alphas, as in the original code. `shard` = (rank, world size)."""
-    if not 0 < train_portion < 1:
-        raise UserError(f"--train_portion {train_portion} must be between 0 and 1 (exclusive)")
-    n = len(data.train_x)
-    split = int(n * train_portion)
-    if split < 2 or n - split < 2:
-        raise UserError(f"--train_portion {train_portion} leaves fewer than 2 examples in a split of {n}")
+    n, split = len(data.train_x), check_train_portion(len(data.train_x), train_portion)
     return tuple(BatchStream(data.train_x[s], data.train_y[s], batch_size, data.mean, data.std, device,
                              data.augmentation, cutout_length, seed=seed * 1000 + i, shard=shard,
                              channels_last=channels_last)

@@ -27,8 +27,8 @@ def _open(path: Path):
         raise UserError(f"--data {path} is not a file; give a .npz file written by numpy.savez(path, x=..., y=...)")
     try:
         archive = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, zipfile.BadZipFile) as e:
-        raise UserError(f"{path} is not a .npz file ({e}); write one with numpy.savez(path, x=..., y=...)") from None
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:  # EOFError: an empty file
+        raise UserError(f"{path} is not a .npz file ({e or 'empty'}); write one with numpy.savez(path, x=..., y=...)") from None
     if not isinstance(archive, np.lib.npyio.NpzFile):
         raise UserError(f"{path} holds a single array, not a .npz archive; write one with "
                         f"numpy.savez(path, x=images, y=labels)")
