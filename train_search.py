@@ -6,12 +6,9 @@
 """
 import sys
 
-try:
-    from darts.cli.search import build_parser, cli, main  # noqa: F401  (main: for callers that pass an argument list)
-    from darts.runs import run_cli  # noqa: F401
-except KeyboardInterrupt:  # Ctrl-C while torch imports: one line, the status of a stopped command
-    print("interrupted", file=sys.stderr)
-    sys.exit(130)
+import darts.cli  # noqa: F401  (first: a Ctrl-C while torch imports ends in one line, not a traceback)
+from darts.cli.search import build_parser, cli, main  # noqa: F401,E402  (main: for callers that pass an argument list)
+from darts.runs import run_cli  # noqa: F401,E402
 
 if __name__ == "__main__":
     sys.exit(cli())
