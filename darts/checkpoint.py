@@ -155,7 +155,27 @@ def read_resume_state(path: str | Path) -> dict | None:
     if not path.is_file():
         raise UserError(f"{path} is not a checkpoint file (a folder or a broken link); move it away or restore the "
                         f"run's checkpoint.pt before resuming")
-    return load_checkpoint(path)
+    state = load_checkpoint(path)
+    check_rows_cover(path.parent, state)
+    return state
+
+
+def check_rows_cover(folder: Path, state) -> None:
+    """Every JSON-lines file of the run holds the last unit (epoch, step) the checkpoint `state` has done: rows
+    are written before the checkpoint, so one that lacks it was cut or edited after the run, and resuming would
+    leave it without those rows. Refused with one line before the folder is touched."""
+    key = next((k for k in ("epoch", "step") if isinstance(state, dict) and type(state.get(k)) is int), None)
+    if key is None or state[key] <= 0:
+        return
+    for path in sorted(folder.glob("*.jsonl")):
+        rows = read_jsonl(path)
+        units = [row[key] for row in rows if isinstance(row, dict) and type(row.get(key)) is int]
+        if rows and not units:
+            continue  # not a per-unit file
+        if max(units, default=-1) < state[key] - 1:
+            raise UserError(f"{path} lacks the rows of {key} {state[key] - 1} that the checkpoint has done (the file "
+                            f"was cut or edited), so the run cannot resume; restore the file or choose another "
+                            f"output folder")
 
 
 def load_checkpoint(path: str | Path, map_location="cpu") -> dict:

@@ -164,21 +164,11 @@ class RunEngine:
             state = read_resume_state(path)
         if state is not None:
             loop.load_state_dict(state)
-            self._refuse_lost_rows(loop.epoch)
             log.info("resumed from %s at %s %d", path, self.key, loop.epoch)
         else:
             self._refuse_lost_checkpoint(path)
         self.keep_rows(lambda row: row[self.key] < loop.epoch)
         return state is not None
-
-    def _refuse_lost_rows(self, done: int) -> None:
-        """Rows are written before the checkpoint, so every file holds the last unit the checkpoint has done;
-        one that does not was cut or edited after the run, and resuming would leave it without those rows."""
-        for name, rows in self._rows().items():
-            if done > 0 and max((row[self.key] for row in rows), default=-1) < done - 1:
-                raise UserError(f"{self.files[name]} lacks the rows of {self.key} {done - 1} that the checkpoint has "
-                                f"done (the file was cut or edited), so the run cannot resume; restore the file or "
-                                f"choose another output folder")
 
     def _refuse_lost_checkpoint(self, path: Path | None) -> None:
         for name, rows in self._rows().items():
