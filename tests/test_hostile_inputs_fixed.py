@@ -88,3 +88,11 @@ def test_drawing_into_a_file_is_one_line(tmp_path, capsys):
     assert main(["DARTS_V2", "--out", str(tmp_path / "f")]) == 2
     err = capsys.readouterr().err
     assert "is a file" in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_config_with_a_setting_no_search_has_is_refused(tmp_path, capsys):
+    import json
+    (tmp_path / "a.json").write_text(json.dumps({"epochs": 1, "learning_rat": 0.1}))
+    refused(search_cli.main, TINY + ["--config", str(tmp_path / "a.json"), "--save", str(tmp_path / "run")],
+            capsys, tmp_path, "learning_rat")
+    assert not (tmp_path / "run").exists()

@@ -105,6 +105,10 @@ def settings_from_argv(argv: Sequence[str]) -> tuple[object, dict, object]:
         given["save"] = given["resume"]
     elif args.config:
         saved = read_settings_file(args.config, "--config")
+        unknown = sorted(set(saved) - {action.dest for action in parser._actions})
+        if unknown:  # a typo, or another command's args.json: never silently ignored
+            raise UserError(f"--config {args.config}: no search setting named {', '.join(unknown[:6])}"
+                            f"{' ...' if len(unknown) > 6 else ''}; give an args.json written by a search, or remove them")
         check_saved_types(parser, saved, args.config)
         check_saved_code(saved, given.get("ops_module"), f"--config {args.config}")
         given = merge_saved(saved, given, explicit, None, "--config")
