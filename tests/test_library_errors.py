@@ -43,7 +43,7 @@ def test_build_network_refuses_a_size_that_cannot_fit_in_memory():
     ({"learning_rate": math.inf}, "learning_rate must be a finite number"),
     ({"epochs": 0}, "epochs 0: must be at least 1"),
     ({"drop_path_prob": 1}, "drop_path_prob 1: must be at least 0 and below 1"),
-    ({"label_smoothing": 1.5}, "label_smooth 1.5: must be at least 0 and below 1"),
+    ({"label_smoothing": 1.5}, "label_smoothing 1.5: must be at least 0 and below 1"),
 ])
 def test_train_names_a_bad_argument_and_its_range_before_writing(arguments, message, tiny, tmp_path):
     net, data = tiny
