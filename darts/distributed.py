@@ -167,3 +167,14 @@ def destroy_process_group() -> None:
     if is_distributed():
         gc.collect()
         dist.destroy_process_group()
+
+
+def same_on_every_rank(table: dict[str, dict]) -> dict[str, dict]:
+    """Rank 0's table of numbers on every rank (every rank's table has the same rows, each {name: number or
+    [numbers]}): what rank 0 measured (op costs, a fitted factor) is what every rank uses."""
+    values = torch.tensor([x for row in table.values() for v in row.values() for x in (v if isinstance(v, list) else [v])],
+                          dtype=torch.float64)
+    broadcast_from_main([values])
+    flat = iter(values.tolist())
+    return {t: {k: [next(flat) for _ in v] if isinstance(v, list) else next(flat) for k, v in row.items()}
+            for t, row in table.items()}

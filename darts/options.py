@@ -6,8 +6,10 @@ it) and the library takes the same names as keyword arguments; both resolve valu
 """
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import math
+import sys
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Sequence
 
@@ -145,6 +147,15 @@ def config_from(cls, values: dict, **fixed):
     """An instance of dataclass `cls` from the entries of `values` it has fields for, plus `fixed`."""
     names = {f.name for f in dataclasses.fields(cls)}
     return cls(**{**{k: v for k, v in values.items() if k in names and v is not None}, **fixed})
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, whose errors (an unknown flag, a value not among the choices) are one line and exit status 2,
+    as every other error of the commands (the search, retraining, language model, drawing and export commands)."""
+
+    def error(self, message: str):
+        print(f"error: {message} (see {self.prog} --help)", file=sys.stderr)
+        sys.exit(2)
 
 
 def save_option(prefix: str) -> Option:

@@ -15,7 +15,7 @@ from darts.data import Augmentation, BatchStream
 from darts.distributed import all_reduce_sum
 from darts.final_training import FinalTraining, FinalTrainingConfig, NetworkSpec
 from darts.spaces.genotype_io import load_genotype
-from darts.spaces.darts_cnn.resource_cost import same_on_every_rank
+from darts.distributed import same_on_every_rank
 from darts.runs import RunDir
 from darts.search import DartsSearch, DartsSearchConfig
 from darts.spaces.darts_cnn import SearchNetwork

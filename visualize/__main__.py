@@ -11,20 +11,15 @@ from pathlib import Path
 
 from darts.errors import UserError
 from darts.genotype import parse_genotype
+from darts.options import OneLineParser
 from darts.plugins import import_plugins
 from darts.spaces.genotype_io import available_cells, load_genotype
 from visualize import FORMATS, render_genotype, render_search_dir
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):  # one line, as every CLI of the package reports errors
-        print(f"error: {message} (see python -m visualize --help)", file=sys.stderr)
-        sys.exit(2)
-
-
 def build_parser() -> argparse.ArgumentParser:
     cells = ", ".join(available_cells()) or "none yet"
-    p = _Parser(
+    p = OneLineParser(
         prog="python -m visualize", allow_abbrev=False,
         description="Draw cell diagrams of a genotype, or the cells and plots of a search output folder.")
     p.add_argument("target", metavar="ARCH_OR_SEARCH_DIR",

@@ -11,6 +11,7 @@ import json
 import logging
 
 from darts.addons.base import SearchAddon, add_alpha_regularizer, capabilities, register_addon
+from darts.distributed import same_on_every_rank
 from darts.errors import UserError
 from darts.options import Option
 from darts.spaces.derivation import ARGMAX
@@ -154,5 +155,5 @@ def _measure_fit(searcher, s: dict, context, cell) -> tuple[float, list[dict]]:
     if best is None:
         log.warning("no tried factor of the cost cap gave cells that step as fast as %s's: the summed-cost "
                     "cap is kept", s["cost_cap"])
-    scale = costs.on_every_rank({"cap": {"scale": 1.0 if best is None else best}})["cap"]["scale"]
+    scale = same_on_every_rank({"cap": {"scale": 1.0 if best is None else best}})["cap"]["scale"]
     return scale, trials

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import sys
 from pathlib import Path
 from typing import Iterable, Sequence
 
 from darts.errors import UserError
-from darts.options import Option
+from darts.options import OneLineParser, Option
 from darts.runs import read_settings_file  # noqa: F401  (the CLI reads saved settings with it)
 
 
@@ -38,15 +37,6 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
         if not action.option_strings or action.nargs == 0:
             return names or super()._format_action_invocation(action)
         return f"{names} {action.metavar or action.dest.upper()}"
-
-
-class OneLineParser(argparse.ArgumentParser):
-    """argparse, whose errors (an unknown flag, a value not among the choices) are one line and exit status 2,
-    as every other error of the commands."""
-
-    def error(self, message: str):
-        print(f"error: {message} (see {self.prog} --help)", file=sys.stderr)
-        sys.exit(2)
 
 
 def new_parser(prog: str, description: str) -> argparse.ArgumentParser:

@@ -41,6 +41,7 @@ from typing import Callable, Sequence
 
 import torch
 
+from darts.distributed import same_on_every_rank
 from darts.errors import UserError
 from darts.spaces.darts_cnn.discretize import cell_edges
 from darts.spaces.darts_cnn.network import CIFAR_CHANNELS, CIFAR_LAYERS
@@ -268,17 +269,6 @@ def read_op_costs(path: str | Path, primitives: Sequence[str], what: str = "--op
     return check_op_costs(table, primitives, source)
 
 
-def same_on_every_rank(table: dict[str, dict]) -> dict[str, dict]:
-    """Rank 0's table on every rank (every rank's table has the same rows, each {name: ms or [ms, ...]})."""
-    from darts.distributed import broadcast_from_main
-    values = torch.tensor([x for row in table.values() for v in row.values() for x in (v if isinstance(v, list) else [v])],
-                          dtype=torch.float64)
-    broadcast_from_main([values])
-    flat = iter(values.tolist())
-    return {t: {k: [next(flat) for _ in v] if isinstance(v, list) else next(flat) for k, v in row.items()}
-            for t, row in table.items()}
-
-
 def op_cost_table(run, primitives: Sequence[str], given: str | None, measure: Callable[[], dict]) -> dict:
     """The run folder's table when it has one (a resumed search), else `given` (a file), else `measure()`;
     written to the run folder and logged."""
@@ -401,5 +391,3 @@ class DartsCellCosts:
     def scaled(self, cap: tuple, scale: float) -> tuple:
         return scaled_cap(cap, scale)
 
-    def on_every_rank(self, table: dict) -> dict:
-        return same_on_every_rank(table)
