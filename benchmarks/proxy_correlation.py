@@ -18,6 +18,7 @@ correlations; the table says how many cells it was undefined on.
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 import random
@@ -87,12 +88,20 @@ def sample_cells(n: int, seed: int) -> list[int]:
 
 
 def score_cells(cells: list[int], names: list[str], x: torch.Tensor, y: torch.Tensor, seed: int,
-                options: dict, batch_size: int | None) -> tuple[dict, dict]:
-    """(proxy -> score per cell, proxy -> seconds per cell); each cell's network built once from its seed."""
+                options: dict, batch_size: int | None, journal: Path | None = None) -> tuple[dict, dict]:
+    """(proxy -> score per cell, proxy -> seconds per cell); each cell's network built once from its seed. With a
+    `journal`, each scored cell is appended to it as a JSON line and the cells it already holds are read back
+    instead of scored again, so a long run that is stopped continues where it was."""
     scores = {n: [] for n in names}
     seconds = {n: [] for n in names}
     shape = DataShape(3, x.shape[2], x.shape[3], CIFAR10_CLASSES)
+    done = _journal_rows(journal, names)
     for index in cells:
+        if index in done:
+            for name in names:
+                scores[name].append(done[index]["scores"][name])
+                seconds[name].append(done[index]["seconds"][name])
+            continue
         arch = Nb201Arch.from_index(index)
         network = network_of(arch, shape, arch_seed(seed, str(arch)), options)
         for name in names:
@@ -104,7 +113,28 @@ def score_cells(cells: list[int], names: list[str], x: torch.Tensor, y: torch.Te
                 value = proxy.compute(network, x[:n], y[:n], torch.nn.functional.cross_entropy)
             seconds[name].append(time.perf_counter() - start)
             scores[name].append(value)
+        if journal is not None:
+            row = {"cell": index, "scores": {n: scores[n][-1] for n in names},
+                   "seconds": {n: seconds[n][-1] for n in names}}
+            with open(journal, "a") as f:
+                f.write(json.dumps(row) + "\n")
+                f.flush()
+                os.fsync(f.fileno())
     return scores, seconds
+
+
+def _journal_rows(journal: Path | None, names: list[str]) -> dict:
+    """Cell -> its journal row (complete lines that scored every proxy asked; a torn last line is ignored)."""
+    rows = {}
+    if journal is not None and journal.exists():
+        for line in journal.read_text().splitlines():
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if all(n in row.get("scores", {}) for n in names):
+                rows[row["cell"]] = row
+    return rows
 
 
 def correlations(scores, accuracies, boot: int = 1000, seed: int = 0) -> dict:
@@ -158,6 +188,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--layers", type=int, default=15, help="cells of the networks (the benchmark's 15)")
     p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamplings (default 1000)")
     p.add_argument("--json", type=Path, help="write every cell's scores, accuracies and times here")
+    p.add_argument("--journal", type=Path, help="append each scored cell here and continue from it when run again")
     return p.parse_args(argv)
 
 
@@ -175,7 +206,7 @@ def main(argv=None) -> None:
     x, y = image_minibatch(folder, size, args.seed)
     cells = sample_cells(args.cells, args.seed)
     options = {"init_channels": args.init_channels, "layers": args.layers}
-    scores, seconds = score_cells(cells, names, x, y, args.seed, options, args.batch_size)
+    scores, seconds = score_cells(cells, names, x, y, args.seed, options, args.batch_size, args.journal)
     accuracy = {key: [bench.query(i, "cifar10", epochs, split) for i in cells] for key, epochs, split in TARGETS}
     rows = {n: {key: correlations(scores[n], accuracy[key], args.bootstrap, args.seed) for key, _, _ in TARGETS}
             for n in names}
