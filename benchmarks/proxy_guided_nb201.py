@@ -69,7 +69,7 @@ class CachedScores:
             self.cells[key] = [float(scores[self.proxy][0]), float(seconds[self.proxy][0])]
             self.computed += 1
         score, seconds = self.cells[key]
-        return score, seconds
+        return (float("nan") if score is None else score), seconds  # JSON keeps an undefined score as null
 
     def save(self) -> None:
         if self.path is not None:

@@ -105,7 +105,7 @@ def test_filtering_bo_drops_the_unchosen_proposals():
     assert states == {"COMPLETE"}
 
 
-@pytest.mark.parametrize("name", ["random", "evolution", "bo"])
+@pytest.mark.parametrize("name", ["random", "evolution", "bo", "ppo"])
 def test_resumed_search_equals_uninterrupted(tmp_path, name):
     options = {"screen_top": 3, "filter_k": 2}
     full_strategy = guided(name, seed=5, **options)
