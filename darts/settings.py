@@ -96,6 +96,13 @@ SAMPLING = (
     Option("fidelity_epochs", 1, "without --benchmark: epochs each sampled network trains from scratch", minimum=1),
     Option("fidelity_learning_rate", None, "without --benchmark: learning rate of that training (default: "
            + ", ".join(f"{v:g} {k}" for k, v in FIDELITY_LEARNING_RATE.items()) + ")", type=float, above=0.0),
+    # proxy-guided search (darts/strategies/proxy_guided.py): a zero-cost proxy picks what is evaluated
+    Option("proxy_screen", None, "score random architectures by this zero-cost proxy and evaluate the best first "
+                                 "(naswot, synflow, ...; docs/proxies.md)", type=str),
+    Option("screen_candidates", 100, "with --proxy_screen: random architectures scored", minimum=1),
+    Option("screen_top", 10, "with --proxy_screen: the best-scored of them, evaluated first", minimum=0),
+    Option("proxy_filter", 1, "with --proxy_screen: each later proposal is the best-scored of this many of the "
+                              "strategy's (1: off)", minimum=1),
 )
 ORIGINAL_UNUSED = tuple(Option(n, None, "(original flag, unused)", type=t) for n, t in (
     ("model_path", str), ("drop_path_prob", float), ("max_seq_len_delta", int), ("nonmono", int),
