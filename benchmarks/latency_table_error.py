@@ -13,7 +13,6 @@ measured| / measured, and Spearman's rank correlation (scipy) between predicted 
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import statistics
 import time
