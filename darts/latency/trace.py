@@ -121,11 +121,11 @@ class OpCall:
         return lambda: target(*args, **kwargs)
 
 
-def make_call(name: str, target, args: tuple, kwargs: dict) -> OpCall:
+def make_call(name: str, target, args: tuple, kwargs: dict, config: str | None = None) -> OpCall:
     text = ", ".join(str(a) if isinstance(a, TensorSpec) else repr(a) for a in args)
     text += "".join(f", {k}={v}" for k, v in kwargs.items())
     if isinstance(target, nn.Module):
-        key = f"{name}({module_config(target)}) <- {text}"
+        key = f"{name}({module_config(target) if config is None else config}) <- {text}"
     else:
         key = f"{name}({text})"
     return OpCall(key, name, target, args, kwargs)
@@ -187,11 +187,12 @@ class Tracer:
     Activations (the pass's input and every operation's output) are told apart from weights and constants,
     so an operation's key can be restated for another batch."""
 
-    def __init__(self, network: nn.Module, memory: LiveMemory | None = None):
-        self.network, self.memory = network, memory
+    def __init__(self, network: nn.Module, memory: LiveMemory | None = None, batch: int | None = None):
+        self.network, self.memory, self.batch = network, memory, batch   # batch: the keys' batch (None: the pass's)
         self.calls: list[OpCall] = []
         self.depth, self.active = 0, False
         self._activations: dict[int, weakref.ref] = {}
+        self._configs: dict[int, str] = {}
 
     def activation(self, tensor: torch.Tensor) -> None:
         self._activations[id(tensor)] = weakref.ref(tensor)
@@ -200,11 +201,27 @@ class Tracer:
 
     def _spec(self, t: torch.Tensor) -> TensorSpec:
         ref = self._activations.get(id(t))
-        return TensorSpec(tuple(t.shape), t.dtype, ref is not None and ref() is t)
+        batched = ref is not None and ref() is t
+        shape = tuple(t.shape)
+        if batched and self.batch is not None and shape:
+            shape = (self.batch, *shape[1:])
+        return TensorSpec(shape, t.dtype, batched)
 
     def record(self, name: str, target, args: tuple, kwargs: dict, out: Any) -> None:
-        specs = _map((tuple(args), dict(kwargs)), torch.Tensor, self._spec)
-        self.calls.append(make_call(name, target, *specs))
+        with torch._C.DisableTorchFunction():  # reading shapes and dtypes is no operation of the pass
+            self._record(name, target, args, kwargs, out)
+
+    def _record(self, name: str, target, args: tuple, kwargs: dict, out: Any) -> None:
+        if not kwargs and all(isinstance(a, torch.Tensor) for a in args):  # the usual case, quickly
+            specs = (tuple(self._spec(a) for a in args), {})
+        else:
+            specs = _map((tuple(args), dict(kwargs)), torch.Tensor, self._spec)
+        config = None
+        if isinstance(target, nn.Module):
+            config = self._configs.get(id(target))
+            if config is None:
+                config = self._configs[id(target)] = module_config(target)
+        self.calls.append(make_call(name, target, *specs, config=config))
         for t in _leaves(out, torch.Tensor):
             self.activation(t)
         if self.memory is not None:
@@ -247,8 +264,7 @@ def trace_ops(network: nn.Module, input_shape: tuple[int, ...], batch: int = 1) 
     try:
         device = next((p.device for p in network.parameters()), torch.device("cpu"))
         with torch.inference_mode():
-            calls = Tracer(network).run(torch.randn((1, *input_shape), device=device))
+            return Tracer(network, batch=batch).run(torch.randn((1, *input_shape), device=device))
     finally:
         if was_training:
             network.train()
-    return calls if batch == 1 else [c.at(batch) for c in calls]
