@@ -151,6 +151,8 @@ def test_command_refuses_a_bad_device_in_one_line_and_writes_nothing(tmp_path, c
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("error: device 'gpu'") and "Traceback" not in err
     assert not out.exists()
+    assert run_cli(latency_main, ["build", "--space", "darts_rnn", "--out", str(out)]) == 2
+    assert "image networks" in capsys.readouterr().err and not out.exists()
 
 
 def test_command_builds_a_loadable_table_and_predicts_with_it(tmp_path, capsys):

@@ -59,6 +59,8 @@ def _space_and_shape(args):
     from darts.data.images import image_input_shape
     from darts.spaces.registry import DataShape, get_space, require
     space = get_space(args.space)
+    if space.modality != "image":
+        raise UserError(f"darts-latency times image networks; --space {space.name} is a {space.modality} space")
     require(space, "build_network", "darts-latency")
     c, h, w, classes = image_input_shape(args.dataset)
     sizes = {k: getattr(args, k) for k in ("init_channels", "layers") if getattr(args, k) is not None}

@@ -98,7 +98,11 @@ class LatencyTable:
         for i, call in enumerate(calls):
             target = on_device(call.target, self.spec) if isinstance(call.target, nn.Module) else call.target
             alone = OpCall(call.key, call.name, target, call.args, call.kwargs)
-            times = time_call(alone.run_alone(device), self.spec, self.repeats, self.warmup)
+            try:
+                times = time_call(alone.run_alone(device), self.spec, self.repeats, self.warmup)
+            except (RuntimeError, TypeError, ValueError) as e:
+                first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+                raise UserError(f"cannot time {call.name} alone on {call.inputs}: {first}") from None
             self.add(call.key, summarize(times)["median_ms"], call.name, call.inputs)
             if progress is not None:
                 progress(i + 1, len(calls))
