@@ -162,6 +162,6 @@ def test_command_builds_a_loadable_table_and_predicts_with_it(tmp_path, capsys):
                                   "--calibrate", "0", "--out", str(out)]) == 0
     table = LatencyTable.load(out)
     assert len(table.entries) > 10 and table.machine["device"] == "cpu:1"
-    assert run_cli(latency_main, ["predict", *tiny, "--table", str(out), "--arch", NB201_CELL]) == 0
+    assert run_cli(latency_main, ["predict", *tiny, "--table", str(out), "--arch", NB201_CELL, "--measure"]) == 0
     printed = capsys.readouterr().out
-    assert "batch 1: predicted" in printed and "multiply-adds" in printed
+    assert "batch 1: predicted" in printed and "ms here" in printed and "multiply-adds" in printed

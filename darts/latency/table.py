@@ -108,7 +108,7 @@ class LatencyTable:
                 progress(i + 1, len(calls))
 
     def _check_same_machine(self) -> None:
-        here = machine_description(self.spec)
+        here = machine_description(parse_device(str(self.spec), self.spec.threads))  # CUDA asked here: checked
         fields = ("device_name", "cpu_model", "threads")
         if any(here.get(f) != self.machine.get(f) for f in fields):
             raise UserError(f"this table was built on {machine_line(self.machine)}; timing its missing operations "
