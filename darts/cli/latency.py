@@ -34,7 +34,8 @@ def build_parser():
     g.add_argument("--layers", type=int, metavar="N", help="network depth (default: the space's final size)")
     b = p.add_argument_group("build")
     b.add_argument("--device", default="cpu:1", help='"cpu", "cpu:N" (N threads), "cuda" or "cuda:K" (default: cpu:1)')
-    b.add_argument("--cells", type=int, default=20, metavar="N", help="random cells besides the covering ones (default: 20)")
+    b.add_argument("--cells", type=int, default=20, metavar="N",
+                   help="random cells besides the covering ones (default: 20)")
     b.add_argument("--repeats", type=int, default=20, metavar="R", help="timed repeats of each operation (default: 20)")
     b.add_argument("--warmup", type=int, default=3, metavar="N", help="untimed calls first (default: 3)")
     b.add_argument("--calibrate", type=int, default=5, metavar="K",

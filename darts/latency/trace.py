@@ -3,8 +3,11 @@
 An operation is a leaf module (a module with no children: its forward runs as one unit) or a torch function
 called outside any leaf module (the additions, concatenations and reshapes a cell's own forward does). Its key is
 its type, its configuration and the shapes of its tensor inputs (batch included), e.g.
-`nn.Conv2d(16, 16, kernel_size=(3, 3), ...) <- f32[1,16,32,32]`. Tracing on the meta device computes no values,
-so listing the operations of a network costs a few milliseconds whatever the batch.
+`nn.Conv2d(16, 16, kernel_size=(3, 3), ...) <- f32[64,16,32,32]`. The pass that lists them runs at batch 1 and
+states the keys at the batch asked (the activations' first dimension; weights keep their shapes), so listing the
+operations of a network costs about two batch-1 passes whatever the batch. (The meta device would compute
+nothing, but its Python kernels made a NAS-Bench-201 pass ten times slower than a real one at batch 1.)
+A number argument that is the batch (`x.view(x.size(0), -1)`) stays 1 in the key; such a reshape costs the same.
 
 The tracer also follows which tensors the pass keeps alive, for the peak activation memory (darts.latency.costs).
 """
@@ -33,11 +36,6 @@ class TensorSpec:
     def __str__(self) -> str:
         name = str(self.dtype).replace("torch.", "").replace("float", "f").replace("int", "i")
         return f"{name}[{','.join(map(str, self.shape))}]"
-
-    def at(self, batch: int) -> "TensorSpec":
-        if not self.batched or not self.shape:
-            return self
-        return TensorSpec((batch, *self.shape[1:]), self.dtype, True)
 
     def make(self, device: torch.device) -> torch.Tensor:
         if self.dtype.is_floating_point:
@@ -108,11 +106,6 @@ class OpCall:
     @property
     def inputs(self) -> str:
         return ", ".join(str(s) for s in _leaves((self.args, self.kwargs), TensorSpec))
-
-    def at(self, batch: int) -> "OpCall":
-        """The same operation on a batch of `batch`."""
-        args, kwargs = _map((self.args, self.kwargs), TensorSpec, lambda s: s.at(batch))
-        return make_call(self.name, self.target, args, kwargs)
 
     def run_alone(self, device: torch.device) -> Callable[[], Any]:
         """A call of this operation alone on random inputs of its shapes on `device`."""
