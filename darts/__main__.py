@@ -1,9 +1,9 @@
-"""`python -m darts search|train|draw|export ...`: the installed commands darts-search, darts-train, darts-draw,
-darts-export."""
+"""`python -m darts search|train|draw|export|latency ...`: the installed commands darts-search, darts-train,
+darts-draw, darts-export, darts-latency."""
 import sys
 
 COMMANDS = {"search": "darts.cli.search", "train": "darts.cli.train", "draw": "darts.cli.draw",
-            "export": "darts.cli.export"}
+            "export": "darts.cli.export", "latency": "darts.cli.latency"}
 
 
 def main(argv=None) -> int:
