@@ -57,11 +57,11 @@ def search(method: str, seed: int, seconds: float, args) -> dict:
     while time.perf_counter() - start < seconds:
         if mf is None:
             arch = space.sample_random(rng)
-            key = (args.max_epochs, valid.evaluate(arch))
+            key, trained = (args.max_epochs, valid.evaluate(arch)), args.max_epochs
         else:
             arch, record = mf.run_trial(valid.evaluate)
-            key = (len(record["curve"]), record["curve"][-1])
-        trials, epochs = trials + 1, epochs + key[0]
+            key, trained = (len(record["curve"]), record["curve"][-1]), record["trained"]
+        trials, epochs = trials + 1, epochs + trained
         if key > best:
             best, best_arch = key, arch
     return {"method": method, "seed": seed, "valid": best[1], "best_epochs": best[0], "test": test.evaluate(best_arch),
@@ -88,7 +88,7 @@ def main() -> None:
     print(f"{'method':<10} {'valid acc':>16} {'test acc':>16} {'trials':>8} {'epochs':>8}")
     for m in args.methods:
         mine = [r for r in runs if r["method"] == m]
-        cell = lambda k: f"{statistics.fmean(r[k] for r in mine):6.2f} +- {_sd([r[k] for r in mine]):5.2f}"  # noqa: E731
+        cell = lambda k: f"{statistics.fmean(r[k] for r in mine):6.2f} +- {_sd([r[k] for r in mine]):5.2f}"  # noqa
         print(f"{m:<10} {cell('valid'):>16} {cell('test'):>16} {statistics.fmean(r['trials'] for r in mine):8.1f} "
               f"{statistics.fmean(r['epochs'] for r in mine):8.1f}")
 

@@ -32,7 +32,8 @@ class FakeEvaluator:
 
 
 class InOrder:
-    """One decision of one choice: trial i is architecture i, so trial i gets the i-th hand-made curve."""
+    """Trial i is architecture i, so trial i gets the i-th hand-made curve (its one decision, of 1,000
+    choices, is drawn but unused: no two trials here draw the same, so none is taken for a repeat)."""
 
     name = "in-order"
 
@@ -40,7 +41,7 @@ class InOrder:
         self.n = 0
 
     def decisions(self):
-        return [1]
+        return [1000]
 
     def from_decisions(self, d):
         self.n += 1
@@ -223,3 +224,21 @@ def test_a_rebuilt_study_keeps_each_trial_in_its_hyperband_bracket():
     rebuilt.load_state_dict(search.state_dict())
     brackets = lambda s: [s.study.pruner._get_bracket_id(s.study, t) for t in s.study.trials]  # noqa: E731
     assert brackets(rebuilt) == brackets(search) and len(set(brackets(search))) > 1
+
+
+def test_a_repeated_architecture_reports_its_known_accuracies_without_training():
+    """Two architectures, twelve trials: repeats. A repeat trains only to go past the epochs already measured
+    (then from scratch, to its end); every curve is the architecture's own."""
+    class Two(Decisions):
+        def decisions(self):
+            return [2]
+    evaluator = FakeEvaluator(lambda arch: [acc + 30 * arch[0] for acc in toy_curve([0, 0, 0])])
+    search = MultiFidelitySearch(Two(), "asha", seed=0, min_epochs=1, max_epochs=9, eta=3)
+    records = search_multi_fidelity(search, evaluator, 12, progress=False).records
+    longest = {}
+    for r in records:
+        arch = r["arch"][0]
+        assert r["curve"] == evaluator.curve((arch,))[:r["epochs"]]
+        assert r["trained"] == (0 if r["epochs"] <= longest.get(arch, 0) else r["epochs"])
+        longest[arch] = max(longest.get(arch, 0), r["epochs"])
+    assert records[-1]["total_epochs"] == len(evaluator.trained) < sum(r["epochs"] for r in records)

@@ -177,7 +177,8 @@ class MultiFidelitySearch:
 
     def run_trial(self, evaluate: Callable[[Any, Callable[[int, float], bool]], float]) -> tuple[Any, dict]:
         """Ask an architecture, train it through `evaluate(arch, report)` until the pruner stops it or it
-        reaches `max_epochs`, tell the study; (arch, its trial record)."""
+        reaches `max_epochs`, tell the study; (arch, its trial record). A repeated architecture's known
+        accuracies are reported again without training; it is trained (from scratch) only to go further."""
         trial = self._ask()
         decisions = [int(trial.params[k]) for k in self.distributions]
         arch = self.space.from_decisions(decisions)
@@ -187,7 +188,10 @@ class MultiFidelitySearch:
             curve.append(float(accuracy))
             trial.report(float(accuracy), epoch)
             return epoch < self.max_epochs and trial.should_prune()
-        evaluate(arch, report)
+        known = max((t["curve"] for t in self.trials if t["decisions"] == decisions), key=len, default=[])
+        trained = _replay(known, report, self.max_epochs)
+        if trained is None:
+            trained = _train_beyond(evaluate, arch, len(known), report)
         if len(curve) not in range(1, self.max_epochs + 1):
             raise RuntimeError(f"the evaluator reported {len(curve)} epochs; the search trains 1 to {self.max_epochs}")
         pruned = len(curve) < self.max_epochs
@@ -196,7 +200,7 @@ class MultiFidelitySearch:
         else:
             self.study.tell(trial, curve[-1])
         rungs = {k: v for k, v in self.study.trials[-1].system_attrs.items() if k.startswith("completed_rung_")}
-        record = {"decisions": decisions, "curve": curve, "pruned": pruned, "rungs": rungs}
+        record = {"decisions": decisions, "curve": curve, "pruned": pruned, "rungs": rungs, "trained": trained}
         self.trials.append(record)
         return arch, record
 
@@ -207,6 +211,25 @@ class MultiFidelitySearch:
         self.rng.setstate(_as_tuple(state["rng"]))
         self.trials = [dict(t) for t in state["trials"]]
         self._new_study()
+
+
+def _replay(known: list[float], report: Callable[[int, float], bool], max_epochs: int) -> int | None:
+    """Report the accuracies already measured: 0 (epochs trained) if that ends the trial, else None."""
+    for epoch, accuracy in enumerate(known, 1):
+        if report(epoch, accuracy):
+            return 0
+    return 0 if len(known) == max_epochs else None
+
+
+def _train_beyond(evaluate, arch: Any, known: int, report: Callable[[int, float], bool]) -> int:
+    """Train `arch` from scratch, reporting the epochs past the `known` ones; the epochs trained."""
+    trained = []
+
+    def report_new(epoch: int, accuracy: float) -> bool:
+        trained.append(epoch)
+        return report(epoch, accuracy) if epoch > known else False
+    evaluate(arch, report_new)
+    return len(trained)
 
 
 def _as_tuple(x):
@@ -301,12 +324,12 @@ class _Trials:
         curve = trial["curve"]
         if (len(curve), curve[-1]) > self.best:
             self.best_arch, self.best = arch, (len(curve), curve[-1])
-        self.spent += len(curve)
+        self.spent += trial["trained"]
         self.elapsed = time.perf_counter() - self.start
         step, self.epoch = self.epoch, self.epoch + 1
         record = {"step": step, "arch": self.space.encode(arch), "epochs": len(curve), "curve": curve,
-                  "pruned": trial["pruned"], "reward": curve[-1], "best_reward": self.best[1],
-                  "best_epochs": self.best[0], "total_epochs": self.spent, "time": round(self.elapsed, 3)}
+                  "trained": trial["trained"], "pruned": trial["pruned"], "reward": curve[-1],
+                  "best_reward": self.best[1], "best_epochs": self.best[0], "total_epochs": self.spent, "time": round(self.elapsed, 3)}
         return Epoch({k: v for k, v in record.items() if k not in ("step", "arch", "curve")}, {"history": [record]})
 
 
