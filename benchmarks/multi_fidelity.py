@@ -1,7 +1,8 @@
 """Multi-fidelity search against full-budget random search at equal wall time, on digits.
 
 Every method searches NAS-Bench-201 cells (small networks: 8 channels, one cell per stage) trained from
-scratch on 1,000 digits images and validated on 400 others, for `--seconds` of wall time each:
+scratch on 1,000 digits images and validated on 400 others, for `--seconds` of wall time each (or `--epochs`
+trained; a trial started is never cut short):
 - random: every sampled cell trained the full `--max-epochs`;
 - asha, hyperband, bohb: darts.strategies.multi_fidelity, rungs from `--min-epochs` by `--eta` to `--max-epochs`.
 A method's pick is the cell trained for the most epochs, best validation accuracy among those; printed per
@@ -9,7 +10,8 @@ method: that validation accuracy, the test accuracy of the same network (same se
 held-out images, trials run and epochs trained, mean and standard deviation over seeds.
 
     python benchmarks/multi_fidelity.py --seconds 300 --seeds 0 1 2      # the full comparison (about 1 h, 2 cores)
-    python benchmarks/multi_fidelity.py --seconds 20 --seeds 0           # smoke
+    python benchmarks/multi_fidelity.py --epochs 270 --seeds 0 1 2      # equal epochs instead of equal time
+    python benchmarks/multi_fidelity.py --seconds 15 --seeds 0           # smoke
 """
 from __future__ import annotations
 
@@ -54,7 +56,7 @@ def search(method: str, seed: int, seconds: float, args) -> dict:
                                                              args.eta)
     best, best_arch, trials, epochs = (0, float("-inf")), None, 0, 0
     start = time.perf_counter()
-    while time.perf_counter() - start < seconds:
+    while (epochs < args.epochs if args.epochs else time.perf_counter() - start < seconds):
         if mf is None:
             arch = space.sample_random(rng)
             key, trained = (args.max_epochs, valid.evaluate(arch)), args.max_epochs
@@ -76,6 +78,9 @@ def main() -> None:
     p.add_argument("--min-epochs", type=int, default=1)
     p.add_argument("--max-epochs", type=int, default=9)
     p.add_argument("--eta", type=int, default=3)
+    p.add_argument("--epochs", type=int, default=None,
+                   help="instead of wall time: start no trial once this many epochs are trained (a machine shared "
+                        "with other work times unevenly)")
     p.add_argument("--out", default=None, help="also write every run as JSON lines here")
     args = p.parse_args()
     torch.set_num_threads(1)
@@ -83,7 +88,8 @@ def main() -> None:
     if args.out:
         with open(args.out, "w") as f:
             f.writelines(json.dumps(r) + "\n" for r in runs)
-    print(f"digits, NAS-Bench-201 cells (C=8, N=1), {args.seconds:g} s per method and seed, epochs "
+    budget = f"{args.epochs} epochs" if args.epochs else f"{args.seconds:g} s"
+    print(f"digits, NAS-Bench-201 cells (C=8, N=1), {budget} per method and seed, epochs "
           f"{args.min_epochs}..{args.max_epochs} (eta {args.eta}), seeds {args.seeds}")
     print(f"{'method':<10} {'valid acc':>16} {'test acc':>16} {'trials':>8} {'epochs':>8}")
     for m in args.methods:

@@ -1,5 +1,6 @@
 """Multi-fidelity search (asha, hyperband, bohb): the pruning rule on hand-made curves, stopped trials trained as
 the first epochs of full ones, exact resume, and the command line."""
+import binascii
 import json
 from pathlib import Path
 
@@ -87,15 +88,22 @@ def test_an_epoch_budget_stops_starting_trials():
     assert [r["total_epochs"] for r in result.records] == [9, 10, 13]  # the third trial starts at 10 < 12
 
 
-def test_hyperband_stops_trials_only_at_rungs_and_its_last_bracket_never():
-    """Twenty trials of equal curves: a trial goes on from a rung only as the best so far, so every bracket but
-    the last (first rung at 9 epochs: none below the end) stops some; each stop is at a rung (1 or 3)."""
+def hyperband_bracket(trial_number: int, study_name: str = "hyperband-0") -> int:
+    """Optuna's bracket of a trial: a hash of the study's name and the trial's number, modulo the brackets' trial
+    budgets ceil(n 3^s / (s + 1)) for s = 2, 1, 0 (n = 3 brackets for 1 to 9 epochs): 9, 5 and 3 of 17."""
+    k = binascii.crc32(f"{study_name}_{trial_number}".encode()) % 17
+    return 0 if k < 9 else 1 if k < 14 else 2
+
+
+def test_hyperband_stops_each_brackets_trials_at_its_first_rung():
+    """Falling curves: at a rung a trial goes on only if it is the best there, so in each bracket only its first
+    trial does. Bracket 0 has rungs at 1 and 3 epochs, bracket 1 at 3, bracket 2 none below the end (9)."""
     search = MultiFidelitySearch(InOrder(), "hyperband", seed=0, min_epochs=1, max_epochs=9, eta=3)
-    result = search_multi_fidelity(search, FakeEvaluator(lambda i: curve(50 - i, 50 - i, 50 - i)), budget=20,
-                                   progress=False)
-    epochs = [r["epochs"] for r in result.records]
-    assert set(epochs) <= {1, 3, 9} and {1, 9} <= set(epochs)
-    assert result.best_arch == min(i for i, e in enumerate(epochs) if e == 9)
+    result = search_multi_fidelity(search, FakeEvaluator(lambda i: [50.0 - i] * 9), budget=20, progress=False)
+    brackets = [hyperband_bracket(i) for i in range(20)]
+    first = {b: brackets.index(b) for b in set(brackets)}
+    expected = [9 if b == 2 or first[b] == i else (1, 3)[b] for i, b in enumerate(brackets)]
+    assert [r["epochs"] for r in result.records] == expected and set(brackets) == {0, 1, 2}
 
 
 def toy_curve(decisions):
