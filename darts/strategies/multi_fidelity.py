@@ -9,8 +9,8 @@ each epoch's validation accuracy to the Optuna trial and stops as soon as the pr
   r, r*eta, r*eta^2, ... epochs (r = `--min_fidelity_epochs`); a trial reaching a rung goes on only if its
   accuracy is in the top 1/eta of all accuracies recorded at that rung so far. Proposals are random.
 - `hyperband`: Hyperband (Li et al. 2018) over asynchronous brackets, Optuna's HyperbandPruner: each trial
-  falls in one bracket (its first rung at r, r*eta, ...; the last bracket never stops a trial); random
-  proposals.
+  falls in one bracket, by a hash of its number (its first rung at r, r*eta, ...; with a maximum of r*eta^k
+  epochs, the last bracket stops no trial); random proposals.
 - `bohb`: the same Hyperband brackets with TPE proposals. By default BOHB's model (Falkner et al. 2018,
   written here since Optuna lacks it): a third of the proposals random, the rest from a multivariate TPE
   fitted on the accuracies at the largest rung with at least `n_min` of them (default: decisions + 1),
@@ -23,9 +23,10 @@ each epoch's validation accuracy to the Optuna trial and stops as soon as the pr
 
 The search evaluates `--budget` trials, or stops starting trials once `--epoch_budget` epochs are trained in
 all. The best architecture is the one trained for the most epochs, best accuracy among those. History: one
-line per trial (its arch, epochs trained, accuracy curve, whether it was stopped). Exact resume without
-Optuna's private state: every proposal reseeds the sampler from this search's own random.Random, and the
-state keeps every trial (decisions, curve, Optuna's rung records), so a resumed search rebuilds the study.
+line per trial (its arch, epochs reached, accuracy curve, epochs it cost, whether it was stopped). A repeated
+architecture reports its known accuracies without training (trained again only to go further). Exact resume
+without Optuna's private state: every proposal reseeds the sampler from this search's own random.Random, and
+the state keeps every trial (decisions, curve, Optuna's rung records), so a resumed search rebuilds the study.
 """
 from __future__ import annotations
 
@@ -301,7 +302,7 @@ class _Trials:
     def _labels(self) -> dict:
         s = self.search
         return {"strategy": s.name, "space": self.space.name, "evaluator": self.evaluator.name,
-                "fidelities": [s.min_epochs, s.max_epochs, s.eta]}
+                "fidelities": [s.min_epochs, s.max_epochs, s.eta], "model": [s.model, s.n_min]}
 
     def state_dict(self) -> dict:
         return {"format": STATE_FORMAT, **self._labels(), "step": self.epoch, "spent": self.spent,
@@ -329,7 +330,8 @@ class _Trials:
         step, self.epoch = self.epoch, self.epoch + 1
         record = {"step": step, "arch": self.space.encode(arch), "epochs": len(curve), "curve": curve,
                   "trained": trial["trained"], "pruned": trial["pruned"], "reward": curve[-1],
-                  "best_reward": self.best[1], "best_epochs": self.best[0], "total_epochs": self.spent, "time": round(self.elapsed, 3)}
+                  "best_reward": self.best[1], "best_epochs": self.best[0], "total_epochs": self.spent,
+                  "time": round(self.elapsed, 3)}
         return Epoch({k: v for k, v in record.items() if k not in ("step", "arch", "curve")}, {"history": [record]})
 
 
