@@ -132,7 +132,7 @@ def resolve_settings(given: dict, explicit: set | None = None, owners: dict | No
     core = resolve_options(CORE, given)
     space = choose_space(core["dataset"], given.get("space"))
     strategy = get_strategy(core["strategy"])
-    defaults = dict(space.strategy_defaults.get(strategy.name, {}))
+    defaults = {**dict(strategy.setting_defaults), **space.strategy_defaults.get(strategy.name, {})}
     for o in strategy.options:  # a space may name a strategy's setting by its field (hidden_size) or flag
         if o.field in defaults and o.name not in defaults:
             defaults[o.name] = defaults[o.field]

@@ -10,6 +10,10 @@ itself, so its reward does not depend on when it was sampled: a resumed search s
 The optimizer follows the NAS-Bench-201 recipe (SGD, Nesterov momentum 0.9, weight decay 5e-4,
 learning rate 0.1 annealed by a cosine) at however many epochs you give it. `max_batches` (smoke runs)
 caps a trial's training batches, all epochs together, and its validation batches.
+
+Multi-fidelity search (darts.strategies.multi_fidelity) passes `report(epoch, accuracy) -> bool`: the
+validation accuracy after each epoch, True to stop there. The cosine always spans all `epochs`, so a trial
+stopped after r epochs trained exactly as the first r epochs of the full trial: its rungs are comparable.
 """
 from __future__ import annotations
 
@@ -23,6 +27,7 @@ from darts.evaluators.base import arch_seed
 from darts.training import ImageClassification, check_finite, evaluate, weight_step
 
 BuildNetwork = Callable[[Any, int, int], nn.Module]
+Report = Callable[[int, float], bool]  # (epochs done, validation accuracy in percent) -> stop now
 
 
 class TrainingEvaluator:
@@ -56,20 +61,36 @@ class TrainingEvaluator:
     def arch_seed(self, arch: Any) -> int:
         return arch_seed(self.seed, self.arch_key(arch))
 
-    def evaluate(self, arch: Any) -> float:
-        """Validation accuracy (percent) of `arch` trained from scratch from its own seed."""
+    def evaluate(self, arch: Any, report: Report | None = None) -> float:
+        """Validation accuracy (percent) of `arch` trained from scratch from its own seed; with `report`, the
+        accuracy after each epoch is reported (True: stop) and the last one reported is returned."""
         seed = self.arch_seed(arch)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             model = self.build_network(arch, self.in_channels, self.num_classes).to(self.device)
-        self.train(model, torch.Generator().manual_seed(seed))
+        if report is None:
+            self.train(model, torch.Generator().manual_seed(seed))
+            return self.validate(model)
+        reported: list[float] = []
+
+        def after_epoch(epoch: int) -> bool:
+            reported.append(self.validate(model))
+            return bool(report(epoch, reported[-1]))
+        self.train(model, torch.Generator().manual_seed(seed), after_epoch)
+        return reported[-1]
+
+    def validate(self, model: nn.Module) -> float:
+        """Accuracy (percent) on the validation images (at most `max_batches` batches); the mode is kept."""
         size = 2 * self.batch_size
         starts = range(0, len(self.val_x), size)[:self.max_batches]
         batches = ((self.val_x[i:i + size], self.val_y[i:i + size]) for i in starts)
         return float(evaluate(model, self.task, batches)["acc"])
 
-    def train(self, model: nn.Module, generator: torch.Generator) -> int:
-        """SGD with a per-step cosine over the epochs (at most `max_batches` steps in all); the steps taken."""
+    def train(self, model: nn.Module, generator: torch.Generator,
+              after_epoch: Callable[[int], bool] | None = None) -> int:
+        """SGD with a per-step cosine over the epochs (at most `max_batches` steps in all); the steps taken.
+        `after_epoch(epochs done) -> stop` is called after every epoch, those left without steps by the cap
+        included, so a report has one value per epoch."""
         params = [p for p in model.parameters() if p.requires_grad]
         optimizer = torch.optim.SGD(params, lr=self.learning_rate, momentum=self.momentum, nesterov=True,
                                     weight_decay=self.weight_decay)
@@ -80,7 +101,7 @@ class TrainingEvaluator:
             total = min(total, self.max_batches)
         model.train()
         for epoch in range(self.epochs):
-            if step == total:
+            if step == total and after_epoch is None:
                 break
             order = torch.randperm(n, generator=generator).to(self.device)
             for b in range(min(steps_per_epoch, total - step)):
@@ -91,4 +112,6 @@ class TrainingEvaluator:
                 check_finite(loss, "low-fidelity training loss", epoch, b)
                 weight_step(params, loss, optimizer, self.grad_clip)
                 step += 1
+            if after_epoch is not None and after_epoch(epoch + 1):
+                break
         return step

@@ -32,6 +32,9 @@ class StrategyInfo:
     # builds, before the run folder exists, what the run needs beyond the supernet (a sample strategy's object
     # and evaluator) onto `prepared`, so that their checks refuse bad options while nothing is written yet
     prepare: Callable[[Any], None] | None = None
+    # (setting, value) pairs this strategy defaults otherwise than the settings' own defaults (a space's
+    # strategy_defaults still win), e.g. multi-fidelity's most epochs per trial
+    setting_defaults: tuple[tuple[str, Any], ...] = ()
 
     @property
     def requires(self) -> tuple[str, ...]:

@@ -73,6 +73,9 @@ def _load_builtin() -> None:
         from darts.strategies.weight_sharing import ENAS
         for builtin in (DARTS, ENAS) + BUILTIN_SAMPLE_STRATEGIES:
             register_strategy(builtin)
+        from darts.strategies.multi_fidelity import multi_fidelity_strategies  # asha, hyperband, bohb
+        for info in multi_fidelity_strategies():
+            register_strategy(info)
 
 
 def register_strategy(strategy):
