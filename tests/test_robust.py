@@ -47,7 +47,9 @@ def test_power_iteration_finds_the_dominant_eigenvalue_of_the_full_hessian():
     hessian = torch.autograd.functional.hessian(loss_of, flat)
     eigenvalues = torch.linalg.eigvalsh((hessian + hessian.T) / 2)
     expected = eigenvalues[eigenvalues.abs().argmax()].item()
-    found = dominant_eigenvalue(ce_loss(model, batch), alphas, iterations=300, seed=0)
+    # the two largest |eigenvalues| are 0.1294 and 0.1200: the Rayleigh quotient converges as (0.1200/0.1294)^(2k),
+    # about 1e-5 after 80 iterations
+    found = dominant_eigenvalue(ce_loss(model, batch), alphas, iterations=80, seed=0)
     assert found == pytest.approx(expected, rel=1e-3)
 
 
