@@ -34,6 +34,8 @@ def build_parser(space: str | None = None, strategy: str | None = None):
     p = new_parser("train_search.py", __doc__ + _catalogue(table))
     owners: dict[str, list[str]] = {}
     shown = get_space(space).strategy_defaults.get(strategy, {}) if space and strategy else {}
+    if strategy in table:  # the strategy's own defaults of shared settings, then the space's for that strategy
+        shown = {**dict(table[strategy].setting_defaults), **shown}
     add_options(p, "core", CORE, owners, shown)
     modalities = {get_space(n).modality for n in spaces}
     add_options(p, "images", IMAGE if "image" in modalities else (), owners)
@@ -46,7 +48,7 @@ def build_parser(space: str | None = None, strategy: str | None = None):
             add_options(p, title, options, owners, shown,
                         description=table[name].description if strategy and i == 0 else None)
     if any(table[n].kind == "sample" for n in chosen):
-        add_options(p, "sample-based strategies", SAMPLING, owners)
+        add_options(p, "sample-based strategies", SAMPLING, owners, shown)
     if any(get_space(n).supports("table") for n in spaces):
         add_options(p, "tabular benchmark", TABLE, owners)
     add_plugin_flag(p, owners)
