@@ -12,7 +12,8 @@ from darts.options import (DEVICE, GPU, NO_PROGRESS, ORIGINAL_RUN_FLAGS, RESUME,
 # The search's settings that a resumed run may change (they do not alter the computation); the retraining's
 # and the language model's lists sit beside their options (darts.train_options, darts.lm_options).
 RESUME_MAY_CHANGE = {"tensorboard", "resume", "device", "gpu", "report_freq", "save", "no_progress", "no_plots", "cache",
-                     "plot_epoch_cells", "threads", "continue_train", "ops_module", "memory_saving"}
+                     "plot_epoch_cells", "threads", "continue_train", "ops_module", "memory_saving",
+                     "workers"}  # workers: how many processes evaluate trials (darts.trials)
 NOT_SAVED = {"resume", "continue_train", "config", "summary", "overwrite", "memory_budget"}
 
 # Reader defaults of your own images (--dataset folder / npz), written once: the flags show them in --help
@@ -96,6 +97,13 @@ SAMPLING = (
     Option("fidelity_epochs", 1, "without --benchmark: epochs each sampled network trains from scratch", minimum=1),
     Option("fidelity_learning_rate", None, "without --benchmark: learning rate of that training (default: "
            + ", ".join(f"{v:g} {k}" for k, v in FIDELITY_LEARNING_RATE.items()) + ")", type=float, above=0.0),
+    # trials in parallel (darts.trials, docs/scale.md)
+    Option("workers", 1, "evaluate this many trials at once, each in its own worker process on this machine; other "
+                         "processes may join (python -m darts.trials.join)", minimum=1),
+    Option("storage", None, "the trial store: a journal file, or a sqlite:///, postgresql:// or mysql:// URL "
+                            "(default with --workers > 1: trials.journal in the run folder)", type=str, metavar="URL"),
+    Option("study", None, "the search's name in --storage (default: the run folder's name)", type=str,
+           metavar="NAME"),
 )
 ORIGINAL_UNUSED = tuple(Option(n, None, "(original flag, unused)", type=t) for n, t in (
     ("model_path", str), ("drop_path_prob", float), ("max_seq_len_delta", int), ("nonmono", int),

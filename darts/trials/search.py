@@ -1,0 +1,54 @@
+"""A prepared sample-based search run over a trial store: the store opened, the workers started (one in this
+process, or N worker processes), the coordinator run, the workers sent home."""
+from __future__ import annotations
+
+import json
+import logging
+import tempfile
+from contextlib import ExitStack, nullcontext
+from pathlib import Path
+
+import torch
+
+from darts.checkpoint import to_json
+from darts.strategies.base import StrategyResult
+from darts.trials.coordinator import Coordinator
+from darts.trials.local import start_local_workers, stop_workers
+from darts.trials.store import JOURNAL, TrialStore, new_worker_id
+from darts.trials.worker import Heartbeat, work_once
+
+log = logging.getLogger("darts")
+
+NOT_FOR_WORKERS = {"save", "resume", "config", "overwrite", "summary", "memory_budget", "continue_train"}
+
+
+def search_in_store(prepared, run, callbacks: list) -> StrategyResult:
+    """Search as `run_strategy` does, with the trials in the store the settings name (darts.trials)."""
+    s = prepared.settings
+    with ExitStack() as stack:
+        url = s.get("storage")
+        if url is None:
+            folder = run.path if run.enabled else stack.enter_context(tempfile.TemporaryDirectory())
+            url = str(Path(folder) / JOURNAL)
+        name = s.get("study") or (run.path.name if run.enabled else "darts-search")
+        store = TrialStore.open(url, name)
+        store.set_attr("settings", json.loads(to_json({k: v for k, v in s.items() if k not in NOT_FOR_WORKERS})))
+        log.info("trials in study %r of %s; more workers join with: python -m darts.trials.join --storage %s "
+                 "--study %s", name, url, url, name)
+        labels = {"strategy": prepared.strategy.name, "space": prepared.space.name,
+                  "evaluator": prepared.evaluator.name, "seed": s["seed"]}
+        heart, processes = nullcontext(), []
+        if s["workers"] == 1:  # one worker: this process, between its looks at the store
+            heart = Heartbeat(store, new_worker_id())
+        else:
+            gpus = torch.cuda.device_count() if prepared.device.type == "cuda" else 0
+            processes = start_local_workers(url, name, s["workers"], str(prepared.device), gpus)
+            stack.callback(stop_workers, processes)
+        evaluate, decode = prepared.evaluator.evaluate, prepared.adapter.decode
+        local = (lambda: work_once(store, heart, evaluate, decode)) if processes == [] else None
+        coordinator = Coordinator(prepared.searcher, store, s["budget"], labels, local=local, processes=processes,
+                                  own_worker=getattr(heart, "worker", None),
+                                  history_path=run.file("history.jsonl") if run.enabled else None,
+                                  callbacks=callbacks, progress=not s.get("no_progress"))
+        with heart:
+            return coordinator.run()
