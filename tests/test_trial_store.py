@@ -3,6 +3,7 @@ store alone, worker processes on one journal file, lost workers' trials retried,
 import json
 
 import pytest
+import torch
 
 from darts import api
 from darts.errors import UserError
@@ -12,7 +13,15 @@ from darts.trials.coordinator import Coordinator
 from darts.trials.store import JOURNAL, TrialStore, check_storage_url, new_worker_id
 from darts.trials.worker import Heartbeat, work_once
 from tests.test_strategies import BUILTIN, FAST_OPTIONS, ToySpace, ToyTable
-from tests.test_strategies import one_thread  # noqa: F401  (the fixture: one intra-op thread)
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny tensors: a second intra-op thread only adds synchronisation."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
 
 LABELS = {"strategy": "s", "space": "toy", "evaluator": "toy-table", "seed": 0}
 STRIP = ("time", "trial")
