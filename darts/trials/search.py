@@ -30,6 +30,8 @@ def search_in_store(prepared, run, callbacks: list) -> StrategyResult:
         if url is None:
             folder = run.path if run.enabled else stack.enter_context(tempfile.TemporaryDirectory())
             url = str(Path(folder) / JOURNAL)
+        if "://" not in url:  # a journal file: the same file for workers started elsewhere
+            url = str(Path(url).expanduser().resolve())
         name = s.get("study") or (run.path.name if run.enabled else "darts-search")
         store = TrialStore.open(url, name)
         store.set_attr("settings", json.loads(to_json({k: v for k, v in s.items() if k not in NOT_FOR_WORKERS})))
