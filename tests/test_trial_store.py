@@ -1,6 +1,8 @@
 """Trials in a store (darts.trials): every sample strategy by ask / tell through Optuna's storage, resume from the
 store alone, worker processes on one journal file, lost workers' trials retried, failing trials recorded."""
 import json
+import threading
+import time
 
 import pytest
 import torch
@@ -11,7 +13,7 @@ from darts.strategies.base import run_strategy
 from darts.strategies.registry import build_strategy
 from darts.trials.coordinator import Coordinator
 from darts.trials.store import JOURNAL, TrialStore, check_storage_url, new_worker_id
-from darts.trials.worker import Heartbeat, work_once
+from darts.trials.worker import Heartbeat, run_worker, work_once
 from tests.test_strategies import BUILTIN, FAST_OPTIONS, ToySpace, ToyTable
 
 @pytest.fixture(autouse=True)
@@ -61,6 +63,35 @@ def test_each_strategy_through_the_store_equals_the_sequential_run(store, name):
     assert len(complete) == 12 and store.told_order() == list(range(12))
     assert [t.user_attrs["arch"] for t in sorted(complete, key=lambda t: t.number)] == [
         r["arch"] for r in sequential.records]
+
+
+@pytest.mark.parametrize("name", ["evolution", "ppo", "bo"])
+def test_three_workers_settle_every_ask_once_and_a_replay_equals_the_run(tmp_path, name):
+    """Three worker threads on one journal: rewards arrive out of order; each ask is told once, PPO proposes a
+    batch only after learning from the one before, and a new coordinator replays the same search."""
+    url, table = str(tmp_path / JOURNAL), ToyTable()
+
+    def evaluate(arch):
+        time.sleep(0.002 * (sum(arch) % 5))  # uneven durations: completions out of order
+        return table.evaluate(arch)
+
+    workers = [threading.Thread(target=run_worker, args=(TrialStore.open(url, "toy"), evaluate, tuple, f"w{k}"),
+                                kwargs={"poll_s": 0.01, "beat_s": 0.05}) for k in range(3)]
+    for w in workers:
+        w.start()
+    store = TrialStore.open(url, "toy")
+    result = Coordinator(strategy(name), store, 15, LABELS, grace_s=10, progress=False).run()
+    for w in workers:
+        w.join()
+    assert sorted(store.told_order()) == list(range(15)) and len(result.records) == 15
+    firsts = [t for t in store.trials() if t.user_attrs["attempt"] == 0]
+    assert len(firsts) == 15 and all(t.state == store.State.COMPLETE for t in firsts)
+    if name == "ppo":  # batch_size 5
+        assert all(t.user_attrs["told_before"] >= t.user_attrs["ask"] // 5 * 5 for t in firsts)
+    assert len({t.user_attrs["worker"] for t in firsts}) > 1
+    replayed = Coordinator(strategy(name), store, 15, LABELS, progress=False)
+    replayed.replay()
+    assert rows(replayed.records) == rows(result.records)
 
 
 class Stop(Exception):

@@ -69,16 +69,18 @@ class Ask:
 
 class Coordinator:
     """See the module docstring. `local` is an in-process worker's `work_once()` (one worker, no processes) and
-    `own_worker` its id."""
+    `own_worker` its id; `processes` are the worker processes started here, `local_ids` their worker ids. The
+    trials that the workers of an earlier coordinator of this study held are retried without waiting."""
 
     def __init__(self, strategy: Strategy, store: TrialStore, budget: int, labels: dict, *,
                  local: Callable[[], bool] | None = None, own_worker: str | None = None,
-                 processes: list | None = None, grace_s: float = 30.0, retries: int = 1, poll_s: float = 0.05,
+                 processes: list | None = None, local_ids: tuple = (), grace_s: float = 30.0, retries: int = 1, poll_s: float = 0.05,
                  history_path: str | Path | None = None, callbacks: list | None = None, progress: bool = True):
         if budget < 1:
             raise UserError(f"the search budget must be at least one evaluation, got {budget}")
         self.strategy, self.space, self.store, self.budget = strategy, strategy.space, store, budget
         self.local, self.own_worker, self.processes = local, own_worker, list(processes or [])
+        self.local_ids = tuple(local_ids)  # the worker ids of `processes`
         self.retries, self.poll_s = retries, poll_s
         self.watch = Watch(grace_s)
         self.first_seen: dict[str, Any] = {}  # each worker's counter when first seen
@@ -105,9 +107,8 @@ class Coordinator:
                 raise UserError(f"study {self.store.study_name!r} in {self.store.url} belongs to a search with {key} "
                                 f"{attrs['labels'].get(key)!r}, not {value!r}; give another --study name")
         self.started = float(attrs["started"])
-        self.dead = {attrs.get("local_worker")} - {None}  # the in-process worker of a coordinator that stopped
-        if self.own_worker is not None:
-            self.store.set_attr("local_worker", self.own_worker)
+        self.dead = set(attrs.get("local_workers", []))  # the workers an earlier coordinator started here
+        self.store.set_attr("local_workers", sorted(set(self.local_ids) | {self.own_worker} - {None}))
         self.store.set_attr("budget", self.budget)
         self.store.set_attr("finished", False)
 
@@ -181,14 +182,16 @@ class Coordinator:
 
     # ---- the loop
     def run(self) -> StrategyResult:
+        """Search to the budget; then the workers are told the study is finished. A coordinator stopped
+        before that leaves the study open: joined workers wait for its resume."""
         self.replay()
         try:
             while not self._step():
                 if self.local is None or not self.local():
                     time.sleep(self.poll_s)
         finally:
-            self.store.set_attr("finished", True)
             self.bar.close()
+        self.store.set_attr("finished", True)
         return StrategyResult(self.best_arch, self.best_reward, self.records)
 
     def _step(self) -> bool:
@@ -219,7 +222,7 @@ class Coordinator:
         State, last = self.store.State, ask.last
         if last.state == State.RUNNING and (last.user_attrs.get("worker") in self.dead or not self.watch.fresh(
                 last.number, last.user_attrs.get("heartbeat"), at)):
-            why = ("its coordinator stopped" if last.user_attrs.get("worker") in self.dead else
+            why = ("the search process that started it stopped" if last.user_attrs.get("worker") in self.dead else
                    f"no heartbeat for {self.watch.grace_s:g} s")
             if self.store.mark_lost(last._trial_id, f"worker lost: {why}"):
                 log.warning("trial %d (ask %d): its worker stopped; %s", last.number, index,

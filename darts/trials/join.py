@@ -39,6 +39,7 @@ def main(argv=None) -> int:
     parser.add_argument("--storage", required=True, help="the search's storage: a journal file or a database URL")
     parser.add_argument("--study", required=True, help="the search's study name (logged when the search starts)")
     parser.add_argument("--device", default=None, help="this worker's device (default: the search's)")
+    parser.add_argument("--worker_id", default=None, help=argparse.SUPPRESS)  # given by the search that starts it
     args = parser.parse_args(argv)
     from darts.trials.store import check_storage_url
     check_storage_url(args.storage)
@@ -48,7 +49,7 @@ def main(argv=None) -> int:
         raise UserError(f"study {args.study!r} holds no search settings: it was started by the library with an "
                         f"evaluator of its own; start its workers in the same program (darts.trials.worker)")
     space, evaluator = build_evaluator(settings, args.device)
-    worker = new_worker_id()
+    worker = args.worker_id or new_worker_id()
     log.info("worker %s joined study %r in %s", worker, args.study, args.storage)
     done = run_worker(store, evaluator.evaluate, space.decode, worker)
     log.info("worker %s: %d trials evaluated; the search is finished", worker, done)

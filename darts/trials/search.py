@@ -39,17 +39,17 @@ def search_in_store(prepared, run, callbacks: list) -> StrategyResult:
                  "--study %s", name, url, url, name)
         labels = {"strategy": prepared.strategy.name, "space": prepared.space.name,
                   "evaluator": prepared.evaluator.name, "seed": s["seed"]}
-        heart, processes = nullcontext(), []
+        heart, processes, ids = nullcontext(), [], []
         if s["workers"] == 1:  # one worker: this process, between its looks at the store
             heart = Heartbeat(store, new_worker_id())
         else:
             gpus = torch.cuda.device_count() if prepared.device.type == "cuda" else 0
-            processes = start_local_workers(url, name, s["workers"], str(prepared.device), gpus)
-            stack.callback(stop_workers, processes)
+            processes, ids = start_local_workers(url, name, s["workers"], str(prepared.device), gpus)
+            stack.callback(lambda: stop_workers(processes, bool(store.attrs().get("finished"))))
         evaluate, decode = prepared.evaluator.evaluate, prepared.adapter.decode
         local = (lambda: work_once(store, heart, evaluate, decode)) if processes == [] else None
         coordinator = Coordinator(prepared.searcher, store, s["budget"], labels, local=local, processes=processes,
-                                  own_worker=getattr(heart, "worker", None),
+                                  local_ids=ids, own_worker=getattr(heart, "worker", None),
                                   history_path=run.file("history.jsonl") if run.enabled else None,
                                   callbacks=callbacks, progress=not s.get("no_progress"))
         with heart:

@@ -144,7 +144,11 @@ class TrialStore:
     def claim(self, worker: str) -> Claimed | None:
         """The oldest WAITING trial, now RUNNING and ours; None when none waits (or others won them all)."""
         for t in sorted(self.trials(self.State.WAITING), key=lambda t: t.number):
-            if self.storage.set_trial_state_values(t._trial_id, self.State.RUNNING):
+            try:
+                won = self.storage.set_trial_state_values(t._trial_id, self.State.RUNNING)
+            except RuntimeError:  # our view was stale: another worker claimed and finished it already
+                continue
+            if won:
                 self.storage.set_trial_user_attr(t._trial_id, "worker", worker)
                 return Claimed(t._trial_id, t.number, t.user_attrs["arch"])
         return None
