@@ -104,6 +104,10 @@ SAMPLING = (
                             "(default with --workers > 1: trials.journal in the run folder)", type=str, metavar="URL"),
     Option("study", None, "the search's name in --storage (default: the run folder's name)", type=str,
            metavar="NAME"),
+    Option("executor", "processes", "where the --workers run: processes on this machine, or tasks of a Dask cluster",
+           choices=("processes", "dask")),
+    Option("scheduler", None, "with --executor dask: the Dask scheduler's address (tcp://host:8786)", type=str,
+           metavar="ADDRESS"),
 )
 ORIGINAL_UNUSED = tuple(Option(n, None, "(original flag, unused)", type=t) for n, t in (
     ("model_path", str), ("drop_path_prob", float), ("max_seq_len_delta", int), ("nonmono", int),

@@ -189,19 +189,49 @@ def test_a_bad_storage_url_refuses_the_search_before_its_folder(tmp_path, shared
     assert not (tmp_path / "run").exists()
 
 
-def test_two_worker_processes_on_one_journal_equal_one_worker(tmp_path, shared_file):
+@pytest.fixture(scope="module")
+def nb201(tmp_path_factory, shared_file):
+    """The settings of a small random search of the NAS-Bench-201 table, and its sequential run's history."""
+    table = shared_file("nb201/nats_bench_tss_200ep.csv")
+    common = dict(space="nb201", strategy="random", benchmark=str(table), budget=6, seed=3, log_to_console=False,
+                  progress=False)
+    return common, api.search(save=tmp_path_factory.mktemp("one") / "run", **common).history
+
+
+def pairs(history):
+    return sorted((json.dumps(r["arch"]), r["reward"]) for r in history)
+
+
+@pytest.mark.slow  # three processes' start-up (imports, table): 10 s of CPU
+def test_two_worker_processes_on_one_journal_equal_one_worker(tmp_path, nb201):
     """--workers 2: two processes (python -m darts.trials.join, rebuilt from the study's settings) evaluate the
     asks of random search: the same architectures and rewards as the sequential search, each evaluated once."""
-    table = shared_file("nb201/nats_bench_tss_200ep.csv")
-    common = dict(space="nb201", strategy="random", benchmark=str(table), budget=8, seed=3, log_to_console=False,
-                  progress=False)
-    one = api.search(save=tmp_path / "one", **common)
+    common, sequential = nb201
     two = api.search(save=tmp_path / "two", workers=2, **common)
-    pairs = lambda history: sorted((json.dumps(r["arch"]), r["reward"]) for r in history)
-    assert pairs(two.history) == pairs(one.history) and len(two.history) == 8
+    assert pairs(two.history) == pairs(sequential) and len(two.history) == 6
     store = TrialStore.open(str(tmp_path / "two" / JOURNAL), "two")
     trials = store.trials()
-    assert len(trials) == 8 and all(t.state == store.State.COMPLETE for t in trials)
-    assert sorted(t.user_attrs["ask"] for t in trials) == list(range(8))
+    assert len(trials) == 6 and all(t.state == store.State.COMPLETE for t in trials)
+    assert sorted(t.user_attrs["ask"] for t in trials) == list(range(6))
     history = [json.loads(line) for line in (tmp_path / "two" / "history.jsonl").read_text().splitlines()]
-    assert [r["step"] for r in history] == list(range(8))
+    assert [r["step"] for r in history] == list(range(6))
+
+
+@pytest.mark.slow  # a Dask cluster and a worker process: 8 s of CPU
+def test_a_dask_cluster_runs_the_workers(tmp_path, nb201):
+    """--executor dask: the workers are tasks of a Dask scheduler (a local cluster here), each running the worker
+    process on its machine; the search equals the sequential one."""
+    distributed = pytest.importorskip("distributed")
+    common, sequential = nb201
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as c:
+        result = api.search(save=tmp_path / "dask", executor="dask", scheduler=c.scheduler_address, **common)
+    assert [r["arch"] for r in result.history] == [r["arch"] for r in sequential]
+    store = TrialStore.open(str(tmp_path / "dask" / JOURNAL), "dask")
+    assert len(store.trials(store.State.COMPLETE)) == 6
+
+
+def test_dask_without_a_scheduler_is_one_line(tmp_path):
+    from darts.trials.dask_workers import check_dask
+    pytest.importorskip("distributed")
+    with pytest.raises(UserError, match="needs --scheduler"):
+        check_dask(None)

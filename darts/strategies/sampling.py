@@ -25,11 +25,15 @@ def prepare_sample(cls, prepared) -> None:
     if uses_trial_store(s):
         from darts.trials.store import check_storage_url
         check_storage_url(s.get("storage"))
+    if s.get("executor") == "dask":
+        from darts.trials.dask_workers import check_dask
+        check_dask(s.get("scheduler"))
 
 
 def uses_trial_store(settings: dict) -> bool:
-    """Trials in a store (darts.trials) when more than one worker, a storage or a study is asked for."""
-    return settings.get("workers", 1) > 1 or bool(settings.get("storage")) or bool(settings.get("study"))
+    """Trials in a store (darts.trials) when more than one worker, a storage, a study or Dask is asked for."""
+    return (settings.get("workers", 1) > 1 or bool(settings.get("storage")) or bool(settings.get("study"))
+            or settings.get("executor") == "dask")
 
 
 def _evaluator(prepared):

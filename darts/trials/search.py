@@ -19,7 +19,17 @@ from darts.trials.worker import Heartbeat, work_once
 
 log = logging.getLogger("darts")
 
-NOT_FOR_WORKERS = {"save", "resume", "config", "overwrite", "summary", "memory_budget", "continue_train"}
+NOT_FOR_WORKERS = {"save", "resume", "config", "overwrite", "summary", "memory_budget", "continue_train", "executor",
+                   "scheduler"}
+
+
+def _send_home(store: TrialStore, processes: list, ids: list) -> None:
+    """The workers started here: wait for them when the search finished; else dismiss them (a joined worker
+    waits for the search's resume, these do not)."""
+    finished = bool(store.attrs().get("finished"))
+    if not finished:
+        store.set_attr("dismissed", list(ids))
+    stop_workers(processes, finished)
 
 
 def search_in_store(prepared, run, callbacks: list) -> StrategyResult:
@@ -40,12 +50,17 @@ def search_in_store(prepared, run, callbacks: list) -> StrategyResult:
         labels = {"strategy": prepared.strategy.name, "space": prepared.space.name,
                   "evaluator": prepared.evaluator.name, "seed": s["seed"]}
         heart, processes, ids = nullcontext(), [], []
-        if s["workers"] == 1:  # one worker: this process, between its looks at the store
+        if s.get("executor") == "dask":
+            from darts.trials.dask_workers import start_dask_workers
+            processes, ids, client = start_dask_workers(url, name, s["workers"], s["scheduler"])
+            stack.callback(client.close)
+            stack.callback(lambda: _send_home(store, processes, ids))
+        elif s["workers"] == 1:  # one worker: this process, between its looks at the store
             heart = Heartbeat(store, new_worker_id())
         else:
             gpus = torch.cuda.device_count() if prepared.device.type == "cuda" else 0
             processes, ids = start_local_workers(url, name, s["workers"], str(prepared.device), gpus)
-            stack.callback(lambda: stop_workers(processes, bool(store.attrs().get("finished"))))
+            stack.callback(lambda: _send_home(store, processes, ids))
         evaluate, decode = prepared.evaluator.evaluate, prepared.adapter.decode
         local = (lambda: work_once(store, heart, evaluate, decode)) if processes == [] else None
         coordinator = Coordinator(prepared.searcher, store, s["budget"], labels, local=local, processes=processes,

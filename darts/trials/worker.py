@@ -90,15 +90,20 @@ def work_once(store: TrialStore, heart: Heartbeat, evaluate, decode) -> bool:
     return True
 
 
+def _sent_home(attrs: dict, worker: str) -> bool:
+    """The search is finished, or the search that started this worker stopped and dismissed it."""
+    return bool(attrs.get("finished")) or worker in attrs.get("dismissed", [])
+
+
 def run_worker(store: TrialStore, evaluate: Callable[[Any], float], decode: Callable[[Any], Any], worker: str,
                poll_s: float = 0.2, beat_s: float = BEAT_S) -> int:
-    """Evaluate trials until the study is finished; the number evaluated."""
+    """Evaluate trials until the study is finished (or this worker dismissed); the number evaluated."""
     done = 0
     with Heartbeat(store, worker, beat_s) as heart:
         while True:
             if work_once(store, heart, evaluate, decode):
                 done += 1
-            elif store.attrs().get("finished"):
+            elif _sent_home(store.attrs(), worker):
                 return done
             else:
                 time.sleep(poll_s)
