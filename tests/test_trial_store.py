@@ -105,16 +105,17 @@ def stop_at(step):
     return callback
 
 
-@pytest.mark.parametrize("name", ["random", "evolution"])
-def test_resume_from_the_store_alone_equals_the_uninterrupted_search(tmp_path, name):
+@pytest.mark.parametrize("name,kind", [("random", "journal"), ("evolution", "journal"), ("random", "sqlite")])
+def test_resume_from_the_store_alone_equals_the_uninterrupted_search(tmp_path, name, kind):
     """Killed after 13 rewards (evolution is past its initial population of 10), started again with a new
-    strategy object on the same journal: the 25 rewards are those of the search never stopped."""
-    full = search(TrialStore.open(str(tmp_path / "full.journal"), "toy"), name, 25)
-    url = str(tmp_path / "cut.journal")
+    strategy object on the same storage: the 25 rewards are those of the search never stopped."""
+    budget = 25 if kind == "journal" else 8  # a database: fewer (each look at it reads every trial)
+    full = search(TrialStore.open(str(tmp_path / "full.journal"), "toy"), name, budget)
+    url = str(tmp_path / "cut.journal") if kind == "journal" else f"sqlite:///{tmp_path / 'cut.db'}"
     with pytest.raises(Stop):
-        search(TrialStore.open(url, "toy"), name, 25, callbacks=[stop_at(12)])
+        search(TrialStore.open(url, "toy"), name, budget, callbacks=[stop_at(budget // 2)])
     history = tmp_path / "history.jsonl"
-    resumed = search(TrialStore.open(url, "toy"), name, 25, history_path=history)
+    resumed = search(TrialStore.open(url, "toy"), name, budget, history_path=history)
     assert rows(resumed.records) == rows(full.records)
     assert [json.loads(line)["arch"] for line in history.read_text().splitlines()] == [
         r["arch"] for r in full.records]
@@ -179,6 +180,17 @@ def test_a_bad_storage_url_is_one_line_and_creates_nothing(tmp_path, monkeypatch
     with pytest.raises(UserError, match=needle) as e:
         check_storage_url(url)
     assert "\n" not in str(e.value) and list(tmp_path.iterdir()) == []
+
+
+def test_joining_a_study_that_is_not_there_is_one_line(tmp_path, capsys):
+    from darts.runs import run_cli
+    from darts.trials import join
+    url = str(tmp_path / JOURNAL)
+    assert run_cli(join.main, ["--storage", url, "--study", "nothing"]) == 2
+    assert "holds no study 'nothing'" in capsys.readouterr().err
+    search(TrialStore.open(url, "toy"), "random", 2)  # a study the library ran with its own evaluator
+    assert run_cli(join.main, ["--storage", url, "--study", "toy"]) == 2
+    assert "holds no search settings" in capsys.readouterr().err
 
 
 def test_a_bad_storage_url_refuses_the_search_before_its_folder(tmp_path, shared_file):
