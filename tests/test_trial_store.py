@@ -207,7 +207,8 @@ def nb201(tmp_path_factory, shared_file):
     table = shared_file("nb201/nats_bench_tss_200ep.csv")
     common = dict(space="nb201", strategy="random", benchmark=str(table), budget=6, seed=3, log_to_console=False,
                   progress=False)
-    return common, api.search(save=tmp_path_factory.mktemp("one") / "run", **common).history
+    folder = tmp_path_factory.mktemp("one") / "run"
+    return common, api.search(save=folder, **common).history, folder
 
 
 def pairs(history):
@@ -218,7 +219,7 @@ def pairs(history):
 def test_two_worker_processes_on_one_journal_equal_one_worker(tmp_path, nb201):
     """--workers 2: two processes (python -m darts.trials.join, rebuilt from the study's settings) evaluate the
     asks of random search: the same architectures and rewards as the sequential search, each evaluated once."""
-    common, sequential = nb201
+    common, sequential, _ = nb201
     two = api.search(save=tmp_path / "two", workers=2, **common)
     assert pairs(two.history) == pairs(sequential) and len(two.history) == 6
     store = TrialStore.open(str(tmp_path / "two" / JOURNAL), "two")
@@ -227,6 +228,16 @@ def test_two_worker_processes_on_one_journal_equal_one_worker(tmp_path, nb201):
     assert sorted(t.user_attrs["ask"] for t in trials) == list(range(6))
     history = [json.loads(line) for line in (tmp_path / "two" / "history.jsonl").read_text().splitlines()]
     assert [r["step"] for r in history] == list(range(6))
+    again = api.search(save=tmp_path / "two", resume=True, workers=1, **common)  # the store, not a new search
+    assert again.history == two.history
+
+
+def test_a_one_process_search_is_not_resumed_into_a_store(tmp_path, nb201):
+    common, _, folder = nb201
+    before = (folder / "history.jsonl").read_text()
+    with pytest.raises(UserError, match="ran in one process without a trial store"):
+        api.search(save=folder, resume=True, workers=2, **common)
+    assert (folder / "history.jsonl").read_text() == before and not (folder / JOURNAL).exists()
 
 
 @pytest.mark.slow  # a Dask cluster and a worker process: 8 s of CPU
@@ -234,7 +245,7 @@ def test_a_dask_cluster_runs_the_workers(tmp_path, nb201):
     """--executor dask: the workers are tasks of a Dask scheduler (a local cluster here), each running the worker
     process on its machine; the search equals the sequential one."""
     distributed = pytest.importorskip("distributed")
-    common, sequential = nb201
+    common, sequential, _ = nb201
     with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as c:
         result = api.search(save=tmp_path / "dask", executor="dask", scheduler=c.scheduler_address, **common)
     assert [r["arch"] for r in result.history] == [r["arch"] for r in sequential]

@@ -57,7 +57,8 @@ def run_sample(prepared, run, callbacks: list) -> SearchOutcome:
     s, space, strategy, evaluator = prepared.settings, prepared.space, prepared.strategy, prepared.evaluator
     log.info("%s search of the %s space: %d evaluations, reward = %s", strategy.name, space.name,
              s["budget"], evaluator.name)
-    if uses_trial_store(s):
+    from darts.trials.store import JOURNAL
+    if uses_trial_store(s) or (run.enabled and run.file(JOURNAL).exists()):  # a resumed search keeps its store
         from darts.trials.search import search_in_store
         result = search_in_store(prepared, run, callbacks)
     else:

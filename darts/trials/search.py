@@ -11,7 +11,8 @@ from pathlib import Path
 import torch
 
 from darts.checkpoint import to_json
-from darts.strategies.base import StrategyResult
+from darts.errors import UserError
+from darts.strategies.base import StrategyResult, default_state_path
 from darts.trials.coordinator import Coordinator
 from darts.trials.local import start_local_workers, stop_workers
 from darts.trials.store import JOURNAL, TrialStore, new_worker_id
@@ -35,6 +36,9 @@ def _send_home(store: TrialStore, processes: list, ids: list) -> None:
 def search_in_store(prepared, run, callbacks: list) -> StrategyResult:
     """Search as `run_strategy` does, with the trials in the store the settings name (darts.trials)."""
     s = prepared.settings
+    if run.enabled and default_state_path(run.file("history.jsonl")).exists():
+        raise UserError(f"{run.path} holds a search that ran in one process without a trial store; resume it without "
+                        f"--workers, --storage, --study and --executor, or start a new folder")
     with ExitStack() as stack:
         url = s.get("storage")
         if url is None:
