@@ -12,7 +12,7 @@ import logging
 import sys
 
 from darts.errors import UserError
-from darts.trials.store import TrialStore, new_worker_id
+from darts.trials.store import TrialStore, check_storage_url, new_worker_id
 from darts.trials.worker import run_worker
 
 log = logging.getLogger("darts")
@@ -25,9 +25,8 @@ def build_evaluator(settings: dict, device: str | None = None):
     from darts.plugins import import_plugins
     from darts.settings import resolve_settings
     import_plugins(settings.get("ops_module"))
-    given = {k: v for k, v in settings.items() if v is not None}
-    given.update(save=None, resume=False, workers=1, storage=None, study=None, no_progress=True)
-    space, values = resolve_settings({k: v for k, v in given.items() if v is not None})
+    given = {k: v for k, v in settings.items() if v is not None and k not in ("workers", "storage", "study")}
+    space, values = resolve_settings({**given, "no_progress": True})
     values.update(save=None, resume=False)
     chosen = pick_device(device or str(values.get("device", "auto")))
     prepared = prepare_search(space, values, chosen)
@@ -41,7 +40,6 @@ def main(argv=None) -> int:
     parser.add_argument("--device", default=None, help="this worker's device (default: the search's)")
     parser.add_argument("--worker_id", default=None, help=argparse.SUPPRESS)  # given by the search that starts it
     args = parser.parse_args(argv)
-    from darts.trials.store import check_storage_url
     check_storage_url(args.storage)
     store = TrialStore.open(args.storage, args.study, create=False)
     settings = store.attrs().get("settings")
@@ -52,7 +50,7 @@ def main(argv=None) -> int:
     worker = args.worker_id or new_worker_id()
     log.info("worker %s joined study %r in %s", worker, args.study, args.storage)
     done = run_worker(store, evaluator.evaluate, space.decode, worker)
-    log.info("worker %s: %d trials evaluated; the search is finished", worker, done)
+    log.info("worker %s: %d trials evaluated; the search is finished or sent it home", worker, done)
     return 0
 
 
