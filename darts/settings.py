@@ -12,7 +12,8 @@ from darts.options import (DEVICE, GPU, NO_PROGRESS, ORIGINAL_RUN_FLAGS, RESUME,
 # The search's settings that a resumed run may change (they do not alter the computation); the retraining's
 # and the language model's lists sit beside their options (darts.train_options, darts.lm_options).
 RESUME_MAY_CHANGE = {"tensorboard", "resume", "device", "gpu", "report_freq", "save", "no_progress", "no_plots", "cache",
-                     "plot_epoch_cells", "threads", "continue_train", "ops_module", "memory_saving"}
+                     "plot_epoch_cells", "threads", "continue_train", "ops_module", "memory_saving",
+                     "workers"}  # workers: how many processes evaluate trials (darts.trials)
 NOT_SAVED = {"resume", "continue_train", "config", "summary", "overwrite", "memory_budget"}
 
 # Reader defaults of your own images (--dataset folder / npz), written once: the flags show them in --help
@@ -103,6 +104,17 @@ SAMPLING = (
     Option("screen_top", 10, "with --proxy_screen: the best-scored of them, evaluated first", minimum=0),
     Option("proxy_filter", 1, "with --proxy_screen: each later proposal is the best-scored of this many of the "
                               "strategy's (1: off)", minimum=1),
+    # trials in parallel (darts.trials, docs/scale.md)
+    Option("workers", 1, "evaluate this many trials at once, each in its own worker process on this machine; other "
+                         "processes may join (python -m darts.trials.join)", minimum=1),
+    Option("storage", None, "the trial store: a journal file, or a sqlite:///, postgresql:// or mysql:// URL "
+                            "(default with --workers > 1: trials.journal in the run folder)", type=str, metavar="URL"),
+    Option("study", None, "the search's name in --storage (default: the run folder's name)", type=str,
+           metavar="NAME"),
+    Option("executor", "processes", "where the --workers run: processes on this machine, or tasks of a Dask cluster",
+           choices=("processes", "dask")),
+    Option("scheduler", None, "with --executor dask: the Dask scheduler's address (tcp://host:8786)", type=str,
+           metavar="ADDRESS"),
 )
 ORIGINAL_UNUSED = tuple(Option(n, None, "(original flag, unused)", type=t) for n, t in (
     ("model_path", str), ("drop_path_prob", float), ("max_seq_len_delta", int), ("nonmono", int),

@@ -68,6 +68,13 @@ class Strategy(ABC):
     @abstractmethod
     def tell(self, arch: Any, reward: float) -> None: ...
 
+    def ask_window(self) -> int | None:
+        """How many proposals may await their rewards at once when trials run in parallel (darts.trials); None:
+        any number. A strategy that learns from batches of m rewards (a `batch_size`, as REINFORCE and PPO)
+        proposes a batch's architectures only after learning from the batch before, as it does sequentially."""
+        batch = getattr(self, "batch_size", None)
+        return int(batch) if isinstance(batch, int) and batch >= 1 else None
+
     def state_dict(self) -> dict:
         return {"rng": self.rng.getstate()}
 

@@ -10,6 +10,11 @@ An architecture already told is never proposed twice: a repeat proposal is told 
 once (no evaluation is spent on it) and the sampler asked again, up to `max_repeats` times, after which a
 random architecture is drawn.
 
+Proposals made while earlier ones are still out (trials evaluated in parallel, darts.trials) are sampled with
+TPE's constant liar: the outstanding ones count as the worst so far, so the sampler spreads its proposals
+instead of repeating one; a proposal equal to one still out is drawn again. One proposal at a time, nothing
+changes.
+
 Exact resume without Optuna's private state: every proposal reseeds the sampler from this strategy's own
 random.Random (saved by the base class), and the state keeps every trial the study has seen, in order,
 so `load_state_dict` rebuilds an identical study.
@@ -44,6 +49,7 @@ class BayesianOptimization(Strategy):
         self.trials: list[list] = []  # [decisions, reward] per trial the study holds, in order
         self.known: dict[tuple[int, ...], float] = {}
         self._pending = None  # (decisions, optuna trial) of the last proposal not yet told
+        self._outstanding: dict = {}  # parallel trials (darts.trials): earlier proposals still out, by decisions
         self._new_study()
 
     def _new_study(self) -> None:
@@ -66,7 +72,8 @@ class BayesianOptimization(Strategy):
             if self.sampler == "gp":
                 return samplers.GPSampler(seed=seed, n_startup_trials=self.n_startup_trials)
             return samplers.TPESampler(seed=seed, n_startup_trials=self.n_startup_trials,
-                                       n_ei_candidates=self.n_ei_candidates, multivariate=self.multivariate)
+                                       n_ei_candidates=self.n_ei_candidates, multivariate=self.multivariate,
+                                       constant_liar=bool(self._outstanding))  # parallel trials: out = worst
 
     def _propose(self) -> tuple[tuple[int, ...], Any]:
         self.study.sampler = self._make_sampler(self.rng.getrandbits(32))
@@ -76,8 +83,15 @@ class BayesianOptimization(Strategy):
         return tuple(trial.params[k] for k in self.distributions), trial
 
     def ask(self) -> Any:
+        if self._pending is not None:  # parallel trials (darts.trials): the last proposal is still out
+            self._outstanding[self._pending[0]] = self._pending[1]
+            self._pending = None
         for _ in range(self.max_repeats + 1):
             decisions, trial = self._propose()
+            if decisions in self._outstanding:  # parallel trials: out already, its reward not known yet
+                self.study.tell(trial, state=self._optuna.trial.TrialState.FAIL)
+                self.trials.append([list(decisions), None])
+                continue
             if decisions not in self.known:
                 self._pending = (decisions, trial)
                 return self.space.from_decisions(decisions)
@@ -90,6 +104,10 @@ class BayesianOptimization(Strategy):
         pending, self._pending = self._pending, None
         if pending is not None and pending[0] == decisions:
             self._finish(pending[1], decisions, float(reward))
+            return
+        if decisions in self._outstanding:  # parallel trials: an earlier proposal's reward
+            self._pending = pending
+            self._finish(self._outstanding.pop(decisions), decisions, float(reward))
             return
         if pending is not None:  # told about another architecture than proposed: drop the proposal
             self.study.tell(pending[1], state=self._optuna.trial.TrialState.FAIL)
@@ -110,5 +128,5 @@ class BayesianOptimization(Strategy):
     def load_state_dict(self, state: dict) -> None:
         super().load_state_dict(state)
         self.trials = [[list(d), r] for d, r in state["trials"]]
-        self.known, self._pending = {}, None
+        self.known, self._pending, self._outstanding = {}, None, {}
         self._new_study()

@@ -22,6 +22,18 @@ def prepare_sample(cls, prepared) -> None:
             prepared.device)
     options = {o.field: s[o.name] for o in strategy.options}
     prepared.searcher = cls(prepared.adapter, seed=s["seed"], **options)
+    if uses_trial_store(s):
+        from darts.trials.store import check_storage_url
+        check_storage_url(s.get("storage"))
+    if s.get("executor") == "dask":
+        from darts.trials.dask_workers import check_dask
+        check_dask(s.get("scheduler"))
+
+
+def uses_trial_store(settings: dict) -> bool:
+    """Trials in a store (darts.trials) when more than one worker, a storage, a study or Dask is asked for."""
+    return (settings.get("workers", 1) > 1 or bool(settings.get("storage")) or bool(settings.get("study"))
+            or settings.get("executor") == "dask")
 
 
 def _evaluator(prepared):
@@ -45,9 +57,14 @@ def run_sample(prepared, run, callbacks: list) -> SearchOutcome:
     s, space, strategy, evaluator = prepared.settings, prepared.space, prepared.strategy, prepared.evaluator
     log.info("%s search of the %s space: %d evaluations, reward = %s", strategy.name, space.name,
              s["budget"], evaluator.name)
-    result = run_strategy(prepared.searcher, evaluator, s["budget"],
-                          history_path=run.file("history.jsonl") if run.enabled else None,
-                          progress=not s.get("no_progress"), callbacks=callbacks)
+    from darts.trials.store import JOURNAL
+    if uses_trial_store(s) or (run.enabled and run.file(JOURNAL).exists()):  # a resumed search keeps its store
+        from darts.trials.search import search_in_store
+        result = search_in_store(prepared, run, callbacks)
+    else:
+        result = run_strategy(prepared.searcher, evaluator, s["budget"],
+                              history_path=run.file("history.jsonl") if run.enabled else None,
+                              progress=not s.get("no_progress"), callbacks=callbacks)
     log.info("best architecture (reward %.3f): %s", result.best_reward, result.best_arch)
     if prepared.report is not None:
         figures = prepared.report(result.best_arch)
