@@ -73,6 +73,10 @@ def _load_builtin() -> None:
         from darts.strategies.weight_sharing import ENAS
         for builtin in (DARTS, ENAS) + BUILTIN_SAMPLE_STRATEGIES:
             register_strategy(builtin)
+        # the multi-objective strategies (darts/strategies/multi_objective*.py), registered as StrategyInfos
+        from darts.strategies.multi_objective_command import BUILTIN_MULTI_OBJECTIVE, multi_objective_info
+        for cls in BUILTIN_MULTI_OBJECTIVE:
+            register_strategy(multi_objective_info(cls))
 
 
 def register_strategy(strategy):
