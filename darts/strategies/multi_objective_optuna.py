@@ -89,7 +89,7 @@ class OptunaMultiObjective(MultiObjectiveStrategy):
             return
         if pending is not None:  # told about another architecture than proposed: drop the proposal
             self.study.tell(pending[1], state=self._optuna.trial.TrialState.FAIL)
-            self.trials.append([list(pending[0]), None, dict(self.study.trials[pending[1].number].system_attrs)])
+            self.trials.append([list(pending[0]), None, dict(self.study.get_trials(deepcopy=False)[pending[1].number].system_attrs)])
         frozen = self._optuna.trial.create_trial(params=self._params(decisions), distributions=self.distributions,
                                                  values=list(values))
         self._set_constraints(frozen, values)
@@ -100,7 +100,7 @@ class OptunaMultiObjective(MultiObjectiveStrategy):
     def _finish(self, trial, decisions: tuple[int, ...], values: tuple[float, ...]) -> None:
         self._set_constraints(trial, values)
         self.study.tell(trial, list(values))
-        frozen = self.study.trials[trial.number]
+        frozen = self.study.get_trials(deepcopy=False)[trial.number]
         self.trials.append([list(decisions), list(values), dict(frozen.system_attrs)])
         self.known[decisions] = values
 
