@@ -112,13 +112,17 @@ def test_a_single_objective_strategy_runs_as_the_baseline():
 @pytest.mark.parametrize("name", ["nsga2", "motpe", "pareto_evolution"])
 def test_constrained_search_chooses_the_best_feasible_architecture(name):
     bound = 20.0
-    result = run_multi_objective(STRATEGIES[name](5, directions=MAX_MIN, constraints=(Constraint(1, bound),)),
-                                 _objectives(), 16, progress=False)
+    strategy = STRATEGIES[name](5, directions=MAX_MIN, constraints=(Constraint(1, bound),))
+    result = run_multi_objective(strategy, _objectives(), 16, progress=False)
     feasible = [r for r in result.records if r["objectives"]["cost"] <= bound]
     assert feasible, "the toy search should see a feasible cell"
     assert result.best["objectives"]["cost"] <= bound
     assert result.best["objectives"]["accuracy"] == max(r["objectives"]["accuracy"] for r in feasible)
     assert all(p["objectives"]["cost"] <= bound for p in result.front)
+    study = getattr(strategy, "study", None)
+    if study is not None:  # Optuna's samplers read each trial's violation from its constraints
+        done = [t for t in study.trials if t.values is not None]
+        assert done and all(t.constraints == {"c0": max(0.0, t.values[1] - bound)} for t in done)
 
 
 def test_pareto_evolution_prefers_feasible_then_non_dominated_parents():
