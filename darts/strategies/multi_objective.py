@@ -123,7 +123,8 @@ def run_multi_objective(strategy: Strategy, objectives: Sequence[Objective], bud
                         callbacks: list[Callable[[int, dict], None]] | None = None) -> MultiObjectiveResult:
     """Evaluate `budget` architectures proposed by `strategy` on every objective; resume from `history_path`
     if it exists, and write front.json beside it. `reference` bounds the hypervolume: a point, or a function of
-    the history lines that returns one (default: no hypervolume); `constraints` (default: the strategy's) decide which points may be on the front."""
+    the history lines that returns one (default: no hypervolume); `constraints` (default: the strategy's)
+    decide which points may be on the front."""
     if budget < 1:
         raise UserError(f"the search budget must be at least one evaluation, got {budget}")
     objectives = list(objectives)
@@ -136,7 +137,10 @@ def run_multi_objective(strategy: Strategy, objectives: Sequence[Objective], bud
         engine = RunEngine(default_state_path(history_path), {"history": history_path}, "step", engine.callbacks)
         if engine.resume(search):
             log.info("resuming %s search: %d of %d evaluations done", strategy.name, search.epoch, budget)
-        records = read_jsonl(history_path)[:search.epoch]
+        records = read_jsonl(history_path)
+        if len(records) < search.epoch:
+            raise UserError(f"{history_path} has {len(records)} lines but the saved state is at step {search.epoch}; "
+                            f"the history was edited or truncated, so the search cannot resume")
     bar = Progress(budget, f"{strategy.name} search", report_freq=max(1, budget // 20), unit="arch",
                    enabled=progress)
     bar.count = len(records)
