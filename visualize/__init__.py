@@ -81,5 +81,8 @@ def render_search_dir(search_dir: str | Path, out_dir: str | Path | None = None,
                     written += write_genotype_graphs(g, out / "epochs", f"epoch_{epoch:03d}", fmt)
     if history:
         written.append(plot_history(history, out / "best_so_far", fmt, label=search_dir.resolve().name))
+    if (search_dir / "front.json").is_file():  # a multi-objective search's front (visualize/pareto.py)
+        from visualize.pareto import plot_front_file
+        written.append(plot_front_file(search_dir / "front.json", history, out / "front", fmt))
     report_missing_dot(written)
     return written

@@ -76,6 +76,10 @@ def _load_builtin() -> None:
         from darts.strategies.multi_fidelity import multi_fidelity_strategies  # asha, hyperband, bohb
         for info in multi_fidelity_strategies():
             register_strategy(info)
+        # the multi-objective strategies (darts/strategies/multi_objective*.py), registered as StrategyInfos
+        from darts.strategies.multi_objective_command import BUILTIN_MULTI_OBJECTIVE, multi_objective_info
+        for cls in BUILTIN_MULTI_OBJECTIVE:
+            register_strategy(multi_objective_info(cls))
 
 
 def register_strategy(strategy):
