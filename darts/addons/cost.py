@@ -4,7 +4,9 @@ expected op cost joins the architecture loss (--cost_weight); a cost cap (--cost
 derives the strongest cells whose cost fits CELL's, under the derivation's node rule (the node_rule add-on
 attaches first); --cost_cap_by step_time then scales the cap's budgets to the retrained network's measured step
 time after the search. The table is timed at the shapes of the space's retrained network unless --cost_channels /
---cost_layers name another."""
+--cost_layers name another; --op_costs gives it instead, as op costs in ms or as a latency table of darts-latency
+build, whose predictions at --cost_batch the space converts (the term then weighs inference latency on the
+table's machine)."""
 from __future__ import annotations
 
 import json
@@ -30,8 +32,10 @@ class CostTerm(SearchAddon):
                type=int, minimum=1),
         Option("cost_layers", None, "cells of the network whose op costs are timed (default: the space's, 20)",
                type=int, minimum=1),
-        Option("op_costs", None, "a JSON table of op costs in ms (e.g. a run's op_costs.json) instead of timing",
-               type=str),
+        Option("op_costs", None, "a JSON table of op costs in ms (e.g. a run's op_costs.json), or a latency table "
+               "(darts-latency build: inference latency on its machine), instead of timing", type=str),
+        Option("cost_batch", None, "batch of the latency table's predictions (--op_costs a latency table; default 1)",
+               type=int, minimum=1),
         Option("cost_cap", None, "derive the strongest cells costing at most this cell's (cells/ name or JSON)",
                type=str),
         Option("cost_cap_by", "op_costs", "op_costs (summed) or step_time (fitted to measured step time)",
@@ -44,6 +48,9 @@ class CostTerm(SearchAddon):
     def check(self, settings: dict) -> None:
         if settings.get("op_costs") and not self.is_active(settings):
             raise UserError("--op_costs is the table of --cost_weight and --cost_cap: add one of them")
+        if settings.get("cost_batch") is not None and not settings.get("op_costs"):
+            raise UserError(f"--cost_batch {settings['cost_batch']} is the batch of a latency table's predictions: "
+                            f"give the table with --op_costs FILE (darts-latency build writes it)")
         fitted = self.value(settings, "cost_cap_by") != "op_costs"
         if fitted and not settings.get("cost_cap"):
             raise UserError(f"--cost_cap_by {settings['cost_cap_by']} fits the budgets of --cost_cap: add "
@@ -64,7 +71,12 @@ class CostTerm(SearchAddon):
             raise UserError(f"{flag} weighs the DARTS cells' op costs; the {space.name} space has no such cells")
         cell = cap_cell(settings)
         if settings.get("op_costs"):
-            supernet.cost_model().read(settings["op_costs"], priced_ops(supernet.primitives, cell))
+            from darts.latency import LatencyTable
+            given = supernet.cost_model().read(settings["op_costs"], priced_ops(supernet.primitives, cell),
+                                               batch=settings.get("cost_batch"))
+            if isinstance(given, LatencyTable) and self.value(settings, "cost_cap_by") == "step_time":
+                raise UserError("--cost_cap_by step_time fits the cap to the training step timed here; a latency "
+                                "table prices inference on its own machine: use --cost_cap_by op_costs with it")
 
     def attach(self, searcher, settings: dict, context) -> None:
         s, model = settings, searcher.model
@@ -72,7 +84,7 @@ class CostTerm(SearchAddon):
         cell = cap_cell(s)
         table = costs.table(searcher.run_dir, priced_ops(model.primitives, cell), s.get("op_costs"), context.shape,
                             next(model.parameters()).device, s.get("cost_channels"), s.get("cost_layers"),
-                            context.channels_last)
+                            context.channels_last, batch=s.get("cost_batch"))
         if cell is not None:
             derivation = searcher.derivation or ARGMAX
             cap = costs.cap(table, cell, f"--cost_cap {s['cost_cap']}", derivation.node_rule,

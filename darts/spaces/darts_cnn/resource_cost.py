@@ -23,6 +23,11 @@ The table is measured once at the start of a search, or read from `--op_costs FI
 share one table between machines); it is kept in the run folder (op_costs.json), so that a resumed search
 uses the same numbers, and every rank of a distributed search uses rank 0's.
 
+`--op_costs` may instead name a latency table (darts.latency, `darts-latency build`): each op is then priced
+at the same cell shapes as the table's prediction of an eval-mode forward pass at `--cost_batch`, so the term
+and the cap weigh inference latency on the table's machine (latency_op_costs). The run folder keeps the
+converted rows, so a resume does not convert again.
+
 The term only leans the alphas towards cheap ops; `--cost_cap CELL` bounds the derived cells themselves: each
 is the strongest cell (largest summed weight of its chosen ops) whose cost under the same table (its ops and
 the inputs it reads) is at most CELL's cell of the same type, e.g. a hand-designed cell whose training time
@@ -43,6 +48,7 @@ import torch
 
 from darts.distributed import same_on_every_rank
 from darts.errors import UserError
+from darts.latency.table import FORMAT as LATENCY_FORMAT, LatencyTable
 from darts.spaces.darts_cnn.discretize import cell_edges
 from darts.spaces.darts_cnn.network import CIFAR_CHANNELS, CIFAR_LAYERS
 
@@ -269,14 +275,62 @@ def read_op_costs(path: str | Path, primitives: Sequence[str], what: str = "--op
     return check_op_costs(table, primitives, source)
 
 
-def op_cost_table(run, primitives: Sequence[str], given: str | None, measure: Callable[[], dict]) -> dict:
-    """The run folder's table when it has one (a resumed search), else `given` (a file), else `measure()`;
-    written to the run folder and logged."""
+def is_latency_table(path: str | Path) -> bool:
+    """Whether `path` holds a darts.latency table (its "format" marker) rather than op cost rows."""
+    try:
+        data = json.loads(Path(path).read_text())
+    except (OSError, ValueError, RecursionError):
+        return False  # read_op_costs says what is wrong with it
+    return isinstance(data, dict) and data.get("format") == LATENCY_FORMAT
+
+
+def latency_op_costs(table: LatencyTable, primitives: Sequence[str], channels: int, layers: int, in_channels: int,
+                     height: int, width: int, batch: int = 1, source: str = "--op_costs") -> dict:
+    """{row: {op: ms}, "inputs": zeros}: the latency table's prediction of each op (built as the retrained
+    network builds it, affine BatchNorm) for an eval-mode forward pass at `batch`, summed over the `layers`-cell
+    network's cells of the row's type, each at its own shape (cell_shapes, as measure_op_costs); 'none' costs 0.
+    Reading a cell input costs 0: at inference the network preprocesses both inputs of every cell whatever the
+    cell reads (that cost, like the cells' additions, is the same for every architecture). An op the table lacks
+    is a one-line UserError naming it and the darts-latency build command whose table has it."""
+    from darts.ops import build_op
+    costs: dict = {row: {p: 0.0 for p in primitives} for row in ROWS}
+    shapes = cell_shapes(layers, channels, height, width)
+    for shape in dict.fromkeys(shapes):  # each distinct shape once, counted as often as it recurs
+        row, stride, c, h, w = shape
+        for p in primitives:
+            if p == "none":
+                continue
+            try:
+                ms = table.predict(build_op(p, c, stride, affine=True), (c, h, w), batch)
+            except UserError:
+                command = _build_command(table, channels, layers, in_channels, height, width, batch)
+                raise UserError(f"{source}: the latency table has no entry for {p} at stride {stride} on "
+                                f"{c}x{h}x{w} (batch {batch}) in the network of {layers} cells from {channels} "
+                                f"channels; build one that has it on its machine: {command}") from None
+            costs[row][p] += shapes.count(shape) * ms
+    costs["inputs"] = {kind: [0.0, 0.0] for kind in NO_INPUT_COSTS}
+    return check_op_costs(costs, primitives, source)
+
+
+def _build_command(table: LatencyTable, channels: int, layers: int, in_channels: int, height: int,
+                   width: int, batch: int) -> str:
+    """The darts-latency build command whose table prices this network's ops (its dataset by input shape)."""
+    from darts.data.images import INPUT_SHAPES
+    dataset = next((name for name, shape in INPUT_SHAPES.items() if shape[:3] == (in_channels, height, width)),
+                   f"DATASET (of {in_channels}x{height}x{width} images)")
+    return (f"darts-latency build --space darts --dataset {dataset} --init_channels {channels} --layers {layers} "
+            f"--batch {batch} --device {table.spec} --out FILE")
+
+
+def op_cost_table(run, primitives: Sequence[str], given: str | None, measure: Callable[[], dict],
+                  read: Callable[[str, Sequence[str]], dict] | None = None) -> dict:
+    """The run folder's table when it has one (a resumed search), else `given` (a file, read by `read`:
+    default read_op_costs), else `measure()`; written to the run folder and logged."""
     saved = run.file(COST_FILE) if run.path is not None else None
     if saved is not None and saved.exists():
         table, source = read_op_costs(saved, primitives, "this run's op cost table"), f"{saved} (this run's)"
     elif given:
-        table, source = read_op_costs(given, primitives), given
+        table, source = (read or read_op_costs)(given, primitives), given
     else:
         table, source = check_op_costs(measure(), primitives, "measured op costs"), "measured on this device"
     table = same_on_every_rank(table)
@@ -363,15 +417,33 @@ class DartsCellCosts:
         self.primitives, self.steps, self.chain = list(primitives), steps, chain
         self.channels, self.layers = CIFAR_CHANNELS, CIFAR_LAYERS
 
-    def read(self, path: str, priced: Sequence[str]) -> dict:
+    def read(self, path: str, priced: Sequence[str], batch: int | None = None) -> dict | LatencyTable:
+        """`path` read and checked before the search: op cost rows, or a latency table (converted by `table`,
+        at the data's shapes); `batch` (--cost_batch) only goes with a latency table."""
+        if is_latency_table(path):
+            return LatencyTable.load(path)
+        if batch is not None:
+            raise UserError(f"--cost_batch {batch} is the batch of a latency table's predictions; --op_costs {path} "
+                            f"holds op costs in ms: leave --cost_batch out, or give a table of darts-latency build")
         return read_op_costs(path, priced)
 
     def table(self, run, priced: Sequence[str], given: str | None, shape, device, channels: int | None = None,
-              layers: int | None = None, channels_last: bool = False) -> dict:
-        """The run's table (op_cost_table): measured at `layers` cells of `channels` (default: the space's)."""
+              layers: int | None = None, channels_last: bool = False, batch: int | None = None) -> dict:
+        """The run's table (op_cost_table): measured, or converted from a latency table at `batch` (default 1),
+        at `layers` cells of `channels` (default: the space's)."""
+        channels, layers = channels or self.channels, layers or self.layers
+
+        def read(path: str, ops: Sequence[str]) -> dict:
+            if not is_latency_table(path):
+                return read_op_costs(path, ops)
+            latency = LatencyTable.load(path)
+            log.info("op costs: inference latency at batch %d on %s, predicted by the latency table %s",
+                     batch or 1, latency.machine_line(), path)
+            return latency_op_costs(latency, ops, channels, layers, shape.in_channels, shape.height, shape.width,
+                                    batch or 1, f"--op_costs {path}")
         return op_cost_table(run, priced, given, lambda: measure_op_costs(
-            priced, channels or self.channels, shape.height, shape.width, device, channels_last=channels_last,
-            layers=layers or self.layers, in_channels=shape.in_channels))
+            priced, channels, shape.height, shape.width, device, channels_last=channels_last, layers=layers,
+            in_channels=shape.in_channels), read)
 
     def cap(self, table: dict, cell, name: str, node_rule: str, raise_to_cheapest: bool = False) -> tuple:
         return cost_cap(table, self.primitives, cell, self.steps, name, node_rule=node_rule,
