@@ -52,7 +52,7 @@ def prepare_search(space, settings: dict, device: torch.device, data: Any = None
     if settings.get("benchmark"):
         prepared.evaluator, prepared.report = space.table(settings["benchmark"], settings["dataset"],
                                                           settings.get("reward"), settings)
-    if strategy.uses_supernet or prepared.evaluator is None:
+    if strategy.uses_supernet or prepared.evaluator is None or settings.get("proxy_screen"):  # a proxy scores images
         prepared.data = load_modality(space.modality, settings, dataset=data)
     if strategy.uses_supernet:
         prepared.model = space.build_supernet(settings, prepared.data.shape)

@@ -164,7 +164,7 @@ class _Search:
         self.elapsed = time.perf_counter() - self.start
         step, self.epoch = self.epoch, self.epoch + 1
         record = {"step": step, "arch": self.space.encode(arch), "reward": reward, "best_reward": self.best_reward,
-                  "time": round(self.elapsed, 3)}
+                  "time": round(self.elapsed, 3), **getattr(self.strategy, "history_fields", dict)()}
         return Epoch({k: v for k, v in record.items() if k != "step"}, {"history": [record]})
 
 

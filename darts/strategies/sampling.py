@@ -22,6 +22,9 @@ def prepare_sample(cls, prepared) -> None:
             prepared.device)
     options = {o.field: s[o.name] for o in strategy.options}
     prepared.searcher = cls(prepared.adapter, seed=s["seed"], **options)
+    if s.get("proxy_screen"):  # proxy-guided search: a zero-cost proxy picks what is evaluated
+        from darts.strategies.proxy_guided import guide_by_proxy
+        prepared.searcher = guide_by_proxy(prepared.searcher, prepared)
     if uses_trial_store(s):
         from darts.trials.store import check_storage_url
         check_storage_url(s.get("storage"))
