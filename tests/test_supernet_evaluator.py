@@ -121,7 +121,7 @@ def write_run(folder, net, **settings):
 
 def test_from_run_loads_the_folders_supernet(tmp_path):
     net, train, val = supernet(), batches(2, 1), batches(1, 2)
-    write_run(tmp_path / "run", net)
+    write_run(tmp_path / "run", net, relaxation="gumbel")  # registered or not: a single path mixes nothing
     loaded = SupernetEvaluator.from_run(tmp_path / "run", DataShape(1, 8, 8, 3), [(x.float(), y) for x, y in train],
                                         [(x.float(), y) for x, y in val], space="nb201", bn_batches=2)
     direct = SupernetEvaluator(net.float(), [(x.float(), y) for x, y in train], [(x.float(), y) for x, y in val],
@@ -159,3 +159,20 @@ def test_a_near_zero_tanh_constant_makes_the_enas_controller_uniform():
     with torch.no_grad():
         sample = sampler.controller()
     assert sample.log_prob.item() == pytest.approx(-6 * math.log(5), abs=1e-6)
+
+
+def test_a_sample_search_takes_its_rewards_from_the_supernet(tmp_path, monkeypatch):
+    """--evaluator supernet --supernet DIR on the command line; a bad folder is refused before the run's folder."""
+    from darts.cli import search
+    from darts.runs import run_cli
+    monkeypatch.chdir(tmp_path)
+    torch.manual_seed(0)
+    write_run(tmp_path / "supernet", Nb201SearchNetwork(C=4, N=1, num_classes=10, in_channels=1))
+    argv = ["--strategy", "random", "--space", "nb201", "--dataset", "digits", "--evaluator", "supernet", "--budget",
+            "3", "--batch_size", "16", "--max_batches", "2", "--supernet_bn_batches", "2", "--no_progress",
+            "--no_plots"]
+    assert run_cli(search.main, argv + ["--supernet", "supernet", "--save", "ws"]) == 0
+    rows = [json.loads(line) for line in (tmp_path / "ws" / "history.jsonl").read_text().splitlines()]
+    assert len(rows) == 3 and all(0 <= r["reward"] <= 100 for r in rows)
+    assert run_cli(search.main, argv + ["--supernet", "nowhere", "--save", "bad"]) != 0
+    assert not (tmp_path / "bad").exists()

@@ -137,7 +137,7 @@ def load_run_supernet(run_dir: str | Path, shape, space: str | None = None) -> t
     found = get_space(settings["space"])
     if not found.supports("build_supernet"):
         raise UserError(f"--supernet {folder}: the {found.name} space has no supernet; {hint}")
-    supernet = found.build_supernet(settings, shape)
+    supernet = found.build_supernet({**settings, "relaxation": None}, shape)  # a single path mixes nothing
     if not hasattr(supernet, "forward_path"):
         raise UserError(f"--supernet {folder}: the {found.name} space's supernet cannot run one path")
     try:
