@@ -127,8 +127,9 @@ def main(argv=None) -> int:
              f"{args.image_size}; 95 % bootstrap intervals\n\n" + "\n".join(lines) + f"\n\nCPU time of this call: "
              f"{cpu / 60:.1f} min\n")
     print(table)
-    (Path(args.out) / "summary.md").write_text(table)
-    atomic_write_json(Path(args.out) / "summary.json", {"settings": {k: str(v) for k, v in vars(args).items()},
+    stem = f"summary-{'-'.join(args.trainers)}-{'-'.join(map(str, args.epochs))}ep-bn{args.bn_batches}"  # one per call
+    (Path(args.out) / f"{stem}.md").write_text(table)
+    atomic_write_json(Path(args.out) / f"{stem}.json", {"settings": {k: str(v) for k, v in vars(args).items()},
                                                         "cells": cells, "accuracy": accuracy, "results": results})
     return 0
 
