@@ -85,6 +85,7 @@ class ImageModality:
         from darts.data.augment import normalize
         from darts.evaluators.training import TrainingEvaluator
         s, d = self.settings, self.data
+        _no_supernet_unless_asked(s)
         split = int(len(d.train_x) * s["train_portion"])
         x = normalize(d.train_x, torch.tensor(d.mean).view(1, -1, 1, 1), torch.tensor(d.std).view(1, -1, 1, 1))
         return TrainingEvaluator(build_network, x[:split], d.train_y[:split], x[split:], d.train_y[split:],
@@ -100,6 +101,7 @@ class ImageModality:
         s = self.settings
         if s.get("evaluator") == "supernet":  # weight-sharing evaluation comes through the same hook
             return self.supernet_evaluator(build_network, device)
+        _no_supernet_unless_asked(s)
         return ProxyEvaluator.from_dataset(build_network, self.data, s["proxy"], portion=s["train_portion"],
                                            seed=s["seed"], device=device, arch_key=str)
 
@@ -169,6 +171,12 @@ class TextModality:
                            train_batches=100 * s["fidelity_epochs"], batch_size=min(s["batch_size"], 64),
                            bptt=s["bptt"], learning_rate=_fidelity_lr(s, self.name), seed=s["seed"], device=device,
                            dataset=s["dataset"], arch_key=str, max_batches=s.get("max_batches"))
+
+
+def _no_supernet_unless_asked(settings: dict) -> None:
+    if settings.get("supernet"):
+        raise UserError("--supernet scores with a trained supernet for --evaluator supernet; add it or leave out "
+                        "--supernet")
 
 
 def _fidelity_lr(settings: dict, modality: str) -> float:

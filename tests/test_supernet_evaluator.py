@@ -162,17 +162,18 @@ def test_a_near_zero_tanh_constant_makes_the_enas_controller_uniform():
 
 
 def test_a_sample_search_takes_its_rewards_from_the_supernet(tmp_path, monkeypatch):
-    """--evaluator supernet --supernet DIR on the command line; a bad folder is refused before the run's folder."""
+    """--evaluator supernet --supernet DIR on the command line; a bad folder, or --supernet with another evaluator,
+    is refused before the run's folder exists."""
     from darts.cli import search
     from darts.runs import run_cli
     monkeypatch.chdir(tmp_path)
     torch.manual_seed(0)
     write_run(tmp_path / "supernet", Nb201SearchNetwork(C=4, N=1, num_classes=10, in_channels=1))
-    argv = ["--strategy", "random", "--space", "nb201", "--dataset", "digits", "--evaluator", "supernet", "--budget",
-            "3", "--batch_size", "16", "--max_batches", "2", "--supernet_bn_batches", "2", "--no_progress",
-            "--no_plots"]
-    assert run_cli(search.main, argv + ["--supernet", "supernet", "--save", "ws"]) == 0
+    argv = ["--strategy", "random", "--space", "nb201", "--dataset", "digits", "--budget", "3", "--batch_size", "16",
+            "--max_batches", "2", "--supernet_bn_batches", "2", "--no_progress", "--no_plots"]
+    assert run_cli(search.main, argv + ["--evaluator", "supernet", "--supernet", "supernet", "--save", "ws"]) == 0
     rows = [json.loads(line) for line in (tmp_path / "ws" / "history.jsonl").read_text().splitlines()]
     assert len(rows) == 3 and all(0 <= r["reward"] <= 100 for r in rows)
-    assert run_cli(search.main, argv + ["--supernet", "nowhere", "--save", "bad"]) != 0
-    assert not (tmp_path / "bad").exists()
+    for wrong in (["--evaluator", "supernet", "--supernet", "nowhere"], ["--supernet", "supernet"]):
+        assert run_cli(search.main, argv + wrong + ["--save", "bad"]) != 0
+        assert not (tmp_path / "bad").exists()
