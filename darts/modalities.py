@@ -85,6 +85,7 @@ class ImageModality:
         from darts.data.augment import normalize
         from darts.evaluators.training import TrainingEvaluator
         s, d = self.settings, self.data
+        _no_supernet_unless_asked(s)
         split = int(len(d.train_x) * s["train_portion"])
         x = normalize(d.train_x, torch.tensor(d.mean).view(1, -1, 1, 1), torch.tensor(d.std).view(1, -1, 1, 1))
         return TrainingEvaluator(build_network, x[:split], d.train_y[:split], x[split:], d.train_y[split:],
@@ -98,8 +99,30 @@ class ImageModality:
         first --train_portion of the training split (the part the low-fidelity evaluator trains on)."""
         from darts.evaluators.proxy import ProxyEvaluator
         s = self.settings
+        if s.get("evaluator") == "supernet":  # weight-sharing evaluation comes through the same hook
+            return self.supernet_evaluator(build_network, device)
+        _no_supernet_unless_asked(s)
         return ProxyEvaluator.from_dataset(build_network, self.data, s["proxy"], portion=s["train_portion"],
                                            seed=s["seed"], device=device, arch_key=str)
+
+    # --- weight-sharing evaluation (darts/evaluators/supernet.py) ---
+    def supernet_evaluator(self, build_network, device):
+        """Rewards by the trained supernet of --supernet DIR: each sampled path, its BatchNorm statistics
+        recomputed on --supernet_bn_batches seeded batches of the first --train_portion of the training split,
+        scored on the rest (at most --max_batches batches); `build_network` is not used."""
+        import torch
+        from darts.data.augment import normalize
+        from darts.evaluators.supernet import SupernetEvaluator
+        s, d = self.settings, self.data
+        if not s.get("supernet"):
+            raise UserError("--evaluator supernet needs --supernet DIR, the folder of a DARTS or ENAS search")
+        split, size = int(len(d.train_x) * s["train_portion"]), s["batch_size"]
+        x = normalize(d.train_x, torch.tensor(d.mean).view(1, -1, 1, 1), torch.tensor(d.std).view(1, -1, 1, 1))
+        order = torch.randperm(split, generator=torch.Generator().manual_seed(s["seed"]))
+        bn = [(x[i], d.train_y[i]) for i in order[:size * s["supernet_bn_batches"]].split(size)]
+        val = [(x[i:i + size], d.train_y[i:i + size]) for i in range(split, len(x), size)][:s.get("max_batches")]
+        return SupernetEvaluator.from_run(s["supernet"], self.shape, bn, val, space=s["space"],
+                                          bn_batches=s["supernet_bn_batches"], device=device)
 
 
 class TextModality:
@@ -148,6 +171,12 @@ class TextModality:
                            train_batches=100 * s["fidelity_epochs"], batch_size=min(s["batch_size"], 64),
                            bptt=s["bptt"], learning_rate=_fidelity_lr(s, self.name), seed=s["seed"], device=device,
                            dataset=s["dataset"], arch_key=str, max_batches=s.get("max_batches"))
+
+
+def _no_supernet_unless_asked(settings: dict) -> None:
+    if settings.get("supernet"):
+        raise UserError("--supernet scores with a trained supernet for --evaluator supernet; add it or leave out "
+                        "--supernet")
 
 
 def _fidelity_lr(settings: dict, modality: str) -> float:

@@ -91,7 +91,11 @@ SAMPLING = (
     Option("budget", 100, "architectures a sample-based strategy evaluates", minimum=1),
     Option("evaluator", "training", "without --benchmark: reward each sampled network by brief training, or by a "
                                     "zero-cost proxy of the untrained network (docs/proxies.md)",
-           choices=("training", "proxy")),
+           choices=("training", "proxy", "supernet")),  # supernet: weight-sharing evaluation (docs/weight_sharing.md)
+    Option("supernet", None, "with --evaluator supernet: the DARTS or ENAS search folder whose supernet scores each "
+                             "sampled path", type=str),
+    Option("supernet_bn_batches", 10, "with --evaluator supernet: training batches that recompute BatchNorm "
+                                      "statistics per path", minimum=0),
     Option("proxy", "naswot", "with --evaluator proxy: which proxy (naswot, synflow, snip, ..., params, flops)",
            type=str),
     Option("fidelity_epochs", 1, "without --benchmark: epochs each sampled network trains from scratch", minimum=1),
