@@ -72,7 +72,7 @@ def test_three_workers_settle_every_ask_once_and_a_replay_equals_the_run(tmp_pat
     url, table = str(tmp_path / JOURNAL), ToyTable()
 
     def evaluate(arch):
-        time.sleep(0.002 * (sum(arch) % 5))  # uneven durations: completions out of order
+        time.sleep(0.02 + 0.01 * (sum(arch) % 5))  # uneven durations, each long enough that others claim meanwhile
         return table.evaluate(arch)
 
     workers = [threading.Thread(target=run_worker, args=(TrialStore.open(url, "toy"), evaluate, tuple, f"w{k}"),
