@@ -166,3 +166,27 @@ def test_a_bad_constraint_is_refused_before_the_folder_exists(tmp_path, shared_f
             "--constraint", "latency<=3", "--save", str(tmp_path / "x")]
     assert train_search.run_cli(train_search.main, argv) != 0
     assert not (tmp_path / "x").exists()
+
+
+def test_latency_from_a_latency_table_is_a_cost(tmp_path, shared_file):
+    """--objectives latency: each evaluation's latency is the table's prediction for the cell's network."""
+    import train_search
+    from darts.cli import latency
+    from darts.latency import LatencyTable
+    from darts.runs import run_cli
+    from darts.spaces.common.nb201_arch import Nb201Arch
+    from darts.spaces.registry import DataShape, get_space
+    table_file, out = tmp_path / "latency.json", tmp_path / "mo"
+    sizes = ["--init_channels", "4", "--layers", "3"]
+    assert run_cli(latency.main, ["build", "--space", "nb201", *sizes, "--cells", "0", "--repeats", "1", "--warmup",
+                                  "0", "--calibrate", "0", "--out", str(table_file)]) == 0
+    bench = shared_file("nb201/nats_bench_tss_200ep.csv")
+    argv = ["--space", "nb201", "--strategy", "nsga2", "--benchmark", str(bench), "--budget", "4", *sizes,
+            "--objectives", "latency", "--latency_table", str(table_file), "--no_progress", "--no_plots",
+            "--save", str(out)]
+    assert train_search.run_cli(train_search.main, argv) == 0
+    table, space = LatencyTable.load(table_file), get_space("nb201")
+    settings = space.resolve({"init_channels": 4, "layers": 3})
+    for row in (json.loads(line) for line in (out / "history.jsonl").read_text().splitlines()):
+        net = space.build_network(Nb201Arch.from_string(row["arch"]), settings, DataShape(3, 32, 32, 10)).eval()
+        assert row["objectives"]["latency"] == pytest.approx(table.predict(net, (3, 32, 32), 1), rel=1e-12)

@@ -37,6 +37,9 @@ OBJECTIVE_OPTIONS = (
     Option("reference", None, "multi-objective: the hypervolume's reference point, one value per objective "
                               "(reward first), comma-separated (default: 0 for the reward, 1.1 x the largest "
                               "value seen for each cost)", type=str, metavar="VALUES"),
+    Option("latency_table", None, "multi-objective: the latency table (darts-latency build) that prices the "
+                                  "latency cost, in ms", type=str, metavar="FILE"),
+    Option("latency_batch", 1, "multi-objective: the batch size the latency cost is predicted at", minimum=1),
 )
 
 
@@ -57,6 +60,27 @@ def _network_cost(measure: str, prepared) -> Callable[[Any], float]:
     return cost
 
 
+def _latency_cost(prepared) -> Callable[[Any], float]:
+    """Each architecture's network latency in ms predicted by --latency_table at --latency_batch (darts.latency:
+    the sum of its operations' timed entries), built once per architecture."""
+    from darts.latency import LatencyTable
+    s = prepared.settings
+    table = LatencyTable.load(s["latency_table"])  # a missing or foreign file: one line, before the run folder
+    shape = prepared.data.shape if prepared.data is not None else _shape(prepared)
+    log.info("latency cost: batch %d on %s (%s)", s.get("latency_batch", 1), table.machine_line(),
+             s["latency_table"])
+    cache: dict[str, float] = {}
+
+    def cost(arch) -> float:
+        key = repr(prepared.adapter.encode(arch))
+        if key not in cache:
+            net = prepared.space.build_network(arch, s, shape).eval()
+            cache[key] = float(table.predict(net, (shape.in_channels, shape.height, shape.width),
+                                             s.get("latency_batch", 1)))
+        return cache[key]
+    return cost
+
+
 def _shape(prepared):
     """The data's shape without reading it (a table search loads no data): known for the standard datasets."""
     from darts.data.images import image_input_shape
@@ -70,7 +94,7 @@ def _shape(prepared):
 
 
 COSTS: dict[str, Callable[[Any], Callable[[Any], float]]] = {
-    "params": partial(_network_cost, "params"), "flops": partial(_network_cost, "flops")}
+    "params": partial(_network_cost, "params"), "flops": partial(_network_cost, "flops"), "latency": _latency_cost}
 
 
 def register_cost(name: str, factory: Callable[[Any], Callable[[Any], float]]) -> None:
@@ -88,6 +112,11 @@ def cost_names(settings: dict) -> list[str]:
     if unknown or len(set(names)) != len(names):
         raise UserError(f"--objectives {settings['objectives']}: " + (f"unknown cost {unknown[0]!r}; choose from "
                         f"{', '.join(COSTS)}" if unknown else "a cost is named twice"))
+    if "latency" in names and not settings.get("latency_table"):
+        raise UserError("--objectives latency needs --latency_table FILE, a table written by darts-latency build "
+                        "(docs/latency.md)")
+    if settings.get("latency_table") and "latency" not in names:
+        raise UserError("--latency_table prices the latency cost: add latency to --objectives")
     return names
 
 
