@@ -32,8 +32,8 @@ class CostTerm(SearchAddon):
                type=int, minimum=1),
         Option("cost_layers", None, "cells of the network whose op costs are timed (default: the space's, 20)",
                type=int, minimum=1),
-        Option("op_costs", None, "a JSON table of op costs in ms (e.g. a run's op_costs.json), or a latency table "
-               "(darts-latency build: inference latency on its machine), instead of timing", type=str),
+        Option("op_costs", None, "op costs in ms from a run's op_costs.json or a darts-latency table, instead of "
+                                 "timing", type=str),
         Option("cost_batch", None, "batch of the latency table's predictions (--op_costs a latency table; default 1)",
                type=int, minimum=1),
         Option("cost_cap", None, "derive the strongest cells costing at most this cell's (cells/ name or JSON)",

@@ -26,7 +26,7 @@ def darts_options() -> tuple[Option, ...]:
         "grad_clip": "gradient norm clipping of the weights", "arch_learning_rate": "Adam learning rate of the alphas",
         "arch_weight_decay": "weight decay of the alphas",
         "unrolled": "second-order architect (one unrolled weight step)",
-        "hessian": "Hessian-vector product of --unrolled: finite-difference (paper) or exact",
+        "hessian": "HVP of --unrolled: finite-difference (paper) or exact",
         "warmup_epochs": "PC-DARTS: the first epochs train the weights only (paper: 15 of 50)"},
         skip=("epochs", "max_batches", "report_freq", "progress", "bf16", "arch_betas", "lr_schedule",
               "clip_virtual_step"),
