@@ -210,7 +210,7 @@ UNUSED_BY_TRAINING = {"epochs", "report_freq", "reward", "cutout", "cutout_lengt
 UNUSED_BY_TABLE = UNUSED_BY_TRAINING - {"reward"} | {"max_batches", "batch_size", "train_portion", "fidelity_epochs",
                                                       "fidelity_learning_rate", "image_size", "cache", "strict",
                                                       "test_fraction", "bptt", "alpha", "beta", "evaluator",
-                                                      "proxy"}
+                                                      "proxy", "supernet", "supernet_bn_batches"}
 
 
 ALWAYS = {"ops_module", "resume"}  # accepted whatever the run

@@ -46,6 +46,9 @@ def _evaluator(prepared):
         if s.get("proxy") not in (None, "naswot"):
             raise UserError(f"--proxy {s['proxy']} scores networks for --evaluator proxy; add it or leave out --proxy")
         return prepared.data.low_fidelity_evaluator
+    if s["evaluator"] == "supernet" and not hasattr(prepared.data, "supernet_evaluator"):
+        raise UserError(f"--evaluator supernet scores image networks; the {prepared.space.name} space's are "
+                        f"{prepared.space.modality} models: use --evaluator training")
     if not hasattr(prepared.data, "proxy_evaluator"):
         raise UserError(f"--evaluator proxy scores image networks; the {prepared.space.name} space's are "
                         f"{prepared.space.modality} models: use --evaluator training")
