@@ -62,9 +62,10 @@ def plot_front(summary: dict, records: Sequence[dict], path: str | Path, fmt: st
         if c["objective"] == x_name:
             ax.axvline(c["bound"], color=STRATEGY_COLORS[1], ls="--", lw=1, label=f"{x_name} {'<=' if c['upper'] else '>='} {c['bound']:g}")
     hv = summary.get("hypervolume")
-    ax.set_title(title or (f"hypervolume {hv:.4g} (reference {summary['reference']})" if hv is not None else "front"),
+    reference = ", ".join(f"{v:.4g}" for v in summary["reference"]) if summary.get("reference") else ""
+    ax.set_title(title or (f"hypervolume {hv:.4g} (reference {reference})" if hv is not None else "front"),
                  fontsize=8)
-    ax.set_xlabel(x_name)
+    ax.set_xlabel(x_name + (" (ms, predicted)" if x_name == "latency" else ""))
     ax.set_ylabel(y_name)
     ax.grid(alpha=0.3)
     ax.legend(frameon=False, fontsize=7, loc="lower right")
