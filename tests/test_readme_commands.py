@@ -112,7 +112,9 @@ def small_search(argv: list[str]) -> list[str]:
 
 def small_train(argv: list[str]) -> list[str]:
     from darts.cli.train import is_language_model_run
-    argv = argv + ["--no_progress"]
+    # --compile only makes a long run faster, and compiling costs a CPU half a minute: tests/test_compile_bf16.py
+    # runs it
+    argv = [a for a in argv if a != "--compile"] + ["--no_progress"]
     text = is_language_model_run(argv)
     for name, value in SMALL_TRAIN.items():
         if name in ("emsize", "nhid", "nhidlast", "bptt", "eval_batch_size", "test_batch_size") and not text:
