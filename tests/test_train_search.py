@@ -146,15 +146,15 @@ def test_summary_reads_no_data():
 
 @pytest.mark.slow
 def test_fashion_mnist_search_learns(fashion_mnist, tmp_path):
-    """A short search on real Fashion-MNIST (24 steps) learns: training accuracy far above chance (10 %).
-    Validation accuracy after so few steps swings with BatchNorm's running statistics (18-27 % at 24 steps on
-    two seeds), so it only has to beat chance."""
+    """A short search on real Fashion-MNIST (24 steps of 16 images) learns: training accuracy far above chance
+    (10 %). Validation accuracy after so few steps swings with BatchNorm's running statistics (17-41 % on two
+    seeds), so it only has to beat chance."""
     out = tmp_path / "fm"
-    argv = ["--dataset", "fashion-mnist", "--layers", "3", "--init_channels", "4", "--batch_size", "32",
+    argv = ["--dataset", "fashion-mnist", "--layers", "3", "--init_channels", "4", "--batch_size", "16",
             "--epochs", "2", "--max_batches", "12", "--learning_rate", "0.05", "--no_progress", "--no_plots", "--save",
             str(out)]
     assert run(argv) == 0
     rows = [json.loads(l) for l in (out / "alphas.jsonl").read_text().splitlines()]
-    # second epoch's training accuracy: 42 % on seeds 2 and 7 at 24 steps when this was written
+    # second epoch's training accuracy: 38.5 % and 39.6 % on seeds 2 and 7 when this was written
     assert rows[-1]["metrics"]["train_acc"] > 30.0
     assert rows[-1]["metrics"]["valid_acc"] > 12.0
