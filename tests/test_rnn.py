@@ -372,7 +372,8 @@ SMALL = ["--emsize", "32", "--nhid", "32", "--nhidlast", "32", "--batch_size", "
 def test_real_ptb_short_search_writes_a_recurrent_genotype(ptb, tmp_path):
     out = tmp_path / "search"
     argv = ["--dataset", "ptb", "--data", str(ptb), "--epochs", "1", "--max_batches", "40", "--save", str(out),
-            "--dropout", "0.1", "--dropouth", "0.1", "--dropoutx", "0.1", "--dropouti", "0.1"]  # learns in 40 steps
+            "--dropout", "0.1", "--dropouth", "0.1", "--dropoutx", "0.1", "--dropouti", "0.1",  # learns in 40 steps
+            "--no_plots"]  # drawing a recurrent genotype: tests/test_visualize.py
     assert run_cli(train_search.main, argv + SMALL) == 0
     genotype = genotype_from_dict(json.loads((out / "genotype.json").read_text()))
     assert isinstance(genotype, RecurrentGenotype) and len(genotype.recurrent) == 8
