@@ -45,6 +45,16 @@ def require_program(name: str, install: str) -> str:
 
 
 @pytest.fixture
+def one_thread():
+    """Tiny tensors: a second intra-op thread only adds synchronisation (10x slower on shared cores); restores the
+    count a test may have changed."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+@pytest.fixture
 def shared_data() -> Path:
     return SHARED_DATA
 

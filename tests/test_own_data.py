@@ -17,7 +17,8 @@ from darts.spaces.genotype_io import genotype_from_dict
 from darts.ops import OPS, register_op
 from darts.plugins import import_plugin
 
-TINY_SEARCH = dict(epochs=1, layers=3, init_channels=4, batch_size=4, max_batches=2, progress=False, device="cpu")
+TINY_SEARCH = dict(epochs=1, layers=3, init_channels=4, batch_size=4, max_batches=2, progress=False, device="cpu",
+                   no_plots=True)  # drawing: tests/test_visualize.py
 TINY_NET = dict(init_channels=4, layers=3)
 
 
@@ -343,12 +344,13 @@ def test_ops_module_file_is_imported_once(tmp_path):
 # --- the command lines --------------------------------------------------------------------------------
 TINY_CLI = ["--epochs", "1", "--layers", "3", "--init_channels", "4", "--batch_size", "4", "--max_batches", "2",
             "--no_progress", "--device", "cpu"]
+TINY_SEARCH_CLI = TINY_CLI + ["--no_plots"]  # drawing: tests/test_visualize.py
 
 
 def search_and_retrain_cli(data_flags, tmp_path, extra=()):
     import train_final
     import train_search
-    train_search.main([*data_flags, *extra, *TINY_CLI, "--save", str(tmp_path / "s")])
+    train_search.main([*data_flags, *extra, *TINY_SEARCH_CLI, "--save", str(tmp_path / "s")])
     genotype = tmp_path / "s" / "genotype.json"
     final = train_final.main(["--arch", str(genotype), *data_flags, *extra, *TINY_CLI, "--auxiliary",
                               "--save", str(tmp_path / "f")])
@@ -398,7 +400,7 @@ def test_cli_searches_and_retrains_with_a_new_operation(tmp_path):
                       "                         nn.BatchNorm2d(C, affine=affine))\n")
     flags = [*npz_flags(tmp_path, classes=2), "--ops_module", str(plugin)]
     try:
-        train_search.main([*flags, "--primitives", "none,skip_connect,test_cli_conv_3x3", *TINY_CLI,
+        train_search.main([*flags, "--primitives", "none,skip_connect,test_cli_conv_3x3", *TINY_SEARCH_CLI,
                            "--save", str(tmp_path / "s0")])
         alphas = [json.loads(line) for line in (tmp_path / "s0" / "alphas.jsonl").read_text().splitlines()]
         assert alphas[-1]["primitives"] == ["none", "skip_connect", "test_cli_conv_3x3"]

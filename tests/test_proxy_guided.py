@@ -15,12 +15,7 @@ from tests.test_strategies import FAST_OPTIONS, ToySpace, ToyTable
 SECONDS = 0.25  # what the fake proxy says each score cost
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 class FakeProxy:

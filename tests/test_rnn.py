@@ -290,7 +290,7 @@ TINY_TEXT = ["--dataset", "ptb", "--emsize", "6", "--nhid", "6", "--nhidlast", "
 
 def test_search_resume_equals_uninterrupted(tmp_path, monkeypatch):
     data = write_corpus(tmp_path / "corpus")
-    argv = TINY_TEXT + ["--data", str(data), "--epochs", "2", "--max_batches", "3", "--unrolled"]
+    argv = TINY_TEXT + ["--data", str(data), "--epochs", "2", "--max_batches", "3", "--unrolled", "--no_plots"]
     assert run_cli(train_search.main, argv + ["--save", str(tmp_path / "full")]) == 0
     original = DartsSearch.train_epoch
     def dies_in_second_epoch(self):

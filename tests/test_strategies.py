@@ -20,14 +20,7 @@ from darts.strategies.registry import BUILTIN_SAMPLE_STRATEGIES, build_strategy
 BUILTIN = sorted(cls.name for cls in BUILTIN_SAMPLE_STRATEGIES)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """These tests run tiny tensors, where a second intra-op thread only adds synchronisation (and costs
-    40x when the cores are shared with other processes)."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 FAST_OPTIONS = {"random": {}, "evolution": {}, "reinforce": {"hidden_size": 16}, "ppo": {"hidden_size": 16},

@@ -5,7 +5,6 @@ import threading
 import time
 
 import pytest
-import torch
 
 from darts import api
 from darts.errors import UserError
@@ -16,13 +15,7 @@ from darts.trials.store import JOURNAL, TrialStore, check_storage_url, new_worke
 from darts.trials.worker import Heartbeat, run_worker, work_once
 from tests.test_strategies import BUILTIN, FAST_OPTIONS, ToySpace, ToyTable
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny tensors: a second intra-op thread only adds synchronisation."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 LABELS = {"strategy": "s", "space": "toy", "evaluator": "toy-table", "seed": 0}

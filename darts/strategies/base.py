@@ -37,6 +37,20 @@ log = logging.getLogger("darts")
 STATE_FORMAT = 1
 
 
+def constructor_options(cls, exclude: frozenset | set) -> tuple[Option, ...]:
+    """Options from a strategy class's constructor: each keyword argument with a default (not in `exclude`),
+    flag `--<name>_<argument>`, the constructor's default, the class's `option_rules` for bounds."""
+    import inspect
+    out = []
+    for p in inspect.signature(cls.__init__).parameters.values():
+        if p.name in exclude or p.default is inspect.Parameter.empty:
+            continue
+        kind = float if isinstance(p.default, float) or p.default is None else None
+        out.append(Option(f"{cls.name}_{p.name}", p.default, f"{cls.name}: {p.name.replace('_', ' ')}",
+                          type=kind, key=p.name, **cls.option_rules.get(p.name, {})))
+    return tuple(out)
+
+
 class Strategy(ABC):
     """Base of sample-based strategies; subclasses hold all their randomness in `state_dict()`."""
 

@@ -16,16 +16,21 @@ from darts.errors import UserError
 from darts.strategies.base import ArchSpace, Strategy
 
 
+def check_tournament(name: str, values: dict) -> None:
+    """A tournament draws from the population: refuse a sample larger than the population (flags of `name`)."""
+    if values["sample_size"] > values["population_size"]:
+        raise UserError(f"--{name}_sample_size {values['sample_size']} exceeds --{name}_population_size "
+                        f"{values['population_size']}: the tournament draws from the population; give a "
+                        f"sample size of at most the population size")
+
+
 class RegularizedEvolution(Strategy):
     name = "evolution"
     option_rules = {"population_size": {"minimum": 1}, "sample_size": {"minimum": 1}}
 
     @classmethod
     def check_options(cls, values: dict) -> None:
-        if values["sample_size"] > values["population_size"]:
-            raise UserError(f"--evolution_sample_size {values['sample_size']} exceeds --evolution_population_size "
-                            f"{values['population_size']}: the tournament draws from the population; give a "
-                            f"sample size of at most the population size")
+        check_tournament(cls.name, values)
 
     def __init__(self, space: ArchSpace, seed: int = 0, population_size: int = 10, sample_size: int = 3):
         super().__init__(space, seed)

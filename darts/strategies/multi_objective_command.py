@@ -10,13 +10,13 @@ every objective), front.json (the non-dominated points, the hypervolume and its 
 """
 from __future__ import annotations
 
-import inspect
 import logging
 from functools import partial
 from typing import Any, Callable
 
 from darts.errors import UserError
 from darts.options import Option
+from darts.strategies.base import constructor_options
 from darts.strategies.info import SearchOutcome, StrategyInfo
 from darts.strategies.multi_objective import (MultiObjectiveStrategy, Objective, parse_constraint,
                                               run_multi_objective, total_violation)
@@ -147,14 +147,7 @@ def reference_of(settings: dict) -> list[float] | None:
 
 def strategy_options(cls: type[MultiObjectiveStrategy]) -> tuple[Option, ...]:
     """The strategy's own options (its constructor's keyword arguments, flags prefixed by its name)."""
-    out = []
-    for p in inspect.signature(cls.__init__).parameters.values():
-        if p.name in _NOT_OPTIONS or p.default is inspect.Parameter.empty:
-            continue
-        kind = float if isinstance(p.default, float) or p.default is None else None
-        out.append(Option(f"{cls.name}_{p.name}", p.default, f"{cls.name}: {p.name.replace('_', ' ')}",
-                          type=kind, key=p.name, **cls.option_rules.get(p.name, {})))
-    return tuple(out)
+    return constructor_options(cls, _NOT_OPTIONS)
 
 
 def _check(cls, settings: dict) -> None:

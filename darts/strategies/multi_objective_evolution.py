@@ -15,9 +15,9 @@ from __future__ import annotations
 from collections import deque
 from typing import Any, Sequence
 
-from darts.errors import UserError
 from darts.pareto import crowding_distances, non_dominated_ranks
 from darts.strategies.base import ArchSpace
+from darts.strategies.evolution import check_tournament
 from darts.strategies.multi_objective import Constraint, MultiObjectiveStrategy
 
 
@@ -29,10 +29,7 @@ class ParetoEvolution(MultiObjectiveStrategy):
 
     @classmethod
     def check_options(cls, values: dict) -> None:
-        if values["sample_size"] > values["population_size"]:
-            raise UserError(f"--pareto_evolution_sample_size {values['sample_size']} exceeds "
-                            f"--pareto_evolution_population_size {values['population_size']}: give a sample size "
-                            f"of at most the population size")
+        check_tournament(cls.name, values)
 
     def __init__(self, space: ArchSpace, seed: int = 0, directions: Sequence[str] = ("maximize", "minimize"),
                  constraints: Sequence[Constraint] = (), population_size: int = 20, sample_size: int = 5):

@@ -17,7 +17,7 @@ from functools import partial
 
 from darts.errors import UserError
 from darts.options import Option
-from darts.strategies.base import ArchSpace, Strategy
+from darts.strategies.base import ArchSpace, Strategy, constructor_options
 from darts.strategies.bayesian import BayesianOptimization
 from darts.strategies.evolution import RegularizedEvolution
 from darts.strategies.ppo import PPO
@@ -34,14 +34,7 @@ _NOT_OPTIONS = {"self", "space", "seed", "device"}
 
 def sample_strategy_options(cls: type[Strategy]) -> tuple[Option, ...]:
     """The options of a sample strategy: its constructor's keyword arguments, flags prefixed by its name."""
-    out = []
-    for p in inspect.signature(cls.__init__).parameters.values():
-        if p.name in _NOT_OPTIONS or p.default is inspect.Parameter.empty:
-            continue
-        kind = float if isinstance(p.default, float) or p.default is None else None
-        out.append(Option(f"{cls.name}_{p.name}", p.default, f"{cls.name}: {p.name.replace('_', ' ')}",
-                          type=kind, key=p.name, **cls.option_rules.get(p.name, {})))
-    return tuple(out)
+    return constructor_options(cls, _NOT_OPTIONS)
 
 
 def _check_sample(cls: type[Strategy], settings: dict) -> None:
