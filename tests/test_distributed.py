@@ -22,8 +22,6 @@ from darts.spaces.darts_cnn import SearchNetwork
 from darts.strategies.architect import Architect
 from darts.training import ImageClassification, evaluate
 
-pytestmark = pytest.mark.xdist_group("test_distributed")  # the module's reference gradients are computed once, on one worker
-
 ROOT = Path(__file__).resolve().parent.parent
 WORLD = 2
 PRIMITIVES = ["none", "max_pool_3x3", "skip_connect", "sep_conv_3x3", "dil_conv_3x3"]  # a small, fast supernet

@@ -16,8 +16,6 @@ from pathlib import Path
 import pytest
 import torch
 
-pytestmark = pytest.mark.xdist_group("test_kill_anywhere")  # the uninterrupted reference runs are made once, on one worker
-
 ROOT = Path(__file__).resolve().parent.parent
 TIMING = {"seconds", "time", "elapsed", "save"}  # wall-clock figures, and the --save folder itself
 TINY = ["--dataset", "digits", "--layers", "3", "--init_channels", "4", "--batch_size", "16", "--max_batches", "2",
