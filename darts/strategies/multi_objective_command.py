@@ -43,42 +43,41 @@ OBJECTIVE_OPTIONS = (
 )
 
 
-def _network_cost(measure: str, prepared) -> Callable[[Any], float]:
-    """params or flops of the space's network for each architecture (built once per architecture)."""
-    import torch
-    from darts.summary import count_multiply_adds, count_parameters
+def _per_network(prepared, measure: Callable[[Any, Any], float]) -> Callable[[Any], float]:
+    """A cost measured on each architecture's network (`measure(network in eval mode, its data shape)`), built
+    once per architecture."""
     shape = prepared.data.shape if prepared.data is not None else _shape(prepared)
     cache: dict[str, float] = {}
 
     def cost(arch) -> float:
         key = repr(prepared.adapter.encode(arch))
         if key not in cache:
-            net = prepared.space.build_network(arch, prepared.settings, shape)
-            cache[key] = float(count_parameters(net) if measure == "params" else count_multiply_adds(
-                net.eval(), torch.zeros(1, shape.in_channels, shape.height, shape.width)))
+            cache[key] = float(measure(prepared.space.build_network(arch, prepared.settings, shape).eval(), shape))
         return cache[key]
     return cost
+
+
+def _params_cost(prepared) -> Callable[[Any], float]:
+    from darts.summary import count_parameters
+    return _per_network(prepared, lambda net, shape: count_parameters(net))
+
+
+def _flops_cost(prepared) -> Callable[[Any], float]:
+    import torch
+    from darts.summary import count_multiply_adds
+    return _per_network(prepared, lambda net, shape: count_multiply_adds(
+        net, torch.zeros(1, shape.in_channels, shape.height, shape.width)))
 
 
 def _latency_cost(prepared) -> Callable[[Any], float]:
     """Each architecture's network latency in ms predicted by --latency_table at --latency_batch (darts.latency:
-    the sum of its operations' timed entries), built once per architecture."""
+    the sum of its operations' timed entries)."""
     from darts.latency import LatencyTable
     s = prepared.settings
     table = LatencyTable.load(s["latency_table"])  # a missing or foreign file: one line, before the run folder
-    shape = prepared.data.shape if prepared.data is not None else _shape(prepared)
-    log.info("latency cost: batch %d on %s (%s)", s.get("latency_batch", 1), table.machine_line(),
-             s["latency_table"])
-    cache: dict[str, float] = {}
-
-    def cost(arch) -> float:
-        key = repr(prepared.adapter.encode(arch))
-        if key not in cache:
-            net = prepared.space.build_network(arch, s, shape).eval()
-            cache[key] = float(table.predict(net, (shape.in_channels, shape.height, shape.width),
-                                             s.get("latency_batch", 1)))
-        return cache[key]
-    return cost
+    log.info("latency cost: batch %d on %s (%s)", s["latency_batch"], table.machine_line(), s["latency_table"])
+    return _per_network(prepared, lambda net, shape: table.predict(
+        net, (shape.in_channels, shape.height, shape.width), s["latency_batch"]))
 
 
 def _shape(prepared):
@@ -94,7 +93,7 @@ def _shape(prepared):
 
 
 COSTS: dict[str, Callable[[Any], Callable[[Any], float]]] = {
-    "params": partial(_network_cost, "params"), "flops": partial(_network_cost, "flops"), "latency": _latency_cost}
+    "params": _params_cost, "flops": _flops_cost, "latency": _latency_cost}
 
 
 def register_cost(name: str, factory: Callable[[Any], Callable[[Any], float]]) -> None:
